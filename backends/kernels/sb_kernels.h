@@ -1,0 +1,133 @@
+/*
+ * sb_kernels.h - INT8 kernels shared by every backend that executes a graph.
+ *
+ * Two layers:
+ *   1. The output stage (requantise, add the zero point, clamp) of every op,
+ *      as static inline functions below. The CPU kernels and the SRAM tile
+ *      executor both call these, so any two backends agree bit for bit as long
+ *      as their integer accumulators agree, and integer sums do not depend on
+ *      the order (or tiling) in which they are formed.
+ *   2. Whole-op and whole-graph reference execution (sb_kernels.c and one
+ *      file per op), used by the CPU backend and as the in-process reference.
+ *
+ * The arithmetic is specified in docs/model-format.md; tools/reference is an
+ * independent numpy implementation of the same text.
+ */
+#ifndef SB_KERNELS_H
+#define SB_KERNELS_H
+
+#include <math.h>
+#include <stdint.h>
+
+#include "sb_plugin.h"
+
+/* ---------------------------------------------------- fixed-point primitives */
+
+/* TFLite SaturatingRoundingDoublingHighMul. */
+static inline int32_t sb_srdhm(int32_t a, int32_t b) {
+    if (a == INT32_MIN && b == INT32_MIN) return INT32_MAX;
+    int64_t ab = (int64_t)a * (int64_t)b;
+    int64_t nudge = ab >= 0 ? (1 << 30) : (1 - (1 << 30));
+    return (int32_t)((ab + nudge) / ((int64_t)1 << 31)); /* truncates toward zero */
+}
+
+/* TFLite RoundingDivideByPOT: x / 2^e rounded half away from zero. */
+static inline int32_t sb_rdbp(int32_t x, int32_t e) {
+    int32_t mask = (int32_t)(((int64_t)1 << e) - 1);
+    int32_t remainder = x & mask;
+    int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+    return (x >> e) + (remainder > threshold ? 1 : 0);
+}
+
+/* TFLite MultiplyByQuantizedMultiplier; shift > 0 is a left shift. */
+static inline int32_t sb_mbqm(int32_t x, int32_t multiplier, int32_t shift) {
+    int32_t left = shift > 0 ? shift : 0;
+    int32_t right = shift > 0 ? 0 : -shift;
+    return sb_rdbp(sb_srdhm((int32_t)((uint32_t)x << left), multiplier), right);
+}
+
+/* Float mode: round half to even of a float32 product (no FMA: the build
+ * uses -ffp-contract=off). */
+static inline int32_t sb_fmul_round(int32_t acc, float f) {
+    return (int32_t)rintf((float)acc * f);
+}
+
+static inline int8_t sb_clamp8(int32_t v, int32_t lo, int32_t hi) {
+    return (int8_t)(v < lo ? lo : v > hi ? hi : v);
+}
+
+/* ------------------------------------------------------- output stages */
+
+/* conv2d / dwconv2d / fc: acc already holds bias + sum (x - zi) * w. */
+static inline int8_t sb_out_conv(const sb_graph *g, const sb_op *op, int32_t ch, int32_t acc) {
+    int32_t zo = g->tensors[op->output].zero_point;
+    int32_t r = g->requant == SB_REQUANT_FIXED ? sb_mbqm(acc, op->multiplier[ch], op->shift[ch])
+                                               : sb_fmul_round(acc, op->scale_f32[ch]);
+    return sb_clamp8(zo + r, op->act_min, op->act_max);
+}
+
+static inline int8_t sb_out_add(const sb_graph *g, const sb_op *op, int8_t a, int8_t b) {
+    int32_t za = g->tensors[op->inputs[0]].zero_point;
+    int32_t zb = g->tensors[op->inputs[1]].zero_point;
+    int32_t zo = g->tensors[op->output].zero_point;
+    int32_t r;
+    if (g->requant == SB_REQUANT_FIXED) {
+        int32_t la = sb_mbqm((int32_t)((uint32_t)(a - za) << op->left_shift), op->multiplier[0], op->shift[0]);
+        int32_t lb = sb_mbqm((int32_t)((uint32_t)(b - zb) << op->left_shift), op->multiplier_b, op->shift_b);
+        r = sb_mbqm(la + lb, op->multiplier_out, op->shift_out);
+    } else {
+        float fa = op->scale_f32[0] * (float)(a - za);
+        float fb = op->scale_b_f32 * (float)(b - zb);
+        r = (int32_t)rintf(fa + fb);
+    }
+    return sb_clamp8(zo + r, op->act_min, op->act_max);
+}
+
+static inline int8_t sb_out_mul(const sb_graph *g, const sb_op *op, int8_t a, int8_t b) {
+    int32_t za = g->tensors[op->inputs[0]].zero_point;
+    int32_t zb = g->tensors[op->inputs[1]].zero_point;
+    int32_t zo = g->tensors[op->output].zero_point;
+    int32_t p = (a - za) * (b - zb);
+    int32_t r = g->requant == SB_REQUANT_FIXED ? sb_mbqm(p, op->multiplier[0], op->shift[0])
+                                               : sb_fmul_round(p, op->scale_f32[0]);
+    return sb_clamp8(zo + r, op->act_min, op->act_max);
+}
+
+/* gavgpool: sum already holds sum over H,W of (x - zi). */
+static inline int8_t sb_out_gavgpool(const sb_graph *g, const sb_op *op, int32_t sum) {
+    int32_t zo = g->tensors[op->output].zero_point;
+    int32_t r = g->requant == SB_REQUANT_FIXED ? sb_mbqm(sum, op->multiplier[0], op->shift[0])
+                                               : sb_fmul_round(sum, op->scale_f32[0]);
+    return sb_clamp8(zo + r, op->act_min, op->act_max);
+}
+
+static inline int8_t sb_out_lut(const sb_op *op, int8_t x) {
+    return op->lut[(int32_t)x + 128];
+}
+
+/* --------------------------------------------------- whole ops and graphs */
+
+/* Shapes of an op's output for conv/dwconv/maxpool (docs/model-format.md). */
+int32_t sb_conv_out_dim(int32_t in, int32_t k, int32_t stride, int32_t dil, int32_t pad_a, int32_t pad_b);
+
+/* Number of elements of a tensor. */
+int64_t sb_tensor_elems(const sb_tensor *t);
+
+/* Check that a graph chains (docs/model-format.md); names the op at fault. */
+int sb_graph_validate(const sb_graph *g, sb_error *err);
+
+/* Multiply-accumulates of one op (0 for ops without MACs). */
+int64_t sb_op_macs(const sb_graph *g, const sb_op *op);
+
+/* Run one op, reading and writing the int8 activation buffers in `act`
+ * (act[t] is the buffer of tensor t, NULL for constants). */
+int sb_op_run_int8(const sb_graph *g, int32_t op_index, int8_t *const *act, sb_error *err);
+
+/* Run the whole graph: input -> output logits. The workspace owns one
+ * buffer per activation tensor; reuse it across images on one thread. */
+typedef struct sb_workspace sb_workspace;
+int sb_workspace_new(const sb_graph *g, sb_workspace **ws, sb_error *err);
+void sb_workspace_free(sb_workspace *ws);
+int sb_graph_run_int8(const sb_graph *g, sb_workspace *ws, const int8_t *input, int8_t *logits, sb_error *err);
+
+#endif /* SB_KERNELS_H */
