@@ -1,20 +1,30 @@
 # The README's two commands. Both install what is missing (apt-get, with sudo
-# when not root), configure and build; then run the benchmark or the tests.
+# when not root, only the packages not yet installed), configure and build;
+# then run the benchmark or the tests.
+#
+#   make bench   build, then ./build/srambench run bench.toml
+#   make test    build, then every test suite (meson test)
+#   make build   install build dependencies, configure, build
+#   make clean   remove the build folder
 BUILD ?= build
+BENCH ?= bench.toml
+NINJAFLAGS ?=
 DEPS_BUILD = meson ninja-build pkg-config gcc libuv1-dev libcjson-dev libjpeg-dev libzip-dev gnuplot-nox
 DEPS_TEST  = libcmocka-dev python3 python3-numpy python3-torch python3-torchvision python3-pil clang valgrind
 
 .PHONY: bench test build deps deps-test clean
 
 bench: build
-	./$(BUILD)/srambench run bench.toml
+	./$(BUILD)/srambench run $(BENCH)
 
 test: deps-test build
 	meson test -C $(BUILD) --print-errorlogs --num-processes 2
 
+# meson setup once; afterwards ninja re-runs meson itself when a meson.build
+# changes. A folder left half-configured (no build.ninja) is set up again.
 build: deps
-	@if [ ! -f $(BUILD)/build.ninja ]; then meson setup $(BUILD); else meson setup --reconfigure $(BUILD) >/dev/null; fi
-	ninja -C $(BUILD)
+	@if [ ! -f $(BUILD)/build.ninja ]; then meson setup --reconfigure $(BUILD) >/dev/null 2>&1 || meson setup $(BUILD); fi
+	ninja -C $(BUILD) $(NINJAFLAGS)
 
 deps:
 	@./tools/install-deps.sh $(DEPS_BUILD)

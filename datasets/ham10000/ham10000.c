@@ -22,7 +22,7 @@ static const sb_option_spec options[] = {
     {"train_fraction", SB_OPT_FLOAT, 0, "lesion split: fraction of each class's images for train (default 0.7)"},
     {"val_fraction", SB_OPT_FLOAT, 0, "lesion split: fraction for val (default 0.1)"},
     {"test_fraction", SB_OPT_FLOAT, 0, "lesion split: fraction for test (default 0.2)"},
-    {"seed", SB_OPT_INT, 0, "lesion split: PRNG seed (default 0)"},
+    {"split_seed", SB_OPT_INT, 0, "lesion split: PRNG seed (default 0)"},
     {"skip_unreadable", SB_OPT_BOOL, 0, "skip missing/corrupt images (listed, meta status=unreadable) instead of failing; default false"},
     {"cache", SB_OPT_BOOL, 0, "keep preprocessed pixels in the .sbc cache; default true"},
     {NULL, 0, 0, NULL}};
@@ -129,7 +129,7 @@ static int read_options(const sb_host *host, const sb_options *o, char **path, h
     frac[0] = sb_opt_float(o, "train_fraction", 0.7);
     frac[1] = sb_opt_float(o, "val_fraction", 0.1);
     frac[2] = sb_opt_float(o, "test_fraction", 0.2);
-    *seed = (uint64_t)sb_opt_int(o, "seed", 0);
+    *seed = (uint64_t)sb_opt_int(o, "split_seed", 0);
     *path = p ? resolve_path(host, p) : default_path(host);
     return *path ? SB_OK : sb_error_set(err, SB_ENOMEM, "ham10000: out of memory");
 }

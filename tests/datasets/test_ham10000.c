@@ -74,7 +74,7 @@ static int open_ds(const char *dir, const char *split, const char *subset, int64
     if (dir) tu_opt_s(&o, "path", dir);
     tu_opt_s(&o, "split", split);
     tu_opt_s(&o, "subset", subset);
-    tu_opt_i(&o, "seed", seed);
+    tu_opt_i(&o, "split_seed", seed);
     tu_opt_b(&o, "skip_unreadable", skip);
     tu_opt_b(&o, "cache", cache);
     memset(e, 0, sizeof *e);

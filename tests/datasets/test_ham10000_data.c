@@ -31,7 +31,7 @@ static void *open_ok(const char *split, const char *subset, int64_t seed) {
     tu_opts_init(&o);  /* no path: $HAM10000_DIR or ../shared/data/ham10000 */
     tu_opt_s(&o, "split", split);
     tu_opt_s(&o, "subset", subset);
-    tu_opt_i(&o, "seed", seed);
+    tu_opt_i(&o, "split_seed", seed);
     tu_opt_b(&o, "cache", 0);
     rc = P->open(&h, &o.o, &ds, &e);
     if (rc) fprintf(stderr, "open: %s\n", e.msg);

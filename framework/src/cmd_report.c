@@ -1,0 +1,74 @@
+/* cmd_report.c - `srambench report <results-dir>`: every view of a stored run. */
+#include <stdio.h>
+#include <string.h>
+
+#include "sb_cmd.h"
+#include "sb_report.h"
+
+static int parse_views(const char *s) {
+    int v = 0;
+    if (strstr(s, "all")) v |= SB_VIEW_ALL;
+    if (strstr(s, "compare")) v |= SB_VIEW_COMPARE;
+    if (strstr(s, "batch")) v |= SB_VIEW_BATCH;
+    if (strstr(s, "flow")) v |= SB_VIEW_FLOW;
+    if (strstr(s, "infer")) v |= SB_VIEW_INFER;
+    return v;
+}
+
+static int report_main(int argc, char **argv) {
+    sb_view_opts o = {SB_VIEW_COMPARE | SB_VIEW_BATCH | SB_VIEW_FLOW, NULL, NULL, 1};
+    const char *dir = NULL, *ref = "results/reference";
+    sb_error err = {0};
+    int i, quiet = 0;
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--no-charts") == 0) o.charts = 0;
+        else if (strcmp(argv[i], "-q") == 0 || strcmp(argv[i], "--quiet") == 0) quiet = 1;
+        else if (strcmp(argv[i], "--views") == 0 && i + 1 < argc) {
+            if (!(o.views = parse_views(argv[++i]))) {
+                fprintf(stderr, "srambench report: --views '%s': expected a list of compare,batch,flow,infer,all\n", argv[i]);
+                return SB_EXIT_USAGE;
+            }
+        } else if (strcmp(argv[i], "--model") == 0 && i + 1 < argc) o.model = argv[++i];
+        else if (strcmp(argv[i], "--backend") == 0 && i + 1 < argc) o.backend = argv[++i];
+        else if (strcmp(argv[i], "--reference") == 0 && i + 1 < argc) ref = argv[++i];
+        else if (argv[i][0] == '-') {
+            fprintf(stderr, "srambench report: unknown option '%s' (see srambench report --help)\n", argv[i]);
+            return SB_EXIT_USAGE;
+        } else if (!dir) dir = argv[i];
+        else {
+            fprintf(stderr, "srambench report: one results folder expected, got '%s' too\n", argv[i]);
+            return SB_EXIT_USAGE;
+        }
+    }
+    if (!dir) {
+        fprintf(stderr, "srambench report: missing <results-dir> (see srambench report --help)\n");
+        return SB_EXIT_USAGE;
+    }
+    if (sb_report_write_ref(dir, "report", &o, ref, quiet ? NULL : stdout, &err) < 0) {
+        fprintf(stderr, "srambench report: %s\n", err.msg);
+        return err.code == SB_EIO ? SB_EXIT_IO : SB_EXIT_CONFIG;
+    }
+    if (!quiet) fprintf(stderr, "srambench report: wrote %s/report.md and %s/report.html\n", dir, dir);
+    return SB_EXIT_OK;
+}
+
+const sb_command sb_cmd_report = {
+    "report", "render the views of a stored run (tables, charts, one HTML file)",
+    "usage: srambench report [options] <results-dir>\n"
+    "\n"
+    "Reads <results-dir>/results.json (docs/results-schema.md) and writes report.md and\n"
+    "report.html (self-contained: charts embedded, no network, no script) beside it, with\n"
+    "gnuplot charts as .gp/.dat/.png/.svg. Nothing is re-run: every view of a stored run can\n"
+    "be regenerated. docs/views.md describes the views.\n"
+    "\n"
+    "options:\n"
+    "  --views LIST      compare,batch,flow,infer or all (default compare,batch,flow)\n"
+    "  --model M         flow: only model M\n"
+    "  --backend B       flow: only backend B\n"
+    "  --reference DIR   recorded GPU runs to show in compare (default results/reference)\n"
+    "  --no-charts       do not call gnuplot (scripts are still written)\n"
+    "  -q, --quiet       do not print the markdown\n"
+    "  -h, --help        this text\n"
+    "\n"
+    "exit codes: 0 ok, 2 usage, 3 not a results folder, 4 report not written\n",
+    report_main};

@@ -1,0 +1,78 @@
+/* cmd_run.c - `srambench run <bench.toml>`: run every job of a bench.toml. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sb_cmd.h"
+#include "sb_config.h"
+#include "sb_runner.h"
+
+static int run_main(int argc, char **argv) {
+    sb_run_opts opts = {0};
+    sb_run_summary sum;
+    sb_config cfg;
+    sb_error err = {0};
+    const char *path = NULL;
+    long workers = 0;
+    int i, rc;
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0) opts.quiet = 1;
+        else if (strcmp(argv[i], "--no-charts") == 0) opts.no_charts = 1;
+        else if (strcmp(argv[i], "--output-dir") == 0 && i + 1 < argc) opts.out_dir = argv[++i];
+        else if (strcmp(argv[i], "--workers") == 0 && i + 1 < argc) {
+            char *end;
+            workers = strtol(argv[++i], &end, 10);
+            if (*end || workers < 1 || workers > 1024) {
+                fprintf(stderr, "srambench run: --workers '%s': expected an integer 1..1024\n", argv[i]);
+                return SB_EXIT_USAGE;
+            }
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            fprintf(stderr, "srambench run: unknown option '%s' (see srambench run --help)\n", argv[i]);
+            return SB_EXIT_USAGE;
+        } else if (!path) path = argv[i];
+        else {
+            fprintf(stderr, "srambench run: one bench.toml expected, got '%s' too\n", argv[i]);
+            return SB_EXIT_USAGE;
+        }
+    }
+    if (!path) {
+        fprintf(stderr, "srambench run: missing <bench.toml> (see srambench run --help)\n");
+        return SB_EXIT_USAGE;
+    }
+    if (sb_config_load(path, &cfg, &err) < 0) {
+        fprintf(stderr, "srambench: %s\n", err.msg);
+        return SB_EXIT_CONFIG;
+    }
+    if (workers) cfg.workers = (int)workers;
+    /* libuv sizes its pool on first use: set it before anything else. */
+    sb_runner_set_workers(cfg.workers);
+    rc = sb_run_bench(&cfg, &opts, &sum, &err);
+    sb_config_free(&cfg);
+    if (rc < 0) {
+        fprintf(stderr, "srambench: %s\n", err.msg);
+        return rc == SB_EIO ? SB_EXIT_IO : SB_EXIT_CONFIG;
+    }
+    if (sum.interrupted) return SB_EXIT_INTERRUPTED;
+    return sum.n_failed ? SB_EXIT_JOBS_FAILED : SB_EXIT_OK;
+}
+
+const sb_command sb_cmd_run = {
+    "run", "run every dataset x model x backend job of a bench.toml",
+    "usage: srambench run [options] <bench.toml>\n"
+    "\n"
+    "Runs the cross product of the [dataset]s, [[model]]s and [[backend]]s of a\n"
+    "bench.toml (docs/bench-toml.md) and writes results/<YYYYmmdd-HHMMSS>-<name>/:\n"
+    "results.json (docs/results-schema.md), results.csv, table.md, *.gp and PNG charts.\n"
+    "Results are rewritten after every job, so an interrupted run keeps what finished.\n"
+    "Ctrl-C once: finish the images in flight, write, exit 130. Twice: exit at once.\n"
+    "\n"
+    "options:\n"
+    "  --output-dir DIR  write the results exactly into DIR\n"
+    "  --workers N       worker threads (overrides [run] workers)\n"
+    "  --no-charts       do not call gnuplot (scripts are still written)\n"
+    "  -q, --quiet       no progress line and no table on the terminal\n"
+    "  -h, --help        this text\n"
+    "\n"
+    "exit codes: 0 ok, 1 some job failed, 2 usage, 3 bad config or plugin,\n"
+    "            4 results not written, 130 interrupted\n",
+    run_main};

@@ -1,0 +1,31 @@
+/* commands.c - the table of srambench commands: add yours here. */
+#include <string.h>
+
+#include "sb_cmd.h"
+
+extern const sb_command sb_cmd_run;
+extern const sb_command sb_cmd_plugins;
+extern const sb_command sb_cmd_report, sb_cmd_compare, sb_cmd_batch, sb_cmd_flow; /* views (vw) */
+
+const sb_command *const sb_commands[] = {
+    &sb_cmd_run,
+    &sb_cmd_plugins,
+    &sb_cmd_compare,
+    &sb_cmd_batch,
+    &sb_cmd_flow,
+    &sb_cmd_report,
+    NULL};
+
+int sb_cmd_wants_help(int argc, char **argv) {
+    int i;
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) break;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) return 1;
+    }
+    return 0;
+}
+
+int sb_cmd_print_help(const sb_command *c, FILE *out) {
+    fprintf(out, "%s", c->usage);
+    return SB_EXIT_OK;
+}

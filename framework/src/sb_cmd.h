@@ -1,0 +1,36 @@
+/*
+ * sb_cmd.h - the srambench commands.
+ *
+ * A command is one file, framework/src/cmd_<name>.c, defining an sb_command;
+ * it is registered by one line in the table of commands.c (and one source
+ * line in framework/meson.build). main() only dispatches.
+ */
+#ifndef SB_CMD_H
+#define SB_CMD_H
+
+#include <stdio.h>
+
+/* Exit codes (docs/errors.md). */
+enum {
+    SB_EXIT_OK = 0,          /* everything ran (unavailable backends are fine) */
+    SB_EXIT_JOBS_FAILED = 1, /* the run finished but some job failed          */
+    SB_EXIT_USAGE = 2,       /* bad command line                              */
+    SB_EXIT_CONFIG = 3,      /* bad bench.toml, plugin missing or refused     */
+    SB_EXIT_IO = 4,          /* results could not be written                  */
+    SB_EXIT_INTERRUPTED = 130 /* SIGINT/SIGTERM: finished jobs are written    */
+};
+
+typedef struct sb_command {
+    const char *name;
+    const char *summary;            /* one line for `srambench --help`   */
+    const char *usage;              /* full text for `<cmd> --help`      */
+    int (*main)(int argc, char **argv); /* argv[0] is the command name   */
+} sb_command;
+
+extern const sb_command *const sb_commands[];
+
+/* 1 if argv holds -h or --help. */
+int sb_cmd_wants_help(int argc, char **argv);
+int sb_cmd_print_help(const sb_command *c, FILE *out);
+
+#endif /* SB_CMD_H */

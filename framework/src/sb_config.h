@@ -1,0 +1,75 @@
+/*
+ * sb_config.h - bench.toml: the framework's schema (docs/bench-toml.md) and
+ * the plugin options handed to each plugin after checking them against the
+ * plugin's sb_option_spec list.
+ */
+#ifndef SB_CONFIG_H
+#define SB_CONFIG_H
+
+#include <stdint.h>
+
+#include "sb_plugin.h"
+#include "sb_toml.h"
+
+/* One [dataset], [[model]] or [[backend]] table. */
+typedef struct sb_cfg_inst {
+    char *name;        /* instance name (default: the plugin name)       */
+    char *plugin;      /* plugin name                                    */
+    const char *section; /* "dataset", "model", "backend" (for messages)  */
+    sb_toml *table;    /* the table, merged with its `config` file; owns */
+    const char *file;  /* where the table starts                         */
+    int line, col;
+} sb_cfg_inst;
+
+typedef struct sb_cfg_dataset {
+    sb_cfg_inst inst;
+    int64_t per_class; /* 0: all                                         */
+    int64_t limit;     /* 0: no limit                                    */
+    int shuffle;
+    uint64_t seed;
+} sb_cfg_dataset;
+
+typedef struct sb_config {
+    char *path;        /* bench.toml as given                            */
+    char *dir;         /* its folder: base of relative paths             */
+    sb_toml *root;     /* the parsed file, `config` files merged in      */
+    char *name;        /* [run] name                                     */
+    char *output;      /* [run] output, resolved against dir             */
+    char *cache_dir;   /* [run] cache_dir, env, or <dir>/.cache          */
+    int workers;       /* [run] workers                                  */
+    char **plugin_path;/* resolved against dir                           */
+    size_t n_plugin_path;
+    sb_cfg_dataset *datasets;
+    size_t n_datasets;
+    sb_cfg_inst *models;
+    size_t n_models;
+    sb_cfg_inst *backends;
+    size_t n_backends;
+} sb_config;
+
+/* Parse and check the framework's part; plugin options are checked later,
+ * when the plugin (and so its spec) is known. */
+int sb_config_load(const char *path, sb_config *cfg, sb_error *err);
+int sb_config_parse(const char *text, const char *path, sb_config *cfg, sb_error *err);
+void sb_config_free(sb_config *cfg);
+
+/* Options built for one plugin instance; owns the arrays, points into the
+ * instance's table for strings. */
+typedef struct sb_opts_owned {
+    sb_options opts;
+    sb_option *items;
+    const char ***strings;  /* one array per SB_OPT_STRINGS item */
+} sb_opts_owned;
+
+/* Flatten `inst`'s table minus the framework keys into dotted keys and check
+ * them against `spec` (may be NULL: then no option is accepted). */
+int sb_options_build(const sb_cfg_inst *inst, const char *const *framework_keys,
+                     const sb_option_spec *spec, sb_opts_owned *out, sb_error *err);
+void sb_options_free(sb_opts_owned *o);
+
+/* Framework keys of each table (NULL-terminated). */
+extern const char *const sb_cfg_dataset_keys[];
+extern const char *const sb_cfg_model_keys[];
+extern const char *const sb_cfg_backend_keys[];
+
+#endif /* SB_CONFIG_H */

@@ -1,0 +1,324 @@
+/*
+ * sb_report_flow.c - the flow view (layer by layer, from the backend's
+ * report in results.json), the infer view, and rendering a stored run.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sb_charts.h"
+#include "sb_report.h"
+#include "sb_util.h"
+
+#define J(o, k) cJSON_GetObjectItemCaseSensitive((o), (k))
+
+static const char *jstr(const cJSON *o, const char *k, const char *dflt) {
+    const cJSON *v = J(o, k);
+    return cJSON_IsString(v) ? v->valuestring : dflt;
+}
+
+static double jnum(const cJSON *o, const char *k) {
+    const cJSON *v = J(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+static char *shape(const cJSON *a) {
+    sb_buf b = {0};
+    const cJSON *x;
+    if (!cJSON_IsArray(a)) return strdup("-");
+    cJSON_ArrayForEach(x, a) sb_buf_printf(&b, "%s%.0f", x == a->child ? "" : "x", x->valuedouble);
+    return b.s ? b.s : strdup("-");
+}
+
+static double cls_sum(const cJSON *counts, const char *field, const char *const *cls) {
+    double s = 0;
+    for (; *cls; cls++) s += jnum(J(counts, *cls), field);
+    return s;
+}
+
+static char *tile_text(const cJSON *t) {
+    if (!t) return strdup("-");
+    if (J(t, "rows"))
+        return sb_strdupf("%.0fx%.0f px x %.0f ch%s%s", jnum(t, "rows"), jnum(t, "cols"), jnum(t, "channels"),
+                          cJSON_IsTrue(J(t, "double_buffered")) ? ", double-buffered" : "", "");
+    return sb_strdupf("%.0f px x %.0f ch%s", jnum(t, "pixels"), jnum(t, "channels"),
+                      cJSON_IsTrue(J(t, "double_buffered")) ? ", double-buffered" : "");
+}
+
+/* A chart that could not be rendered leaves a line in the doc saying why. */
+static void chart(sb_doc *d, const char *dir, int render, const char *stem, const char *caption, const char *data,
+                  const char *script, int w, int h) {
+    sb_error err = {0};
+    if (sb_chart_write(dir, stem, data, script, w, h, render, &err) < 0) sb_doc_para(d, "Chart %s: %s", stem, err.msg);
+    sb_doc_chart(d, stem, caption);
+}
+
+static const char *const all_cls[] = {"weights", "input", "output", "psum", NULL};
+
+/* Layer table of a simulated backend (sb_sim report) or what a measured
+ * backend reports (names, types, MACs) with the rest unavailable. */
+static void flow_table(sb_doc *d, const cJSON *job, const cJSON *rep) {
+    static const char *h[] = {"#", "layer", "type", "input", "output", "params (B)", "MACs", "tile",
+                              "SRAM used (B, %)", "external read / write (B)", "SRAM reads / writes (words)",
+                              "cycles (compute / port)", "time (us)", "energy (uJ)"};
+    const cJSON *hw = J(rep, "hardware"), *L;
+    double period_ns = jnum(hw, "sram.period_ns");
+    int sim = J(rep, "total") && J(J(rep, "layers")->child, "counts") != NULL, i = 0;
+    char *cap = sb_strdupf("Layers of %s on %s: %s", jstr(job, "model", "?"), jstr(job, "backend", "?"),
+                           sim ? "simulated (counted events x per-event costs of the hardware in results.json)"
+                               : "as the backend reports them");
+    sb_table *t = sb_doc_table(d, cap, 14, h);
+    char *why = sb_strdupf("unavailable: the %s backend reports no per-layer %s", jstr(job, "backend_plugin", "?"),
+                           "figure of this kind");
+    free(cap);
+    (void)period_ns;
+    cJSON_ArrayForEach(L, J(rep, "layers")) {
+        char *r[14];
+        const cJSON *c = J(L, "counts");
+        int k;
+        r[0] = sb_strdupf("%d", i++);
+        r[1] = strdup(jstr(L, "name", "?"));
+        r[2] = strdup(jstr(L, "kind", jstr(L, "type", "?")));
+        r[3] = J(L, "input_shape") ? shape(J(L, "input_shape")) : strdup(why);
+        r[4] = J(L, "output_shape") ? shape(J(L, "output_shape")) : strdup(why);
+        r[5] = !isnan(jnum(L, "param_bytes")) ? sb_strdupf("%.0f", jnum(L, "param_bytes"))
+               : !isnan(jnum(L, "weight_bytes")) ? sb_strdupf("%.0f", jnum(L, "weight_bytes")) : strdup(why);
+        r[6] = !isnan(jnum(c, "macs")) ? sb_strdupf("%.0f", jnum(c, "macs"))
+               : !isnan(jnum(L, "macs")) ? sb_strdupf("%.0f", jnum(L, "macs")) : strdup(why);
+        if (c) {
+            r[7] = tile_text(J(L, "tile"));
+            r[8] = sb_strdupf("%.0f (%.1f%%)", jnum(L, "sram_bytes"), jnum(L, "sram_occupancy_pct"));
+            r[9] = sb_strdupf("%.0f / %.0f", cls_sum(c, "ext_read_bytes", all_cls), cls_sum(c, "ext_write_bytes", all_cls));
+            r[10] = sb_strdupf("%.0f / %.0f", cls_sum(c, "sram_read_words", all_cls), cls_sum(c, "sram_write_words", all_cls));
+            r[11] = sb_strdupf("%.0f / %.0f", jnum(L, "compute_cycles"), jnum(L, "sram_port_cycles"));
+            r[12] = sb_strdupf("%.4g (simulated)", jnum(L, "latency_ns") * 1e-3);
+            r[13] = sb_strdupf("%.4g (simulated)", jnum(L, "energy_pj") * 1e-6);
+        } else {
+            for (k = 7; k < 14; k++) r[k] = strdup(why);
+        }
+        sb_table_row(t, (const char *const *)r);
+        for (k = 0; k < 14; k++) free(r[k]);
+    }
+    free(why);
+}
+
+static void flow_charts(sb_doc *d, const char *dir, int render, const cJSON *job, const cJSON *rep, int idx) {
+    sb_buf tdata = {0}, mdata = {0};
+    const cJSON *L, *hw = J(rep, "hardware");
+    double period_ns = jnum(hw, "sram.period_ns"), t_ms = 0, cap = jnum(hw, "sram.capacity_bytes");
+    int i = 0, n;
+    char stem[64], *script, *title;
+    const char *const w_cls[] = {"weights", NULL}, *const a_cls[] = {"input", "output", "psum", NULL};
+    sb_buf_printf(&tdata, "# layer compute_us stall_us sram_uj ext_uj mac_uj reg_uj leak_uj idle_uj\n");
+    sb_buf_printf(&mdata, "# t_ms flash_rd_kB psram_rd_kB psram_wr_kB sram_used_B\n");
+    cJSON_ArrayForEach(L, J(rep, "layers")) {
+        const cJSON *c = J(L, "counts");
+        double lat = jnum(L, "latency_ns"), comp = jnum(L, "compute_cycles") * period_ns;
+        if (!c) continue;
+        if (isnan(comp) || comp > lat) comp = lat;
+        sb_buf_printf(&tdata, "%d %.6g %.6g %.6g %.6g %.6g %.6g %.6g %.6g\n", i, comp * 1e-3, (lat - comp) * 1e-3,
+                      jnum(L, "energy_sram_pj") * 1e-6, jnum(L, "energy_external_pj") * 1e-6, jnum(L, "energy_mac_pj") * 1e-6,
+                      jnum(L, "energy_regfile_pj") * 1e-6, jnum(L, "energy_leakage_pj") * 1e-6,
+                      jnum(L, "energy_idle_clock_pj") * 1e-6);
+        /* one step per layer: its traffic spread over its duration */
+        sb_buf_printf(&mdata, "%.9g %.6g %.6g %.6g %.0f\n", t_ms, cls_sum(c, "ext_read_bytes", w_cls) / 1024.0,
+                      cls_sum(c, "ext_read_bytes", a_cls) / 1024.0, cls_sum(c, "ext_write_bytes", a_cls) / 1024.0,
+                      jnum(L, "sram_bytes"));
+        t_ms += lat * 1e-6;
+        i++;
+    }
+    n = i;
+    if (!n) {
+        sb_buf_free(&tdata), sb_buf_free(&mdata);
+        return;
+    }
+    sb_buf_printf(&mdata, "%.9g 0 0 0 0\n", t_ms);
+    title = sb_strdupf("%s on %s", jstr(job, "model", "?"), jstr(job, "backend", "?"));
+    {
+        char *q = sb_gp_quote(title);
+        free(title);
+        title = q;
+    }
+    snprintf(stem, sizeof stem, "flow-time-%d", idx);
+    script = sb_strdupf(SB_CHART_STYLE
+                        "set title 'Time per layer, %s (simulated)'\nset xlabel 'layer index (graph order)'\n"
+                        "set ylabel 'time (us)'\nset style data histograms\nset style histogram rowstacked\n"
+                        "set boxwidth 0.9\nset key top right\nset xtics %d rotate by 0\n"
+                        "plot '%s.dat' using 2 title 'compute (MAC array busy)' lc rgb '#4477aa', "
+                        "'' using 3 title 'memory + DMA stall' lc rgb '#ee7733'\n",
+                        title, n > 40 ? 10 : n > 15 ? 5 : 1, stem);
+    chart(d, dir, render, stem, "Time per layer, stacked: compute and memory/DMA stall", tdata.s, script, 1300, 520);
+    free(script);
+    snprintf(stem, sizeof stem, "flow-energy-%d", idx);
+    script = sb_strdupf(SB_CHART_STYLE
+                        "set title 'Energy per layer, %s (simulated)'\nset xlabel 'layer index (graph order)'\n"
+                        "set ylabel 'energy (uJ)'\nset style data histograms\nset style histogram rowstacked\n"
+                        "set boxwidth 0.9\nset key top right\nset xtics %d\n"
+                        "plot '%s.dat' using 4 title 'SRAM accesses' lc rgb '#4477aa', '' using 5 title 'external memory' lc rgb '#cc6677', "
+                        "'' using 6 title 'MACs' lc rgb '#228833', '' using 7 title 'register file' lc rgb '#ccbb44', "
+                        "'' using 8 title 'leakage' lc rgb '#66ccee', '' using 9 title 'idle clock' lc rgb '#aa3377'\n",
+                        title, n > 40 ? 10 : n > 15 ? 5 : 1, stem);
+    chart(d, dir, render, stem, "Energy per layer, stacked by where it is spent", tdata.s, script, 1300, 520);
+    free(script);
+    snprintf(stem, sizeof stem, "flow-timeline-%d", idx);
+    script = sb_strdupf(SB_CHART_STYLE
+                        "set multiplot layout 2,1 title 'Memory-access timeline, %s (simulated; one step per layer)'\n"
+                        "set xlabel 'time since the start of the inference (ms)'\nset ylabel 'traffic in the layer (KiB)'\n"
+                        "set logscale y\nset key outside right\n"
+                        "plot '%s.dat' using 1:($2 > 0 ? $2 : 1/0) with steps lw 2 title 'flash read (weights)', "
+                        "'' using 1:($3 > 0 ? $3 : 1/0) with steps lw 2 title 'PSRAM read (activations)', "
+                        "'' using 1:($4 > 0 ? $4 : 1/0) with steps lw 2 title 'PSRAM write (activations)'\n"
+                        "unset logscale y\nset ylabel 'SRAM used (B)'\nset yrange [0:%.0f]\n"
+                        "plot '%s.dat' using 1:5 with steps lw 2 lc rgb '#228833' title 'SRAM occupied by tiles', "
+                        "%.0f with lines dt 2 lc rgb '#999999' title 'capacity (%.0f B)'\n"
+                        "unset multiplot\n",
+                        title, stem, cap * 1.1, stem, cap, cap);
+    chart(d, dir, render, stem, "Memory-access timeline: external traffic and SRAM occupancy per layer", mdata.s, script, 1300, 760);
+    free(script), free(title);
+    sb_buf_free(&tdata), sb_buf_free(&mdata);
+}
+
+void sb_view_flow(const cJSON *res, sb_doc *d, const char *dir, int charts, const char *model, const char *backend) {
+    const cJSON *j;
+    int idx = 0;
+    sb_doc_heading(d, "Flow: layer by layer");
+    cJSON_ArrayForEach(j, J(res, "jobs")) {
+        const cJSON *rep = J(j, "backend_report"), *tot;
+        if (model && strcmp(jstr(j, "model", ""), model)) continue;
+        if (backend && strcmp(jstr(j, "backend", ""), backend)) continue;
+        if (!cJSON_IsArray(J(rep, "layers"))) {
+            sb_doc_para(d, "%s on %s: unavailable: the backend's report has no layer list (status %s%s%s)", jstr(j, "model", "?"),
+                        jstr(j, "backend", "?"), jstr(j, "status", "?"), jstr(j, "error", NULL) ? ": " : "", jstr(j, "error", ""));
+            continue;
+        }
+        flow_table(d, j, rep);
+        if ((tot = J(rep, "total")))
+            sb_doc_para(d, "Total (simulated): %.4g ms = compute %.4g ms + memory %.4g ms + DMA %.4g ms; %.4g mJ "
+                           "(SRAM %.4g, external %.4g, MAC %.4g, register file %.4g, leakage %.4g, idle clock %.4g mJ); "
+                           "peak SRAM use %.0f B of %.0f B.",
+                        jnum(tot, "latency_ns") * 1e-6, jnum(tot, "latency_compute_ns") * 1e-6, jnum(tot, "latency_memory_ns") * 1e-6,
+                        jnum(tot, "latency_dma_ns") * 1e-6, jnum(tot, "energy_pj") * 1e-9, jnum(tot, "energy_sram_pj") * 1e-9,
+                        jnum(tot, "energy_external_pj") * 1e-9, jnum(tot, "energy_mac_pj") * 1e-9, jnum(tot, "energy_regfile_pj") * 1e-9,
+                        jnum(tot, "energy_leakage_pj") * 1e-9, jnum(tot, "energy_idle_clock_pj") * 1e-9,
+                        jnum(tot, "sram_peak_bytes"), jnum(J(rep, "hardware"), "sram.capacity_bytes"));
+        if (J(rep, "total")) flow_charts(d, dir, charts, j, rep, idx++);
+    }
+}
+
+/* ------------------------------------------------------------ infer */
+
+static const char *class_name(const cJSON *res, int c) {
+    const cJSON *x;
+    cJSON_ArrayForEach(x, J(J(res, "datasets")->child, "classes")) if ((int)jnum(x, "index") == c) return jstr(x, "name", "?");
+    return "?";
+}
+
+void sb_view_infer(const cJSON *res, sb_doc *d) {
+    static const char *h[] = {"backend", "prediction", "top 3", "latency", "memory", "compute", "DMA", "power", "energy"};
+    const cJSON *j;
+    sb_table *t;
+    sb_doc_heading(d, "Inference of single images");
+    sb_doc_para(d, "Preprocessing (docs/dataset-cache.md): JPEG decoded by libjpeg (ISLOW, fancy upsampling) to 8-bit RGB; "
+                   "squashed to the model's input size by area averaging (integer, round half up); int8 input q = pixel - 128.");
+    t = sb_doc_table(d, "Prediction and cost per backend", 9, h);
+    cJSON_ArrayForEach(j, J(res, "jobs")) {
+        const cJSON *s;
+        cJSON_ArrayForEach(s, J(j, "samples")) {
+            char *r[9];
+            const cJSON *bm = J(j, "backend_metrics"), *p;
+            sb_buf top = {0};
+            int k;
+            cJSON_ArrayForEach(p, J(s, "top3"))
+                sb_buf_printf(&top, "%s%s %.1f%%", p == J(s, "top3")->child ? "" : ", ", class_name(res, (int)jnum(p, "class")), 100 * jnum(p, "p"));
+            r[0] = sb_strdupf("%s / %s (image %s)", jstr(j, "backend", "?"), jstr(j, "model", "?"), jstr(s, "id", "?"));
+            r[1] = sb_strdupf("%s, confidence %.1f%% (label: %s)", class_name(res, (int)jnum(s, "pred")), 100 * jnum(s, "confidence"),
+                              class_name(res, (int)jnum(s, "label")));
+            r[2] = top.s ? top.s : strdup("-");
+            r[3] = sb_fig_cell(t, J(bm, "latency_ns"), 1e-6, "%.4g", "ms");
+            r[4] = sb_fig_cell(t, J(bm, "latency_memory_ns"), 1e-6, "%.4g", "ms");
+            r[5] = sb_fig_cell(t, J(bm, "latency_compute_ns"), 1e-6, "%.4g", "ms");
+            r[6] = sb_fig_cell(t, J(bm, "latency_dma_ns"), 1e-6, "%.4g", "ms");
+            r[7] = sb_fig_cell(t, J(J(j, "metrics"), "power_mw_avg"), 1, "%.4g", "mW");
+            r[8] = sb_fig_cell(t, J(bm, "energy_pj"), 1e-9, "%.4g", "mJ");
+            sb_table_row(t, (const char *const *)r);
+            for (k = 0; k < 9; k++) free(r[k]);
+        }
+        if (!cJSON_GetArraySize(J(j, "samples"))) {
+            char *r[9];
+            int k;
+            r[0] = sb_strdupf("%s / %s", jstr(j, "backend", "?"), jstr(j, "model", "?"));
+            for (k = 1; k < 9; k++) r[k] = sb_strdupf("unavailable: %s", jstr(j, "error", jstr(j, "status", "no image ran")));
+            sb_table_row(t, (const char *const *)r);
+            for (k = 0; k < 9; k++) free(r[k]);
+        }
+    }
+}
+
+/* ------------------------------------------------------------- files */
+
+int sb_report_load(const char *dir, cJSON **res, sb_error *err) {
+    char *path = sb_strdupf("%s/results.json", dir), *text = NULL;
+    FILE *f = path ? fopen(path, "rb") : NULL;
+    long n = -1;
+    *res = NULL;
+    if (!f) {
+        sb_error_set(err, SB_ENOENT, "%s: cannot open: expected the results folder of a run (with results.json)", path ? path : dir);
+        free(path);
+        return SB_ENOENT;
+    }
+    if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 && (text = malloc((size_t)n + 1)) &&
+        fread(text, 1, (size_t)n, f) == (size_t)n)
+        text[n] = 0;
+    else free(text), text = NULL;
+    fclose(f);
+    if (!text) {
+        sb_error_set(err, SB_EIO, "%s: read failed", path);
+        free(path);
+        return SB_EIO;
+    }
+    *res = cJSON_Parse(text);
+    if (!*res || !cJSON_IsArray(J(*res, "jobs"))) {
+        const char *at = cJSON_GetErrorPtr();
+        sb_error_set(err, SB_EFORMAT, "%s: %s%ld: expected results.json (docs/results-schema.md) with a \"jobs\" array",
+                     path, *res ? "no \"jobs\" array, " : "invalid JSON at byte ", *res ? 0L : (at ? (long)(at - text) : 0L));
+        cJSON_Delete(*res);
+        *res = NULL;
+        free(text), free(path);
+        return SB_EFORMAT;
+    }
+    free(text), free(path);
+    return 0;
+}
+
+int sb_report_write_ref(const char *dir, const char *stem, const sb_view_opts *o, const char *ref_dir, FILE *out,
+                        sb_error *err) {
+    cJSON *res;
+    sb_doc *d;
+    char *md, *html, *p;
+    int rc = sb_report_load(dir, &res, err);
+    if (rc < 0) return rc;
+    d = sb_doc_new(jstr(res, "name", "srambench run"));
+    sb_doc_para(d, "Run %s started %s, srambench %s, results.json schema %.0f%s. Host: %s, %.0f cores.", jstr(res, "name", "?"),
+                jstr(res, "started_utc", "?"), jstr(res, "srambench_version", "?"), jnum(res, "schema_version"),
+                cJSON_IsTrue(J(res, "complete")) ? "" : " (INCOMPLETE: the run did not reach its end)",
+                jstr(J(res, "environment"), "cpu_model", "unknown CPU"), jnum(J(res, "environment"), "cores"));
+    if (o->views & SB_VIEW_INFER) sb_view_infer(res, d);
+    if (o->views & SB_VIEW_COMPARE) sb_view_compare_ref(res, d, dir, o->charts, ref_dir);
+    if (o->views & SB_VIEW_BATCH) sb_view_batch(res, d, dir, o->charts);
+    if (o->views & SB_VIEW_FLOW) sb_view_flow(res, d, dir, o->charts, o->model, o->backend);
+    md = sb_doc_markdown(d);
+    html = sb_doc_html(d, dir);
+    if (!md || !html) rc = sb_error_set(err, SB_ENOMEM, "out of memory rendering the report of %s", dir);
+    if (!rc && (p = sb_strdupf("%s/%s.md", dir, stem))) rc = sb_write_atomic(p, md, strlen(md), err), free(p);
+    if (!rc && (p = sb_strdupf("%s/%s.html", dir, stem))) rc = sb_write_atomic(p, html, strlen(html), err), free(p);
+    if (!rc && out) fputs(md, out);
+    free(md), free(html);
+    sb_doc_free(d);
+    cJSON_Delete(res);
+    return rc;
+}
+
+int sb_report_write(const char *dir, const char *stem, const sb_view_opts *o, FILE *out, sb_error *err) {
+    return sb_report_write_ref(dir, stem, o, NULL, out, err);
+}

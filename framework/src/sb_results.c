@@ -1,0 +1,536 @@
+/*
+ * sb_results.c - writes the files of a run (docs/results-schema.md).
+ *
+ * results.json is the contract with users' scripts: fields are only ever
+ * added, never renamed or removed, without bumping schema_version.
+ */
+#include "sb_results.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sb_util.h"
+
+#ifndef SB_VERSION
+#define SB_VERSION "0.1.0"
+#endif
+
+/* ------------------------------------------------------------ helpers */
+
+int sb_run_program(const char *dir, char *const argv[], char **out) {
+    int pfd[2], status = 0;
+    pid_t pid;
+    sb_buf b = {0};
+    if (out) *out = NULL;
+    if (pipe(pfd) != 0) return -1;
+    pid = fork();
+    if (pid < 0) {
+        close(pfd[0]);
+        close(pfd[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_RDWR);
+        dup2(pfd[1], 1);
+        /* children's chatter (git's "not a repository", gnuplot's range
+         * warnings) is not ours to show; the exit status says enough */
+        if (devnull >= 0) {
+            dup2(devnull, 0);
+            dup2(devnull, 2);
+            if (!out) dup2(devnull, 1);
+        }
+        close(pfd[0]);
+        close(pfd[1]);
+        if (dir && chdir(dir) != 0) _exit(127);
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    close(pfd[1]);
+    for (;;) {
+        char buf[512];
+        ssize_t n = read(pfd[0], buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        sb_buf_printf(&b, "%.*s", (int)n, buf);
+    }
+    close(pfd[0]);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    if (out) *out = b.s;
+    else sb_buf_free(&b);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void chomp(char *s) {
+    size_t n = s ? strlen(s) : 0;
+    while (n && (s[n - 1] == '\n' || s[n - 1] == '\r' || s[n - 1] == ' ')) s[--n] = 0;
+}
+
+/* ------------------------------------------------------------ environment */
+
+static char *cpu_model(void) {
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[512];
+    if (!f) return NULL;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "model name", 10) == 0 || strncmp(line, "Model", 5) == 0) {
+            char *c = strchr(line, ':');
+            if (c) {
+                fclose(f);
+                c++;
+                while (*c == ' ' || *c == '\t') c++;
+                chomp(c);
+                return strdup(c);
+            }
+        }
+    }
+    fclose(f);
+    return NULL;
+}
+
+static cJSON *environment(const sb_run *run) {
+    cJSON *env = cJSON_CreateObject();
+    char *cpu = cpu_model(), *rev = NULL, *dirty = NULL;
+    char *git_rev[] = {"git", "-C", run->cfg->dir, "rev-parse", "HEAD", NULL};
+    char *git_st[] = {"git", "-C", run->cfg->dir, "status", "--porcelain", "--untracked-files=no", NULL};
+    struct utsname u;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cpu) cJSON_AddStringToObject(env, "cpu_model", cpu);
+    else cJSON_AddNullToObject(env, "cpu_model");
+    cJSON_AddNumberToObject(env, "cores", (double)cores);
+#if defined(__clang__)
+    cJSON_AddStringToObject(env, "compiler", "clang " __clang_version__);
+#elif defined(__GNUC__)
+    cJSON_AddStringToObject(env, "compiler", "gcc " __VERSION__);
+#else
+    cJSON_AddStringToObject(env, "compiler", "unknown");
+#endif
+    if (sb_run_program(NULL, git_rev, &rev) == 0 && rev) {
+        chomp(rev);
+        cJSON_AddStringToObject(env, "git_revision", rev);
+        if (sb_run_program(NULL, git_st, &dirty) == 0)
+            cJSON_AddBoolToObject(env, "git_dirty", dirty && dirty[0] != 0);
+        else
+            cJSON_AddNullToObject(env, "git_dirty");
+    } else {
+        cJSON_AddNullToObject(env, "git_revision");
+        cJSON_AddNullToObject(env, "git_dirty");
+    }
+    if (uname(&u) == 0) {
+        char *os = sb_strdupf("%s %s %s", u.sysname, u.release, u.machine);
+        cJSON_AddStringToObject(env, "os", os ? os : "");
+        free(os);
+    }
+    cJSON_AddNumberToObject(env, "workers", run->cfg->workers);
+    free(cpu);
+    free(rev);
+    free(dirty);
+    return env;
+}
+
+/* ------------------------------------------------------------ config */
+
+static cJSON *toml_to_json(const sb_toml *t) {
+    size_t i;
+    cJSON *j;
+    switch (t->type) {
+    case SB_TOML_STRING: return cJSON_CreateString(t->s);
+    case SB_TOML_INT: return cJSON_CreateNumber((double)t->i);
+    case SB_TOML_FLOAT: return isfinite(t->f) ? cJSON_CreateNumber(t->f) : cJSON_CreateNull();
+    case SB_TOML_BOOL: return cJSON_CreateBool(t->b);
+    case SB_TOML_ARRAY:
+        j = cJSON_CreateArray();
+        for (i = 0; i < t->n; i++) cJSON_AddItemToArray(j, toml_to_json(t->kids[i]));
+        return j;
+    case SB_TOML_TABLE:
+        j = cJSON_CreateObject();
+        for (i = 0; i < t->n; i++) cJSON_AddItemToObject(j, t->kids[i]->key, toml_to_json(t->kids[i]));
+        return j;
+    }
+    return cJSON_CreateNull();
+}
+
+/* ------------------------------------------------------------ jobs */
+
+static cJSON *fig_json(const sb_fig *f) {
+    cJSON *o = cJSON_CreateObject();
+    if (f->has && isfinite(f->value)) cJSON_AddNumberToObject(o, "value", f->value);
+    else cJSON_AddNullToObject(o, "value");
+    if (f->has && f->prov) cJSON_AddStringToObject(o, "provenance", f->prov);
+    else cJSON_AddNullToObject(o, "provenance");
+    cJSON_AddStringToObject(o, "unit", f->unit ? f->unit : "");
+    if (f->note) cJSON_AddStringToObject(o, "note", f->note);
+    else cJSON_AddNullToObject(o, "note");
+    return o;
+}
+
+static cJSON *sample_json(const sb_run_dataset *ds, const sb_job *job, size_t i) {
+    const sb_sample *s = &job->samples[i];
+    const char *id = ds->api->sample_id ? ds->api->sample_id(ds->h, ds->sel[i]) : NULL;
+    cJSON *o = cJSON_CreateObject(), *top = cJSON_CreateArray(), *m = cJSON_CreateObject();
+    int k;
+    cJSON_AddNumberToObject(o, "index", (double)ds->sel[i]);
+    if (id) cJSON_AddStringToObject(o, "id", id);
+    else cJSON_AddNullToObject(o, "id");
+    cJSON_AddNumberToObject(o, "label", ds->api->label(ds->h, ds->sel[i]));
+    cJSON_AddNumberToObject(o, "pred", s->pred);
+    cJSON_AddNumberToObject(o, "confidence", s->confidence);
+    for (k = 0; k < 3 && s->top_cls[k] >= 0; k++) {
+        cJSON *t = cJSON_CreateObject();
+        cJSON_AddNumberToObject(t, "class", s->top_cls[k]);
+        cJSON_AddNumberToObject(t, "p", s->top_p[k]);
+        cJSON_AddItemToArray(top, t);
+    }
+    cJSON_AddItemToObject(o, "top3", top);
+    for (k = 0; k < s->metrics.n; k++) {
+        const sb_metric *x = &s->metrics.items[k];
+        if (!x->name) continue;
+        if (x->prov == SB_PROV_UNAVAILABLE || !isfinite(x->value)) cJSON_AddNullToObject(m, x->name);
+        else cJSON_AddNumberToObject(m, x->name, x->value);
+    }
+    cJSON_AddItemToObject(o, "metrics", m);
+    return o;
+}
+
+static cJSON *job_json(const sb_run *run, const sb_job *job) {
+    const sb_run_dataset *ds = &run->datasets[job->ds];
+    cJSON *o = cJSON_CreateObject(), *metrics = cJSON_CreateObject(), *bm = cJSON_CreateObject(), *samples;
+    size_t i;
+    cJSON_AddStringToObject(o, "dataset", ds->cfg->inst.name);
+    cJSON_AddStringToObject(o, "model", run->models[job->model].cfg->name);
+    cJSON_AddStringToObject(o, "backend", run->backends[job->be].cfg->name);
+    cJSON_AddStringToObject(o, "backend_plugin", run->backends[job->be].cfg->plugin);
+    cJSON_AddStringToObject(o, "model_plugin", run->models[job->model].cfg->plugin);
+    cJSON_AddStringToObject(o, "status", sb_job_status_name(job->status));
+    if (job->err.msg[0]) cJSON_AddStringToObject(o, "error", job->err.msg);
+    else cJSON_AddNullToObject(o, "error");
+    cJSON_AddNumberToObject(o, "n_images", (double)atomic_load(&((sb_job *)job)->n_done));
+    cJSON_AddNumberToObject(o, "n_selected", (double)job->n);
+    if (job->t1_ns > job->t0_ns && job->t0_ns) cJSON_AddNumberToObject(o, "wall_s", (double)(job->t1_ns - job->t0_ns) * 1e-9);
+    else cJSON_AddNullToObject(o, "wall_s");
+    for (i = 0; i < SB_FIG_COUNT; i++) {
+        sb_fig pending = {0, 0, NULL, NULL, (char *)"job not finished"};
+        cJSON_AddItemToObject(metrics, sb_fig_names[i], fig_json(job->figs[i].unit ? &job->figs[i] : &pending));
+    }
+    cJSON_AddItemToObject(o, "metrics", metrics);
+    for (i = 0; i < job->n_bm; i++) cJSON_AddItemToObject(bm, job->bm_names[i], fig_json(&job->bm[i]));
+    cJSON_AddItemToObject(o, "backend_metrics", bm);
+    if (job->report_json) {
+        cJSON *rep = cJSON_Parse(job->report_json);
+        if (rep) cJSON_AddItemToObject(o, "backend_report", rep);
+        else cJSON_AddStringToObject(o, "backend_report_unparsed", job->report_json);
+    }
+    if (!cJSON_GetObjectItem(o, "backend_report")) cJSON_AddNullToObject(o, "backend_report");
+    samples = cJSON_AddArrayToObject(o, "samples");
+    for (i = 0; job->samples && ds->h && i < job->n; i++)
+        if (job->samples[i].done) cJSON_AddItemToArray(samples, sample_json(ds, job, i));
+    return o;
+}
+
+static cJSON *datasets_json(const sb_run *run) {
+    cJSON *arr = cJSON_CreateArray();
+    size_t i;
+    int c;
+    for (i = 0; i < run->cfg->n_datasets; i++) {
+        const sb_run_dataset *ds = &run->datasets[i];
+        cJSON *o = cJSON_CreateObject(), *sel = cJSON_CreateObject(), *cls;
+        cJSON_AddStringToObject(o, "name", ds->cfg->inst.name);
+        cJSON_AddStringToObject(o, "plugin", ds->cfg->inst.plugin);
+        cJSON_AddNumberToObject(sel, "per_class", (double)ds->cfg->per_class);
+        cJSON_AddNumberToObject(sel, "limit", (double)ds->cfg->limit);
+        cJSON_AddBoolToObject(sel, "shuffle", ds->cfg->shuffle);
+        cJSON_AddNumberToObject(sel, "seed", (double)ds->cfg->seed);
+        cJSON_AddItemToObject(o, "selection", sel);
+        if (!ds->h) {
+            cJSON_AddNullToObject(o, "n_available");
+            cJSON_AddNullToObject(o, "n_selected");
+            cJSON_AddNullToObject(o, "classes");
+            if (ds->open_rc < 0) cJSON_AddStringToObject(o, "error", ds->err.msg);
+        } else {
+            cJSON_AddNumberToObject(o, "n_available", (double)ds->api->count(ds->h));
+            cJSON_AddNumberToObject(o, "n_selected", (double)ds->n_sel);
+            cls = cJSON_AddArrayToObject(o, "classes");
+            for (c = 0; c < ds->n_classes; c++) {
+                cJSON *x = cJSON_CreateObject();
+                const char *name = ds->api->class_name ? ds->api->class_name(ds->h, c) : NULL;
+                cJSON_AddNumberToObject(x, "index", c);
+                if (name) cJSON_AddStringToObject(x, "name", name);
+                else cJSON_AddNullToObject(x, "name");
+                cJSON_AddNumberToObject(x, "count", (double)ds->class_counts[c]);
+                cJSON_AddItemToArray(cls, x);
+            }
+        }
+        cJSON_AddItemToArray(arr, o);
+    }
+    return arr;
+}
+
+static char *results_json(const sb_run *run, int final) {
+    cJSON *root = cJSON_CreateObject(), *jobs;
+    char now[32], *text;
+    time_t t = time(NULL);
+    struct tm tm;
+    size_t i;
+    gmtime_r(&t, &tm);
+    strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    cJSON_AddNumberToObject(root, "schema_version", SB_RESULTS_SCHEMA_VERSION);
+    cJSON_AddStringToObject(root, "srambench_version", SB_VERSION);
+    cJSON_AddStringToObject(root, "name", run->cfg->name);
+    cJSON_AddStringToObject(root, "started_utc", run->started_utc);
+    cJSON_AddStringToObject(root, "written_utc", now);
+    cJSON_AddBoolToObject(root, "complete", final);
+    cJSON_AddBoolToObject(root, "interrupted", run->interrupted);
+    cJSON_AddStringToObject(root, "config_file", run->cfg->path);
+    cJSON_AddItemToObject(root, "config", toml_to_json(run->cfg->root));
+    cJSON_AddItemToObject(root, "environment", environment(run));
+    cJSON_AddItemToObject(root, "datasets", datasets_json(run));
+    jobs = cJSON_AddArrayToObject(root, "jobs");
+    for (i = 0; i < run->n_jobs; i++) cJSON_AddItemToArray(jobs, job_json(run, &run->jobs[i]));
+    text = cJSON_Print(root);
+    cJSON_Delete(root);
+    return text;
+}
+
+/* ------------------------------------------------------------ csv, table */
+
+static void csv_str(sb_buf *b, const char *s) {
+    sb_buf_printf(b, "\"");
+    for (; s && *s; s++) sb_buf_printf(b, *s == '"' ? "\"\"" : "%c", *s == '\n' ? ' ' : *s);
+    sb_buf_printf(b, "\"");
+}
+
+static char *results_csv(const sb_run *run) {
+    sb_buf b = {0};
+    size_t i, k;
+    sb_buf_printf(&b, "dataset,model,backend,status,n_images");
+    for (k = 0; k < SB_FIG_COUNT; k++) sb_buf_printf(&b, ",%s,%s_provenance", sb_fig_names[k], sb_fig_names[k]);
+    sb_buf_printf(&b, ",error\n");
+    for (i = 0; i < run->n_jobs; i++) {
+        const sb_job *j = &run->jobs[i];
+        csv_str(&b, run->datasets[j->ds].cfg->inst.name);
+        sb_buf_printf(&b, ",");
+        csv_str(&b, run->models[j->model].cfg->name);
+        sb_buf_printf(&b, ",");
+        csv_str(&b, run->backends[j->be].cfg->name);
+        sb_buf_printf(&b, ",%s,%zu", sb_job_status_name(j->status), atomic_load(&((sb_job *)j)->n_done));
+        for (k = 0; k < SB_FIG_COUNT; k++) {
+            const sb_fig *f = &j->figs[k];
+            if (f->has) sb_buf_printf(&b, ",%.6g,%s", f->value, f->prov ? f->prov : "");
+            else sb_buf_printf(&b, ",,");
+        }
+        sb_buf_printf(&b, ",");
+        csv_str(&b, j->err.msg);
+        sb_buf_printf(&b, "\n");
+    }
+    return b.oom ? (sb_buf_free(&b), NULL) : b.s;
+}
+
+static void md_fig(sb_buf *b, const sb_fig *f, const char *fmt) {
+    if (!f->has) {
+        sb_buf_printf(b, " n/a |");
+        return;
+    }
+    sb_buf_printf(b, " ");
+    sb_buf_printf(b, fmt, f->value);
+    /* one letter of provenance: readers should never mistake a model for a measurement */
+    sb_buf_printf(b, " %s |", !f->prov ? "" : f->prov[0] == 'm' ? "(m)" : f->prov[0] == 's' ? "(sim)" : "(rec)");
+}
+
+char *sb_results_table_md(const sb_run *run) {
+    sb_buf b = {0};
+    size_t i, n_notes = 0;
+    sb_buf_printf(&b, "| dataset | model | backend | status | images | accuracy | balanced acc. | latency ms "
+                      "(median) | latency ms (p95) | throughput img/s | energy mJ/img | power mW |\n");
+    sb_buf_printf(&b, "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (i = 0; i < run->n_jobs; i++) {
+        const sb_job *j = &run->jobs[i];
+        sb_buf_printf(&b, "| %s | %s | %s | %s | %zu |", run->datasets[j->ds].cfg->inst.name,
+                      run->models[j->model].cfg->name, run->backends[j->be].cfg->name,
+                      sb_job_status_name(j->status), atomic_load(&((sb_job *)j)->n_done));
+        md_fig(&b, &j->figs[SB_FIG_ACCURACY], "%.3f");
+        md_fig(&b, &j->figs[SB_FIG_BALANCED_ACCURACY], "%.3f");
+        md_fig(&b, &j->figs[SB_FIG_LATENCY_MS_MEDIAN], "%.4g");
+        md_fig(&b, &j->figs[SB_FIG_LATENCY_MS_P95], "%.4g");
+        md_fig(&b, &j->figs[SB_FIG_THROUGHPUT_IPS], "%.4g");
+        md_fig(&b, &j->figs[SB_FIG_ENERGY_MJ_PER_IMAGE], "%.4g");
+        md_fig(&b, &j->figs[SB_FIG_POWER_MW_AVG], "%.4g");
+        sb_buf_printf(&b, "\n");
+    }
+    sb_buf_printf(&b, "\n(m) measured on this host, (sim) simulated from counted events x sourced costs, "
+                      "(rec) recorded elsewhere; n/a: could not be had (see below and results.json).\n");
+    for (i = 0; i < run->n_jobs; i++) {
+        const sb_job *j = &run->jobs[i];
+        static const int why_null[] = {SB_FIG_LATENCY_MS_MEDIAN, SB_FIG_ENERGY_MJ_PER_IMAGE};
+        size_t k;
+        if (j->status == SB_JOB_OK) {
+            /* an n/a in the table deserves its reason right under it */
+            for (k = 0; k < 2; k++) {
+                const sb_fig *f = &j->figs[why_null[k]];
+                if (f->has || !f->note) continue;
+                if (!n_notes++) sb_buf_printf(&b, "\n");
+                sb_buf_printf(&b, "- %s x %s: %s n/a: %s\n", run->models[j->model].cfg->name,
+                              run->backends[j->be].cfg->name, sb_fig_names[why_null[k]], f->note);
+            }
+            continue;
+        }
+        if (!j->err.msg[0]) continue;
+        if (!n_notes++) sb_buf_printf(&b, "\n");
+        sb_buf_printf(&b, "- %s x %s: %s: %s\n", run->models[j->model].cfg->name, run->backends[j->be].cfg->name,
+                      sb_job_status_name(j->status), j->err.msg);
+    }
+    return b.oom ? (sb_buf_free(&b), NULL) : b.s;
+}
+
+void sb_results_print_table(const sb_run *run, FILE *out) {
+    char *t = sb_results_table_md(run);
+    if (t) fputs(t, out);
+    free(t);
+    fprintf(out, "\nresults: %s\n", run->out_dir);
+}
+
+/* ------------------------------------------------------------ charts */
+
+static const char *const chart_names[] = {"latency", "energy"};
+
+static char *chart_data(const sb_run *run, int *n_points) {
+    sb_buf b = {0};
+    size_t i;
+    *n_points = 0;
+    sb_buf_printf(&b, "# job\tlatency_ms_median\tenergy_mj_per_image\n");
+    for (i = 0; i < run->n_jobs; i++) {
+        const sb_job *j = &run->jobs[i];
+        const sb_fig *l = &j->figs[SB_FIG_LATENCY_MS_MEDIAN], *e = &j->figs[SB_FIG_ENERGY_MJ_PER_IMAGE];
+        char label[256], *p;
+        if (run->cfg->n_datasets > 1)
+            snprintf(label, sizeof label, "%s/%s/%s", run->datasets[j->ds].cfg->inst.name,
+                     run->models[j->model].cfg->name, run->backends[j->be].cfg->name);
+        else
+            snprintf(label, sizeof label, "%s/%s", run->models[j->model].cfg->name, run->backends[j->be].cfg->name);
+        for (p = label; *p; p++)
+            if (*p == '\t' || *p == '"' || *p == '\n') *p = ' ';
+        sb_buf_printf(&b, "\"%s\"\t", label);
+        if (l->has && l->value > 0) sb_buf_printf(&b, "%.9g\t", l->value);
+        else sb_buf_printf(&b, "?\t");
+        if (e->has && e->value > 0) sb_buf_printf(&b, "%.9g\n", e->value);
+        else sb_buf_printf(&b, "?\n");
+        if ((l->has && l->value > 0) || (e->has && e->value > 0)) (*n_points)++;
+    }
+    return b.s;
+}
+
+static char *chart_script(const char *what) {
+    int lat = strcmp(what, "latency") == 0;
+    return sb_strdupf(
+        "# srambench: %s per image by job, log scale.\n"
+        "# Render: gnuplot -e \"set terminal pngcairo size 1000,600; set output '%s.png'\" %s.gp\n"
+        "set title \"%s (log scale; bars missing where the figure is unavailable)\"\n"
+        "set datafile separator \"\\t\"\n"
+        "set datafile missing \"?\"\n"
+        "set style data histograms\n"
+        "set style fill solid 0.8 border -1\n"
+        "set boxwidth 0.8\n"
+        "set logscale y\n"
+        "set grid ytics\n"
+        "set ylabel \"%s\"\n"
+        "set xtics rotate by -30 noenhanced\n"
+        "set bmargin 10\n"
+        "set key off\n"
+        "plot \"chart-data.tsv\" using %d:xtic(1) linecolor rgb \"%s\"\n",
+        what, what, what, lat ? "Median latency per image" : "Energy per image", lat ? "ms" : "mJ",
+        lat ? 2 : 3, lat ? "#3465a4" : "#cc0000");
+}
+
+static int have_program(const char *name) {
+    const char *path = getenv("PATH");
+    char *copy, *save = NULL, *dir;
+    int found = 0;
+    if (!path || !(copy = strdup(path))) return 0;
+    for (dir = strtok_r(copy, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
+        char *f = sb_strdupf("%s/%s", dir, name);
+        found = f && access(f, X_OK) == 0;
+        free(f);
+    }
+    free(copy);
+    return found;
+}
+
+static int write_text(const char *dir, const char *name, const char *text, sb_error *err) {
+    char *path = sb_strdupf("%s/%s", dir, name);
+    int rc;
+    if (!path || !text) {
+        free(path);
+        return sb_error_set(err, SB_ENOMEM, "out of memory writing %s", name);
+    }
+    rc = sb_write_atomic(path, text, strlen(text), err);
+    free(path);
+    return rc;
+}
+
+static int write_charts(const sb_run *run, sb_error *err) {
+    int n_points, rc = 0;
+    size_t i;
+    char *data = chart_data(run, &n_points);
+    if ((rc = write_text(run->out_dir, "chart-data.tsv", data, err)) < 0) goto out;
+    for (i = 0; i < 2 && rc == 0; i++) {
+        char *s = chart_script(chart_names[i]), *gp = sb_strdupf("%s.gp", chart_names[i]);
+        rc = write_text(run->out_dir, gp ? gp : "x.gp", s, err);
+        free(s);
+        free(gp);
+    }
+    if (rc < 0) goto out;
+    if (!have_program("gnuplot")) {
+        fprintf(stderr, "srambench: gnuplot not found: chart scripts written to %s, PNGs not rendered "
+                        "(install gnuplot-nox)\n", run->out_dir);
+        goto out;
+    }
+    if (n_points == 0) {
+        fprintf(stderr, "srambench: no latency or energy figures to chart; scripts written, PNGs not rendered\n");
+        goto out;
+    }
+    for (i = 0; i < 2; i++) {
+        char *set = sb_strdupf("set terminal pngcairo size 1000,600; set output '%s.png.tmp'", chart_names[i]);
+        char *gp = sb_strdupf("%s.gp", chart_names[i]);
+        char *tmp = sb_strdupf("%s/%s.png.tmp", run->out_dir, chart_names[i]);
+        char *png = sb_strdupf("%s/%s.png", run->out_dir, chart_names[i]);
+        char *argv[] = {"gnuplot", "-e", set, gp, NULL};
+        if (set && gp && tmp && png) {
+            int st = sb_run_program(run->out_dir, argv, NULL);
+            if (st == 0 && rename(tmp, png) == 0) {
+                /* rendered */
+            } else {
+                unlink(tmp);
+                fprintf(stderr, "srambench: gnuplot failed on %s/%s (exit %d); the script is kept\n", run->out_dir,
+                        gp, st);
+            }
+        }
+        free(set);
+        free(gp);
+        free(tmp);
+        free(png);
+    }
+out:
+    free(data);
+    return rc;
+}
+
+/* ------------------------------------------------------------ all */
+
+int sb_results_write(const sb_run *run, int charts, int final, sb_error *err) {
+    char *json = results_json(run, final), *csv = results_csv(run), *md = sb_results_table_md(run);
+    int rc;
+    if ((rc = write_text(run->out_dir, "results.json", json, err)) == 0 &&
+        (rc = write_text(run->out_dir, "results.csv", csv, err)) == 0 &&
+        (rc = write_text(run->out_dir, "table.md", md, err)) == 0 && charts)
+        rc = write_charts(run, err);
+    free(json);
+    free(csv);
+    free(md);
+    return rc;
+}

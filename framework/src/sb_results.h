@@ -1,0 +1,28 @@
+/*
+ * sb_results.h - the files of a run (docs/results-schema.md): results.json,
+ * results.csv, table.md, gnuplot scripts and PNG charts. Every file goes to a
+ * temporary name first and is renamed, so no reader sees half a file.
+ */
+#ifndef SB_RESULTS_H
+#define SB_RESULTS_H
+
+#include <stdio.h>
+
+#include "sb_run.h"
+
+#define SB_RESULTS_SCHEMA_VERSION 1
+
+/* Write results.json, results.csv and table.md into run->out_dir; with
+ * `charts`, also the gnuplot scripts and (if gnuplot is there) the PNGs.
+ * `final` marks results.json complete. */
+int sb_results_write(const sb_run *run, int charts, int final, sb_error *err);
+
+/* The markdown comparison table (as in table.md); malloc'd. */
+char *sb_results_table_md(const sb_run *run);
+void sb_results_print_table(const sb_run *run, FILE *out);
+
+/* Run a program with arguments in folder `dir`, stdout captured (malloc'd,
+ * may be NULL). Returns its exit status, or -1 if it could not start. */
+int sb_run_program(const char *dir, char *const argv[], char **out);
+
+#endif /* SB_RESULTS_H */

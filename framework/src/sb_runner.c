@@ -1,0 +1,673 @@
+/*
+ * sb_runner.c - runs the jobs of a bench.toml under libuv.
+ *
+ * Only the loop thread touches the run's bookkeeping; worker threads fill the
+ * sample slots of their own chunk (each slot has exactly one writer) and bump
+ * atomic counters. Set-up of a job (open dataset, load model, open and
+ * prepare backend) also runs in the pool so the progress timer and signal
+ * handlers stay responsive while a backend tiles a large network.
+ */
+#include "sb_runner.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "sb_results.h"
+#include "sb_util.h"
+
+#define SB_CHUNK_MAX_IMAGES 8
+#define SB_PROGRESS_MS 500
+#define SB_PROGRESS_LOG_NS 10000000000ull /* when stderr is not a terminal */
+
+/* --------------------------------------------------------------- host */
+
+static atomic_int g_cancel;
+static int g_verbose_log = -1;
+
+static void host_log(int level, const char *fmt, ...) {
+    static const char *const tag[] = {"error", "warning", "info", "debug"};
+    va_list ap;
+    if (g_verbose_log < 0) g_verbose_log = getenv("SRAMBENCH_DEBUG") != NULL;
+    if (level >= SB_LOG_DEBUG && !g_verbose_log) return;
+    if (level < 0 || level > SB_LOG_DEBUG) level = SB_LOG_INFO;
+    fprintf(stderr, "srambench: %s: ", tag[level]);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+static int host_cancelled(void) { return atomic_load(&g_cancel); }
+
+static sb_host g_host = {SB_ABI_MAJOR, SB_ABI_MINOR, host_log, host_cancelled, NULL, NULL};
+
+const sb_host *sb_runner_host(void) { return &g_host; }
+
+void sb_runner_set_workers(int workers) {
+    char buf[16];
+    snprintf(buf, sizeof buf, "%d", workers > 0 ? workers : 1);
+    setenv("UV_THREADPOOL_SIZE", buf, 1);
+}
+
+/* ------------------------------------------------------------- runner */
+
+typedef struct chunk {
+    uv_work_t req;
+    sb_runner *r;
+    sb_job *job;
+    size_t lo, hi;
+} chunk;
+
+struct sb_runner {
+    uv_loop_t loop;
+    uv_timer_t timer;
+    uv_signal_t sigint, sigterm;
+    uv_work_t setup_req;
+    sb_run run;
+    const sb_run_opts *opts;
+    size_t cur;            /* job being run                            */
+    int stopping;          /* first signal seen: no new work           */
+    int n_signals;
+    size_t chunks_left;
+    chunk *chunks;
+    int tty;
+    uint64_t last_log_ns;
+    int write_rc;          /* first failure writing results            */
+    sb_error write_err;
+    int progress_shown;
+};
+
+static void next_job(sb_runner *r);
+
+/* ------------------------------------------------------- set-up (pool) */
+
+static uint64_t splitmix64(uint64_t *s) {
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* The framework's selection: optional seeded shuffle, then at most
+ * per_class of each class, then at most limit in all. */
+static int select_samples(sb_run_dataset *ds, sb_error *err) {
+    const sb_cfg_dataset *c = ds->cfg;
+    size_t n = ds->api->count(ds->h), i, *order = malloc((n + 1) * sizeof *order);
+    uint64_t seed = c->seed;
+    ds->n_classes = ds->api->n_classes(ds->h);
+    if (ds->n_classes <= 0)
+        return sb_error_set(err, SB_EFORMAT, "dataset '%s': plugin reports %d classes: expected at least 1",
+                            c->inst.name, ds->n_classes);
+    ds->class_counts = calloc((size_t)ds->n_classes, sizeof *ds->class_counts);
+    ds->sel = malloc((n + 1) * sizeof *ds->sel);
+    if (!order || !ds->class_counts || !ds->sel) {
+        free(order);
+        return sb_error_set(err, SB_ENOMEM, "out of memory selecting samples");
+    }
+    for (i = 0; i < n; i++) order[i] = i;
+    if (c->shuffle)
+        for (i = n; i > 1; i--) {
+            size_t j = (size_t)(splitmix64(&seed) % i), t = order[i - 1];
+            order[i - 1] = order[j];
+            order[j] = t;
+        }
+    for (i = 0; i < n; i++) {
+        int lbl = ds->api->label(ds->h, order[i]);
+        if (lbl < 0 || lbl >= ds->n_classes) continue; /* unlabelled: cannot be scored */
+        if (c->per_class && ds->class_counts[lbl] >= (size_t)c->per_class) continue;
+        if (c->limit && ds->n_sel >= (size_t)c->limit) break;
+        ds->class_counts[lbl]++;
+        ds->sel[ds->n_sel++] = order[i];
+    }
+    free(order);
+    return 0;
+}
+
+static int ensure_dataset(sb_run_dataset *ds, sb_error *err) {
+    if (ds->h) return 0;
+    if (ds->open_rc < 0) return sb_error_set(err, ds->open_rc, "%s", ds->err.msg);
+    ds->open_rc = ds->api->open(&g_host, &ds->opts.opts, &ds->h, &ds->err);
+    if (ds->open_rc == 0 && (ds->open_rc = select_samples(ds, &ds->err)) < 0) {
+        ds->api->close(ds->h);
+        ds->h = NULL;
+    }
+    if (ds->open_rc < 0) {
+        sb_error inner = ds->err; /* vsnprintf must not read what it writes */
+        sb_error_set(&ds->err, ds->open_rc, "dataset '%s': %s", ds->cfg->inst.name, inner.msg);
+        return sb_error_set(err, ds->open_rc, "%s", ds->err.msg);
+    }
+    return 0;
+}
+
+static int ensure_model(sb_run_model *m, sb_error *err) {
+    if (m->graph) return 0;
+    if (m->load_rc < 0) return sb_error_set(err, m->load_rc, "%s", m->err.msg);
+    m->load_rc = m->api->load(&g_host, &m->opts.opts, &m->graph, &m->err);
+    if (m->load_rc == 0 && !m->graph) m->load_rc = sb_error_set(&m->err, SB_ECRASH, "load returned no graph");
+    if (m->load_rc < 0) {
+        sb_error inner = m->err; /* vsnprintf must not read what it writes */
+        sb_error_set(&m->err, m->load_rc, "model '%s': %s", m->cfg->name, inner.msg);
+        return sb_error_set(err, m->load_rc, "%s", m->err.msg);
+    }
+    return 0;
+}
+
+/* The graph must take [1,S,S,3] int8 and give n_classes int8 logits that
+ * match the dataset's classes. */
+static int check_graph(const sb_run_dataset *ds, const sb_run_model *m, int *size_px, sb_error *err) {
+    const sb_graph *g = m->graph;
+    const sb_tensor *in, *out;
+    if (g->input < 0 || g->input >= g->n_tensors || g->output < 0 || g->output >= g->n_tensors)
+        return sb_error_set(err, SB_EFORMAT, "model '%s': input/output tensor index out of range", m->cfg->name);
+    in = &g->tensors[g->input];
+    out = &g->tensors[g->output];
+    if (in->dtype != SB_DT_INT8 || in->rank != 4 || in->shape[0] != 1 || in->shape[3] != 3 ||
+        in->shape[1] != in->shape[2] || in->shape[1] <= 0)
+        return sb_error_set(err, SB_EFORMAT, "model '%s': input tensor '%s': expected int8 [1,S,S,3]",
+                            m->cfg->name, in->name ? in->name : "?");
+    if (out->dtype != SB_DT_INT8 || g->n_classes <= 0)
+        return sb_error_set(err, SB_EFORMAT, "model '%s': output tensor: expected int8 logits", m->cfg->name);
+    if (g->n_classes != ds->n_classes)
+        return sb_error_set(err, SB_EINVAL, "model '%s' has %d classes but dataset '%s' has %d: expected the same",
+                            m->cfg->name, g->n_classes, ds->cfg->inst.name, ds->n_classes);
+    *size_px = in->shape[1];
+    return 0;
+}
+
+static void setup_work(uv_work_t *req) {
+    sb_runner *r = req->data;
+    sb_job *job = &r->run.jobs[r->cur];
+    sb_run_dataset *ds = &r->run.datasets[job->ds];
+    sb_run_model *m = &r->run.models[job->model];
+    sb_run_backend *b = &r->run.backends[job->be];
+    sb_error e = {0};
+    int rc;
+    if ((rc = ensure_dataset(ds, &job->err)) < 0 || (rc = ensure_model(m, &job->err)) < 0 ||
+        (rc = check_graph(ds, m, &job->size_px, &job->err)) < 0)
+        goto fail;
+    if (ds->api->prepare && ds->prepared_size_px != job->size_px) {
+        if ((rc = ds->api->prepare(ds->h, job->size_px, &e)) < 0) {
+            sb_error_set(&job->err, rc, "dataset '%s' at %d px: %s", ds->cfg->inst.name, job->size_px, e.msg);
+            goto fail;
+        }
+        ds->prepared_size_px = job->size_px;
+    }
+    if ((rc = b->api->open(&g_host, &b->opts.opts, &job->be_handle, &e)) < 0) {
+        job->be_handle = NULL;
+        if (rc == SB_EUNAVAILABLE) {
+            job->status = SB_JOB_UNAVAILABLE;
+            sb_error_set(&job->err, rc, "%s", e.msg);
+            return;
+        }
+        sb_error_set(&job->err, rc, "backend '%s': open: %s", b->cfg->name, e.msg);
+        goto fail;
+    }
+    if ((rc = b->api->prepare(job->be_handle, m->graph, &job->prog, &e)) < 0) {
+        job->prog = NULL;
+        sb_error_set(&job->err, rc, "backend '%s': prepare model '%s': %s", b->cfg->name, m->cfg->name, e.msg);
+        goto fail;
+    }
+    if (b->api->report_json) job->report_json = b->api->report_json(job->prog);
+    job->n = ds->n_sel;
+    if (job->n && !(job->samples = calloc(job->n, sizeof *job->samples))) {
+        rc = sb_error_set(&job->err, SB_ENOMEM, "out of memory for %zu samples", job->n);
+        goto fail;
+    }
+    return;
+fail:
+    job->status = rc == SB_ECANCELED ? SB_JOB_CANCELLED : SB_JOB_FAILED;
+}
+
+/* ------------------------------------------------------- images (pool) */
+
+/* Dequantise int8 logits, softmax in double, top-3. */
+static void postprocess(const sb_graph *g, const int8_t *logits, sb_sample *s) {
+    const sb_tensor *out = &g->tensors[g->output];
+    double scale = out->scale > 0 ? out->scale : 1.0, mx = -HUGE_VAL, sum = 0, p[256];
+    int n = g->n_classes < 256 ? g->n_classes : 256, c, k;
+    for (c = 0; c < n; c++) {
+        p[c] = scale * ((double)logits[c] - (double)out->zero_point);
+        if (p[c] > mx) mx = p[c];
+    }
+    for (c = 0; c < n; c++) sum += (p[c] = exp(p[c] - mx));
+    for (k = 0; k < 3; k++) {
+        s->top_cls[k] = -1;
+        s->top_p[k] = 0;
+    }
+    for (c = 0; c < n; c++) {
+        double pc = p[c] / sum;
+        for (k = 0; k < 3; k++) {
+            if (s->top_cls[k] < 0 || pc > s->top_p[k]) { /* ties keep the lower class */
+                memmove(&s->top_cls[k + 1], &s->top_cls[k], (size_t)(2 - k) * sizeof s->top_cls[0]);
+                memmove(&s->top_p[k + 1], &s->top_p[k], (size_t)(2 - k) * sizeof s->top_p[0]);
+                s->top_cls[k] = c;
+                s->top_p[k] = pc;
+                break;
+            }
+        }
+    }
+    s->pred = s->top_cls[0];
+    s->confidence = s->top_p[0];
+}
+
+static void chunk_fail(sb_job *job, int rc, const char *what, size_t idx, const sb_error *e) {
+    int zero = 0;
+    /* The first failing image names the error; the rest of the job stops. */
+    if (atomic_compare_exchange_strong(&job->img_failed, &zero, 1))
+        sb_error_set(&job->err, rc, "image %zu: %s: %s", idx, what, e->msg);
+}
+
+static void chunk_work(uv_work_t *req) {
+    chunk *ch = req->data;
+    sb_job *job = ch->job;
+    sb_run *run = &ch->r->run;
+    sb_run_dataset *ds = &run->datasets[job->ds];
+    const sb_graph *g = run->models[job->model].graph;
+    const sb_backend_plugin *be = run->backends[job->be].api;
+    size_t px = (size_t)job->size_px * (size_t)job->size_px * 3, i, k;
+    size_t n_out = (size_t)(g->n_classes > 0 ? g->n_classes : 1);
+    uint8_t *rgb = malloc(px);
+    int8_t *in = malloc(px), *logits = calloc(n_out < 256 ? 256 : n_out, 1);
+    sb_error e;
+    if (!rgb || !in || !logits) {
+        e.code = SB_ENOMEM;
+        snprintf(e.msg, sizeof e.msg, "out of memory");
+        chunk_fail(job, SB_ENOMEM, "buffers", ch->lo, &e);
+        goto out;
+    }
+    for (i = ch->lo; i < ch->hi; i++) {
+        sb_sample *s = &job->samples[i];
+        int rc;
+        if (atomic_load(&g_cancel) || atomic_load(&job->img_failed)) break;
+        memset(&e, 0, sizeof e);
+        if ((rc = ds->api->get(ds->h, ds->sel[i], job->size_px, rgb, &e)) < 0) {
+            chunk_fail(job, rc, "dataset get", ds->sel[i], &e);
+            break;
+        }
+        /* docs/model-format.md: the input is q = pixel - 128 */
+        for (k = 0; k < px; k++) in[k] = (int8_t)((int)rgb[k] - 128);
+        s->metrics.n = 0;
+        if ((rc = be->run(job->prog, in, logits, &s->metrics, &e)) < 0) {
+            if (rc == SB_ECANCELED) break;
+            chunk_fail(job, rc, "backend run", ds->sel[i], &e);
+            break;
+        }
+        postprocess(g, logits, s);
+        s->done = 1;
+        atomic_fetch_add(&job->n_done, 1);
+    }
+out:
+    free(rgb);
+    free(in);
+    free(logits);
+}
+
+/* --------------------------------------------------------- loop thread */
+
+static void write_results(sb_runner *r, int final) {
+    sb_error e = {0};
+    int rc = sb_results_write(&r->run, final && !r->opts->no_charts, final, &e);
+    if (rc < 0 && r->write_rc == 0) {
+        r->write_rc = rc;
+        r->write_err = e;
+        fprintf(stderr, "srambench: error: writing results: %s\n", e.msg);
+    }
+}
+
+static void clear_progress(sb_runner *r) {
+    if (r->tty && r->progress_shown) {
+        fputs("\r\033[K", stderr);
+        r->progress_shown = 0;
+    }
+}
+
+static void job_finished(sb_runner *r) {
+    sb_job *job = &r->run.jobs[r->cur];
+    const sb_run_backend *b = &r->run.backends[job->be];
+    size_t n_done = atomic_load(&job->n_done);
+    if (job->status == SB_JOB_RUNNING) {
+        if (atomic_load(&job->img_failed)) job->status = SB_JOB_FAILED;
+        else if (n_done < job->n) {
+            job->status = SB_JOB_CANCELLED;
+            sb_error_set(&job->err, SB_ECANCELED, "interrupted after %zu of %zu images", n_done, job->n);
+        } else job->status = SB_JOB_OK;
+    }
+    /* Figures copy the backend's notes, so compute them before release. */
+    sb_job_compute(&r->run, job);
+    if (job->prog) b->api->release(job->prog);
+    if (job->be_handle) b->api->close(job->be_handle);
+    job->prog = job->be_handle = NULL;
+    clear_progress(r);
+    if (!r->opts->quiet || job->status != SB_JOB_OK)
+        fprintf(stderr, "srambench: job %zu/%zu %s x %s x %s: %s%s%s\n", r->cur + 1, r->run.n_jobs,
+                r->run.datasets[job->ds].cfg->inst.name, r->run.models[job->model].cfg->name, b->cfg->name,
+                sb_job_status_name(job->status), job->err.msg[0] ? ": " : "", job->err.msg);
+    write_results(r, 0);
+    if (r->opts->on_job_done) r->opts->on_job_done(r, r->cur, r->opts->ud);
+    r->cur++;
+    next_job(r);
+}
+
+static void chunk_after(uv_work_t *req, int status) {
+    chunk *ch = req->data;
+    sb_runner *r = ch->r;
+    (void)status;
+    if (--r->chunks_left == 0) {
+        ch->job->t1_ns = sb_now_ns();
+        free(r->chunks);
+        r->chunks = NULL;
+        job_finished(r);
+    }
+}
+
+static void setup_after(uv_work_t *req, int status) {
+    sb_runner *r = req->data;
+    sb_job *job = &r->run.jobs[r->cur];
+    size_t per, n_chunks, c;
+    (void)status;
+    if (job->status != SB_JOB_RUNNING || r->stopping || job->n == 0) {
+        job_finished(r);
+        return;
+    }
+    /* Chunks small enough that every worker has several: a slow image does
+     * not leave the other workers idle, and a stop takes effect quickly. */
+    per = job->n / ((size_t)r->run.cfg->workers * 4);
+    if (per < 1) per = 1;
+    if (per > SB_CHUNK_MAX_IMAGES) per = SB_CHUNK_MAX_IMAGES;
+    n_chunks = (job->n + per - 1) / per;
+    if (!(r->chunks = calloc(n_chunks, sizeof *r->chunks))) {
+        job->status = SB_JOB_FAILED;
+        sb_error_set(&job->err, SB_ENOMEM, "out of memory queueing work");
+        job_finished(r);
+        return;
+    }
+    job->t0_ns = sb_now_ns();
+    r->chunks_left = n_chunks;
+    for (c = 0; c < n_chunks; c++) {
+        chunk *ch = &r->chunks[c];
+        ch->r = r;
+        ch->job = job;
+        ch->lo = c * per;
+        ch->hi = ch->lo + per < job->n ? ch->lo + per : job->n;
+        ch->req.data = ch;
+        uv_queue_work(&r->loop, &ch->req, chunk_work, chunk_after);
+    }
+}
+
+static void close_handles(sb_runner *r) {
+    uv_timer_stop(&r->timer);
+    uv_close((uv_handle_t *)&r->timer, NULL);
+    uv_signal_stop(&r->sigint);
+    uv_close((uv_handle_t *)&r->sigint, NULL);
+    uv_signal_stop(&r->sigterm);
+    uv_close((uv_handle_t *)&r->sigterm, NULL);
+}
+
+static void next_job(sb_runner *r) {
+    while (r->cur < r->run.n_jobs && r->stopping) {
+        sb_job *job = &r->run.jobs[r->cur++];
+        job->status = SB_JOB_CANCELLED;
+        sb_error_set(&job->err, SB_ECANCELED, "not started: the run was interrupted");
+        sb_job_compute(&r->run, job);
+    }
+    if (r->cur >= r->run.n_jobs) {
+        close_handles(r);
+        return;
+    }
+    r->run.jobs[r->cur].status = SB_JOB_RUNNING;
+    r->setup_req.data = r;
+    uv_queue_work(&r->loop, &r->setup_req, setup_work, setup_after);
+}
+
+static void on_timer(uv_timer_t *t) {
+    sb_runner *r = t->data;
+    sb_job *job;
+    size_t done;
+    double el_s, rate;
+    uint64_t now = sb_now_ns();
+    char line[256];
+    if (r->opts->quiet || r->cur >= r->run.n_jobs) return;
+    job = &r->run.jobs[r->cur];
+    if (!r->tty && now - r->last_log_ns < SB_PROGRESS_LOG_NS) return;
+    r->last_log_ns = now;
+    done = atomic_load(&job->n_done);
+    el_s = job->t0_ns ? (double)(now - job->t0_ns) * 1e-9 : 0;
+    rate = el_s > 0 ? (double)done / el_s : 0;
+    if (!job->t0_ns)
+        snprintf(line, sizeof line, "job %zu/%zu %s x %s: preparing", r->cur + 1, r->run.n_jobs,
+                 r->run.models[job->model].cfg->name, r->run.backends[job->be].cfg->name);
+    else
+        snprintf(line, sizeof line, "job %zu/%zu %s x %s: %zu/%zu images, %.1f img/s, ETA %.0f s%s", r->cur + 1,
+                 r->run.n_jobs, r->run.models[job->model].cfg->name, r->run.backends[job->be].cfg->name, done,
+                 job->n, rate, rate > 0 ? (double)(job->n - done) / rate : 0.0, r->stopping ? " (stopping)" : "");
+    if (r->tty) {
+        fprintf(stderr, "\r\033[K%s", line);
+        r->progress_shown = 1;
+    } else {
+        fprintf(stderr, "%s\n", line);
+    }
+}
+
+void sb_runner_stop(sb_runner *r) {
+    if (r->stopping) return;
+    r->stopping = 1;
+    r->run.interrupted = 1;
+    atomic_store(&g_cancel, 1);
+    clear_progress(r);
+    fprintf(stderr, "srambench: stopping: finishing the images in flight and writing the results "
+                    "(interrupt again to quit at once)\n");
+}
+
+static void on_signal(uv_signal_t *h, int signum) {
+    sb_runner *r = h->data;
+    (void)signum;
+    if (++r->n_signals == 1) {
+        sb_runner_stop(r);
+        return;
+    }
+    /* Results are rewritten atomically after each job, so what is on disk is
+     * whole; only stdio needs flushing before leaving. */
+    fprintf(stderr, "\nsrambench: interrupted again: exiting now; finished jobs are in %s\n", r->run.out_dir);
+    fflush(NULL);
+    _exit(130);
+}
+
+/* --------------------------------------------------------- preparation */
+
+static int load_plugin(const sb_search_path *sp, const sb_cfg_inst *inst, sb_kind kind,
+                       const char *const *fw_keys, sb_plugin *p, sb_opts_owned *opts, sb_error *err) {
+    sb_error e = {0};
+    int rc = sb_plugin_find(sp, kind, inst->plugin, p, &e);
+    const sb_option_spec *s;
+    size_t k;
+    if (rc < 0)
+        return sb_error_set(err, rc, "%s:%d:%d: %s '%s': %s", inst->file, inst->line, inst->col, inst->section,
+                            inst->name, e.msg);
+    /* A plugin option named like a framework key can never be set: say so
+     * rather than let the user believe it was. */
+    for (s = p->hdr->options; s && s->name; s++)
+        for (k = 0; fw_keys[k]; k++)
+            if (strcmp(s->name, fw_keys[k]) == 0)
+                fprintf(stderr, "srambench: warning: %s plugin '%s' declares option '%s', which bench.toml "
+                                "reserves for the framework: the plugin never receives it\n",
+                        inst->section, inst->plugin, s->name);
+    return sb_options_build(inst, fw_keys, p->hdr->options, opts, err);
+}
+
+static int prepare_run(sb_runner *r, const sb_config *cfg, sb_error *err) {
+    sb_run *run = &r->run;
+    sb_search_path sp;
+    size_t i, d, m, b, j = 0;
+    int rc;
+    run->cfg = cfg;
+    run->datasets = calloc(cfg->n_datasets, sizeof *run->datasets);
+    run->models = calloc(cfg->n_models, sizeof *run->models);
+    run->backends = calloc(cfg->n_backends, sizeof *run->backends);
+    run->n_jobs = cfg->n_datasets * cfg->n_models * cfg->n_backends;
+    run->jobs = calloc(run->n_jobs, sizeof *run->jobs);
+    if (!run->datasets || !run->models || !run->backends || !run->jobs)
+        return sb_error_set(err, SB_ENOMEM, "out of memory");
+    if ((rc = sb_search_path_init(&sp, (const char *const *)cfg->plugin_path, cfg->n_plugin_path, err)) < 0) return rc;
+    for (i = 0; i < cfg->n_datasets && rc == 0; i++) {
+        sb_run_dataset *x = &run->datasets[i];
+        x->cfg = &cfg->datasets[i];
+        rc = load_plugin(&sp, &x->cfg->inst, SB_KIND_DATASET, sb_cfg_dataset_keys, &x->plugin, &x->opts, err);
+        x->api = (const sb_dataset_plugin *)x->plugin.hdr;
+    }
+    for (i = 0; i < cfg->n_models && rc == 0; i++) {
+        sb_run_model *x = &run->models[i];
+        x->cfg = &cfg->models[i];
+        rc = load_plugin(&sp, x->cfg, SB_KIND_MODEL, sb_cfg_model_keys, &x->plugin, &x->opts, err);
+        x->api = (const sb_model_plugin *)x->plugin.hdr;
+    }
+    for (i = 0; i < cfg->n_backends && rc == 0; i++) {
+        sb_run_backend *x = &run->backends[i];
+        x->cfg = &cfg->backends[i];
+        rc = load_plugin(&sp, x->cfg, SB_KIND_BACKEND, sb_cfg_backend_keys, &x->plugin, &x->opts, err);
+        x->api = (const sb_backend_plugin *)x->plugin.hdr;
+    }
+    sb_search_path_free(&sp);
+    if (rc < 0) return rc;
+    for (d = 0; d < cfg->n_datasets; d++)
+        for (m = 0; m < cfg->n_models; m++)
+            for (b = 0; b < cfg->n_backends; b++, j++) {
+                run->jobs[j].ds = d;
+                run->jobs[j].model = m;
+                run->jobs[j].be = b;
+            }
+    return 0;
+}
+
+/* results/<YYYYmmdd-HHMMSS>-<name>, with -2, -3 ... if taken. */
+static int make_out_dir(sb_runner *r, const sb_config *cfg, const char *fixed, sb_error *err) {
+    char stamp[32], *name = strdup(cfg->name), *p;
+    time_t now = time(NULL);
+    struct tm tm;
+    int k, rc;
+    gmtime_r(&now, &tm);
+    strftime(r->run.started_utc, sizeof r->run.started_utc, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    localtime_r(&now, &tm);
+    strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+    if (!name) return sb_error_set(err, SB_ENOMEM, "out of memory");
+    for (p = name; *p; p++)
+        if (*p == '/' || *p == ' ' || *p == '\\') *p = '_';
+    if (fixed) {
+        free(name);
+        r->run.out_dir = strdup(fixed);
+        return sb_mkdirs(fixed, err);
+    }
+    if ((rc = sb_mkdirs(cfg->output, err)) < 0) {
+        free(name);
+        return rc;
+    }
+    for (k = 1; k < 100; k++) {
+        free(r->run.out_dir);
+        r->run.out_dir = k == 1 ? sb_strdupf("%s/%s-%s", cfg->output, stamp, name)
+                                : sb_strdupf("%s/%s-%s-%d", cfg->output, stamp, name, k);
+        if (!r->run.out_dir) break;
+        if (mkdir(r->run.out_dir, 0755) == 0) {
+            free(name);
+            return 0;
+        }
+    }
+    free(name);
+    return sb_error_set(err, SB_EIO, "%s: cannot create a results folder", cfg->output);
+}
+
+static void teardown(sb_runner *r) {
+    sb_run *run = &r->run;
+    size_t i;
+    for (i = 0; i < run->n_jobs; i++) {
+        sb_job_clear_figs(&run->jobs[i]);
+        free(run->jobs[i].samples);
+        free(run->jobs[i].report_json);
+    }
+    for (i = 0; run->models && i < run->cfg->n_models; i++) {
+        sb_run_model *m = &run->models[i];
+        if (m->graph && m->api->unload) m->api->unload(m->graph);
+        sb_options_free(&m->opts);
+        sb_plugin_close(&m->plugin);
+    }
+    for (i = 0; run->datasets && i < run->cfg->n_datasets; i++) {
+        sb_run_dataset *d = &run->datasets[i];
+        if (d->h) d->api->close(d->h);
+        free(d->sel);
+        free(d->class_counts);
+        sb_options_free(&d->opts);
+        sb_plugin_close(&d->plugin);
+    }
+    for (i = 0; run->backends && i < run->cfg->n_backends; i++) {
+        sb_options_free(&run->backends[i].opts);
+        sb_plugin_close(&run->backends[i].plugin);
+    }
+    free(run->jobs);
+    free(run->datasets);
+    free(run->models);
+    free(run->backends);
+    free(run->out_dir);
+}
+
+static void summarise(const sb_runner *r, sb_run_summary *sum) {
+    size_t i;
+    memset(sum, 0, sizeof *sum);
+    snprintf(sum->out_dir, sizeof sum->out_dir, "%s", r->run.out_dir ? r->run.out_dir : "");
+    sum->interrupted = r->run.interrupted;
+    for (i = 0; i < r->run.n_jobs; i++) {
+        switch (r->run.jobs[i].status) {
+        case SB_JOB_OK: sum->n_ok++; break;
+        case SB_JOB_UNAVAILABLE: sum->n_unavailable++; break;
+        case SB_JOB_CANCELLED: sum->n_cancelled++; break;
+        default: sum->n_failed++; break;
+        }
+    }
+}
+
+int sb_run_bench(const sb_config *cfg, const sb_run_opts *opts, sb_run_summary *sum, sb_error *err) {
+    static const sb_run_opts no_opts = {0};
+    sb_runner *r = calloc(1, sizeof *r);
+    int rc;
+    if (!r) return sb_error_set(err, SB_ENOMEM, "out of memory");
+    r->opts = opts ? opts : &no_opts;
+    r->tty = isatty(2);
+    atomic_store(&g_cancel, 0);
+    g_host.cache_dir = cfg->cache_dir;
+    g_host.repo_root = cfg->dir;
+    if ((rc = prepare_run(r, cfg, err)) < 0 || (rc = make_out_dir(r, cfg, r->opts->out_dir, err)) < 0) {
+        teardown(r);
+        free(r);
+        return rc;
+    }
+    if ((rc = uv_loop_init(&r->loop)) != 0) {
+        teardown(r);
+        free(r);
+        return sb_error_set(err, SB_EIO, "libuv: %s", uv_strerror(rc));
+    }
+    write_results(r, 0); /* the config and environment are on disk from the start */
+    uv_timer_init(&r->loop, &r->timer);
+    uv_signal_init(&r->loop, &r->sigint);
+    uv_signal_init(&r->loop, &r->sigterm);
+    r->timer.data = r->sigint.data = r->sigterm.data = r;
+    uv_timer_start(&r->timer, on_timer, SB_PROGRESS_MS, SB_PROGRESS_MS);
+    uv_signal_start(&r->sigint, on_signal, SIGINT);
+    uv_signal_start(&r->sigterm, on_signal, SIGTERM);
+    next_job(r);
+    uv_run(&r->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&r->loop);
+    clear_progress(r);
+    write_results(r, 1);
+    if (!r->opts->quiet) sb_results_print_table(&r->run, stdout);
+    summarise(r, sum);
+    rc = r->write_rc;
+    if (rc < 0) *err = r->write_err;
+    teardown(r);
+    free(r);
+    return rc;
+}
+
+sb_run *sb_runner_run(sb_runner *r) { return &r->run; }

@@ -1,0 +1,145 @@
+/* sb_util.c - files, paths and text helpers (see sb_util.h). */
+#include "sb_util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+int sb_write_atomic(const char *path, const void *data, size_t len, sb_error *err) {
+    char *tmp = sb_strdupf("%s.tmp.%ld", path, (long)getpid());
+    const char *p = data;
+    int fd;
+    if (!tmp) return sb_error_set(err, SB_ENOMEM, "out of memory writing %s", path);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) {
+        sb_error_set(err, SB_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+        free(tmp);
+        return SB_EIO;
+    }
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            sb_error_set(err, SB_EIO, "%s: write failed: %s", tmp, strerror(errno));
+            goto fail;
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+    /* fsync before rename: after a crash the new name never points at a
+     * file whose blocks were not written. */
+    if (fsync(fd) != 0) {
+        sb_error_set(err, SB_EIO, "%s: fsync failed: %s", tmp, strerror(errno));
+        goto fail;
+    }
+    close(fd);
+    fd = -1;
+    if (rename(tmp, path) != 0) {
+        sb_error_set(err, SB_EIO, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
+        goto fail;
+    }
+    free(tmp);
+    return 0;
+fail:
+    if (fd >= 0) close(fd);
+    unlink(tmp);
+    free(tmp);
+    return SB_EIO;
+}
+
+int sb_mkdirs(const char *path, sb_error *err) {
+    char *p = strdup(path), *q;
+    if (!p) return sb_error_set(err, SB_ENOMEM, "out of memory");
+    for (q = p + 1; ; q++) {
+        if (*q == '/' || *q == 0) {
+            char c = *q;
+            *q = 0;
+            if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+                sb_error_set(err, SB_EIO, "%s: cannot create folder: %s", p, strerror(errno));
+                free(p);
+                return SB_EIO;
+            }
+            *q = c;
+            if (!c) break;
+        }
+    }
+    free(p);
+    return 0;
+}
+
+char *sb_dirname(const char *path) {
+    const char *slash = strrchr(path, '/');
+    if (!slash) return strdup(".");
+    if (slash == path) return strdup("/");
+    return strndup(path, (size_t)(slash - path));
+}
+
+char *sb_path_join(const char *base, const char *rel) {
+    if (rel[0] == '/' || !base || !base[0]) return strdup(rel);
+    return sb_strdupf("%s/%s", base, rel);
+}
+
+char *sb_exe_dir(void) {
+    char buf[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    if (n <= 0) return NULL;
+    buf[n] = 0;
+    return sb_dirname(buf);
+}
+
+char *sb_strdupf(const char *fmt, ...) {
+    va_list ap;
+    int n;
+    char *s;
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0 || !(s = malloc((size_t)n + 1))) return NULL;
+    va_start(ap, fmt);
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+void sb_buf_printf(sb_buf *b, const char *fmt, ...) {
+    va_list ap;
+    int n;
+    if (b->oom) return;
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    if (b->len + (size_t)n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        char *s;
+        while (cap < b->len + (size_t)n + 1) cap *= 2;
+        if (!(s = realloc(b->s, cap))) {
+            b->oom = 1;
+            return;
+        }
+        b->s = s;
+        b->cap = cap;
+    }
+    va_start(ap, fmt);
+    vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+void sb_buf_free(sb_buf *b) {
+    free(b->s);
+    b->s = NULL;
+    b->len = b->cap = 0;
+}
+
+uint64_t sb_now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}

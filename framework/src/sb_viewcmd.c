@@ -1,0 +1,72 @@
+/* sb_viewcmd.c - option parsing and the run-then-render of the view commands. */
+#include "sb_viewcmd.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sb_cmd.h"
+
+int sb_viewcmd_parse(const char *cmd, int argc, char **argv, sb_viewcmd *vc,
+                     int (*extra)(int argc, char **argv, int i, sb_viewcmd *vc)) {
+    int i, used;
+    memset(vc, 0, sizeof *vc);
+    vc->run.config = "bench.toml";
+    vc->run.per_class = vc->run.limit = -1;
+    vc->reference = "results/reference";
+    vc->charts = 1;
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (extra && (used = extra(argc, argv, i, vc)) != 0) {
+            if (used < 0) return SB_EXIT_USAGE;
+            i += used - 1;
+        } else if (!strcmp(a, "--config") && v) vc->run.config = v, i++;
+        else if (!strcmp(a, "--model") && v) vc->run.model = v, i++;
+        else if (!strcmp(a, "--backend") && v) {
+            if (vc->run.n_backends == SB_VIEWS_MAX_BACKENDS) {
+                fprintf(stderr, "srambench %s: at most %d --backend\n", cmd, SB_VIEWS_MAX_BACKENDS);
+                return SB_EXIT_USAGE;
+            }
+            vc->run.backends[vc->run.n_backends++] = v, i++;
+        } else if (!strcmp(a, "--from") && v) vc->from = v, i++;
+        else if (!strcmp(a, "--reference") && v) vc->reference = v, i++;
+        else if (!strcmp(a, "--output-dir") && v) vc->run.out_dir = v, i++;
+        else if (!strcmp(a, "--workers") && v) {
+            char *end;
+            long w = strtol(v, &end, 10);
+            if (*end || w < 1 || w > 1024) {
+                fprintf(stderr, "srambench %s: --workers '%s': expected an integer 1..1024\n", cmd, v);
+                return SB_EXIT_USAGE;
+            }
+            vc->run.workers = (int)w, i++;
+        } else if (!strcmp(a, "--no-charts")) vc->charts = 0;
+        else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) vc->run.quiet = 1;
+        else {
+            fprintf(stderr, "srambench %s: unexpected argument '%s'%s (see srambench %s --help)\n", cmd, a,
+                    a[0] == '-' && !v ? " or its value missing" : "", cmd);
+            return SB_EXIT_USAGE;
+        }
+    }
+    return SB_EXIT_OK;
+}
+
+int sb_viewcmd_exec(const char *cmd, sb_viewcmd *vc, const char *stem, const sb_view_opts *views) {
+    char dir[4096];
+    sb_view_opts o = *views;
+    sb_error err = {0};
+    int rc;
+    if (vc->from) snprintf(dir, sizeof dir, "%s", vc->from);
+    else if ((rc = sb_views_run(&vc->run, dir, sizeof dir, &err)) < 0) {
+        fprintf(stderr, "srambench %s: %s\n", cmd, err.msg);
+        return sb_views_exit_code(rc);
+    }
+    o.charts = vc->charts;
+    if (!o.model) o.model = vc->run.model;
+    if (!o.backend && vc->run.n_backends == 1) o.backend = vc->run.backends[0];
+    if ((rc = sb_report_write_ref(dir, stem, &o, vc->reference, vc->run.quiet ? NULL : stdout, &err)) < 0) {
+        fprintf(stderr, "srambench %s: %s\n", cmd, err.msg);
+        return rc == SB_EIO ? SB_EXIT_IO : SB_EXIT_CONFIG;
+    }
+    fprintf(stderr, "srambench %s: wrote %s/%s.md and %s/%s.html\n", cmd, dir, stem, dir, stem);
+    return SB_EXIT_OK;
+}

@@ -1,0 +1,578 @@
+/* The runner and the results writer, with the fake plugins of this folder:
+ * all jobs complete with all their records, a failing job does not stop the
+ * others, a stop (the SIGINT path) keeps finished results, files are written
+ * atomically and results.json reads back with the documented fields. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "sb_config.h"
+#include "sb_results.h"
+#include "sb_runner.h"
+#include "sb_util.h"
+
+static char tmpdir[256];
+static int n_runs;
+
+static int setup(void **state) {
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/sbfw-runner-XXXXXX");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state) {
+    char cmd[300];
+    (void)state;
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static char *read_file(const char *path) {
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    long n;
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = malloc((size_t)n + 1);
+    if (fread(buf, 1, (size_t)n, f) != (size_t)n) n = 0;
+    buf[n] = 0;
+    fclose(f);
+    return buf;
+}
+
+static cJSON *read_json(const char *dir) {
+    char path[600], *text;
+    cJSON *j;
+    snprintf(path, sizeof path, "%s/results.json", dir);
+    text = read_file(path);
+    assert_non_null(text);
+    j = cJSON_Parse(text);
+    free(text);
+    assert_non_null(j);
+    return j;
+}
+
+/* Write bench.toml (with the fake plugins' folder) and load it. */
+static void load_cfg(const char *body, sb_config *cfg) {
+    char path[400], text[4096];
+    sb_error err = {0};
+    FILE *f;
+    snprintf(path, sizeof path, "%s/bench-%d.toml", tmpdir, n_runs);
+    snprintf(text, sizeof text, "[run]\nname = \"t\"\nworkers = 2\nplugin_path = [\"%s\"]\n%s", SB_TEST_PLUGIN_DIR, body);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    if (sb_config_load(path, cfg, &err) < 0) print_error("%s\n", err.msg);
+    assert_int_equal(err.code, 0);
+}
+
+static int run_cfg(const char *body, sb_run_opts *opts, sb_run_summary *sum, char *out_dir, sb_error *err) {
+    sb_config cfg;
+    sb_run_opts local = {0};
+    int rc;
+    if (!opts) opts = &local;
+    n_runs++;
+    snprintf(out_dir, 512, "%s/out-%d", tmpdir, n_runs);
+    opts->out_dir = out_dir;
+    opts->quiet = 1;
+    opts->no_charts = 1;
+    load_cfg(body, &cfg);
+    rc = sb_run_bench(&cfg, opts, sum, err);
+    sb_config_free(&cfg);
+    return rc;
+}
+
+static const cJSON *job_at(const cJSON *root, int i) {
+    const cJSON *jobs = cJSON_GetObjectItem(root, "jobs");
+    assert_true(cJSON_IsArray(jobs));
+    return cJSON_GetArrayItem(jobs, i);
+}
+
+static const char *jstr(const cJSON *o, const char *k) {
+    const cJSON *v = cJSON_GetObjectItem(o, k);
+    assert_true(cJSON_IsString(v));
+    return v->valuestring;
+}
+
+static double metric(const cJSON *job, const char *name, const char **prov) {
+    const cJSON *m = cJSON_GetObjectItem(cJSON_GetObjectItem(job, "metrics"), name), *v, *p;
+    assert_non_null(m);
+    v = cJSON_GetObjectItem(m, "value");
+    p = cJSON_GetObjectItem(m, "provenance");
+    assert_non_null(cJSON_GetObjectItem(m, "unit"));
+    assert_non_null(cJSON_GetObjectItem(m, "note"));
+    if (prov) *prov = cJSON_IsString(p) ? p->valuestring : NULL;
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+/* The fake dataset's labels, computed here independently. */
+static int fake_label(int i, int classes) {
+    int k = i % (classes + 1);
+    return k == classes ? 0 : k;
+}
+
+static const char *ds_block = "[dataset]\nplugin = \"fake\"\nn = 20\nclasses = 3\n";
+
+static void test_all_jobs_complete(void **state) {
+    char body[2048], out[512], path[700], *csv;
+    sb_run_summary sum;
+    sb_error err = {0};
+    cJSON *root;
+    int j, i, correct = 0, hit[3] = {0}, tot[3] = {0};
+    const char *prov;
+    (void)state;
+    snprintf(body, sizeof body, "%s"
+             "[[model]]\nname = \"m4\"\nplugin = \"fake\"\nsize = 4\n"
+             "[[model]]\nname = \"m6\"\nplugin = \"fake\"\nsize = 6\n"
+             "[[backend]]\nname = \"exact\"\nplugin = \"fake\"\n"
+             "[[backend]]\nname = \"wrong2\"\nplugin = \"fake\"\nmisclassify = 2\n"
+             "latency_ns = 2000\nlatency_ns_source = \"assumption: test\"\n"
+             "[[backend]]\nname = \"meas\"\nplugin = \"fake\"\nmeasured = true\n", ds_block);
+    assert_int_equal(run_cfg(body, NULL, &sum, out, &err), 0);
+    assert_int_equal(sum.n_ok, 6);
+    assert_int_equal(sum.n_failed + sum.n_cancelled + sum.n_unavailable, 0);
+    assert_int_equal(sum.interrupted, 0);
+    root = read_json(out);
+    assert_int_equal(cJSON_GetObjectItem(root, "schema_version")->valueint, 1);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(root, "complete")));
+    assert_true(cJSON_IsObject(cJSON_GetObjectItem(root, "config")));
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(root, "config"), "dataset"), "n")->valueint, 20);
+    {
+        const cJSON *env = cJSON_GetObjectItem(root, "environment");
+        assert_non_null(cJSON_GetObjectItem(env, "cpu_model"));
+        assert_true(cJSON_GetObjectItem(env, "cores")->valueint >= 1);
+        assert_true(cJSON_IsString(cJSON_GetObjectItem(env, "compiler")));
+        assert_non_null(cJSON_GetObjectItem(env, "git_revision"));
+    }
+    {
+        const cJSON *ds = cJSON_GetArrayItem(cJSON_GetObjectItem(root, "datasets"), 0);
+        const cJSON *cls = cJSON_GetObjectItem(ds, "classes");
+        assert_int_equal(cJSON_GetObjectItem(ds, "n_selected")->valueint, 20);
+        assert_int_equal(cJSON_GetArraySize(cls), 3);
+        assert_int_equal(cJSON_GetObjectItem(cJSON_GetArrayItem(cls, 0), "count")->valueint, 10);
+        assert_string_equal(jstr(cJSON_GetArrayItem(cls, 2), "name"), "c2");
+    }
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(root, "jobs")), 6);
+    for (j = 0; j < 6; j++) {
+        const cJSON *job = job_at(root, j), *samples = cJSON_GetObjectItem(job, "samples");
+        assert_string_equal(jstr(job, "status"), "ok");
+        assert_true(cJSON_IsNull(cJSON_GetObjectItem(job, "error")));
+        assert_int_equal(cJSON_GetObjectItem(job, "n_images")->valueint, 20);
+        assert_int_equal(cJSON_GetArraySize(samples), 20);
+        assert_true(cJSON_IsTrue(cJSON_GetObjectItem(cJSON_GetObjectItem(job, "backend_report"), "fake")));
+        for (i = 0; i < 20; i++) {
+            const cJSON *s = cJSON_GetArrayItem(samples, i);
+            char id[32];
+            snprintf(id, sizeof id, "fake_%04d", i);
+            assert_string_equal(jstr(s, "id"), id);
+            assert_int_equal(cJSON_GetObjectItem(s, "label")->valueint, fake_label(i, 3));
+            assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(s, "top3")), 3);
+            assert_true(cJSON_IsNumber(cJSON_GetObjectItem(cJSON_GetObjectItem(s, "metrics"), "latency_ns")));
+        }
+    }
+    assert_string_equal(jstr(job_at(root, 0), "model"), "m4");
+    assert_string_equal(jstr(job_at(root, 1), "backend"), "wrong2");
+    assert_string_equal(jstr(job_at(root, 5), "model"), "m6");
+
+    /* exact backend: all correct; confidence = softmax of logits 10 vs 0, 0 */
+    assert_true(metric(job_at(root, 0), "accuracy", &prov) == 1.0);
+    assert_string_equal(prov, "measured");
+    {
+        const cJSON *s0 = cJSON_GetArrayItem(cJSON_GetObjectItem(job_at(root, 0), "samples"), 0);
+        double want = exp(10.0) / (exp(10.0) + 2.0);
+        assert_true(fabs(cJSON_GetObjectItem(s0, "confidence")->valuedouble - want) < 1e-9);
+    }
+    assert_true(fabs(metric(job_at(root, 0), "latency_ms_median", &prov) - 0.001) < 1e-12);
+    assert_string_equal(prov, "simulated");
+    assert_true(fabs(metric(job_at(root, 0), "throughput_ips", &prov) - 1e6) < 1e-3);
+    assert_string_equal(prov, "simulated");
+    assert_true(fabs(metric(job_at(root, 0), "energy_mj_per_image", &prov) - 5e-7) < 1e-15);
+    assert_true(fabs(metric(job_at(root, 0), "power_mw_avg", &prov) - 0.5) < 1e-12);
+    assert_string_equal(prov, "simulated");
+
+    /* class 2 answered wrongly: accuracy and balanced accuracy differ */
+    for (i = 0; i < 20; i++) {
+        int l = fake_label(i, 3);
+        tot[l]++;
+        if (l != 2) {
+            hit[l]++;
+            correct++;
+        }
+    }
+    assert_true(fabs(metric(job_at(root, 1), "accuracy", NULL) - correct / 20.0) < 1e-12);
+    assert_true(fabs(metric(job_at(root, 1), "balanced_accuracy", NULL) -
+                     ((double)hit[0] / tot[0] + (double)hit[1] / tot[1] + 0.0) / 3) < 1e-12);
+    assert_true(fabs(metric(job_at(root, 1), "power_mw_avg", NULL) - 0.25) < 1e-12);
+
+    /* measured latency: throughput from the wall clock, labelled measured */
+    metric(job_at(root, 2), "throughput_ips", &prov);
+    assert_string_equal(prov, "measured");
+    metric(job_at(root, 2), "latency_ms_median", &prov);
+    assert_string_equal(prov, "measured");
+    cJSON_Delete(root);
+
+    snprintf(path, sizeof path, "%s/results.csv", out);
+    csv = read_file(path);
+    assert_non_null(csv);
+    assert_int_equal(strncmp(csv, "dataset,model,backend,status,n_images,accuracy,", 47), 0);
+    for (i = 0, j = 0; csv[i]; i++) j += csv[i] == '\n';
+    assert_int_equal(j, 7);
+    free(csv);
+    snprintf(path, sizeof path, "%s/table.md", out);
+    csv = read_file(path);
+    assert_non_null(strstr(csv, "| fake | m4 | wrong2 | ok | 20 | 0.750 (m) | 0.667 (m) |"));
+    free(csv);
+}
+
+static void test_failing_jobs_do_not_stop_others(void **state) {
+    char body[2048], out[512];
+    sb_run_summary sum;
+    sb_error err = {0};
+    cJSON *root;
+    const char *prov;
+    (void)state;
+    snprintf(body, sizeof body, "%s"
+             "[[model]]\nname = \"ok\"\nplugin = \"fake\"\n"
+             "[[model]]\nname = \"broken\"\nplugin = \"fake\"\nfail_load = true\n"
+             "[[backend]]\nname = \"noprep\"\nplugin = \"fake\"\nfail = \"prepare\"\n"
+             "[[backend]]\nname = \"norun\"\nplugin = \"fake\"\nfail = \"run\"\n"
+             "[[backend]]\nname = \"absent\"\nplugin = \"fake\"\nunavailable = true\n"
+             "[[backend]]\nname = \"good\"\nplugin = \"fake\"\nno_energy = true\n", ds_block);
+    assert_int_equal(run_cfg(body, NULL, &sum, out, &err), 0);
+    assert_int_equal(sum.n_ok, 1);
+    assert_int_equal(sum.n_unavailable, 1);
+    assert_int_equal(sum.n_failed, 6);
+    root = read_json(out);
+    assert_string_equal(jstr(job_at(root, 0), "status"), "failed");
+    assert_non_null(strstr(jstr(job_at(root, 0), "error"), "does not fit"));
+    assert_string_equal(jstr(job_at(root, 1), "status"), "failed");
+    assert_non_null(strstr(jstr(job_at(root, 1), "error"), "told to fail in run"));
+    assert_string_equal(jstr(job_at(root, 2), "status"), "unavailable");
+    assert_non_null(strstr(jstr(job_at(root, 2), "error"), "no such device"));
+    assert_true(isnan(metric(job_at(root, 2), "latency_ms_median", &prov)));
+    assert_null(prov);
+    assert_string_equal(jstr(job_at(root, 3), "status"), "ok");
+    assert_true(metric(job_at(root, 3), "accuracy", NULL) == 1.0);
+    /* no energy: null with the backend's reason, never a guess */
+    assert_true(isnan(metric(job_at(root, 3), "energy_mj_per_image", NULL)));
+    assert_non_null(strstr(jstr(cJSON_GetObjectItem(cJSON_GetObjectItem(job_at(root, 3), "metrics"),
+                                                    "energy_mj_per_image"), "note"), "no power meter"));
+    assert_false(isnan(metric(job_at(root, 3), "latency_ms_median", NULL)));
+    /* the broken model fails each of its jobs with its error */
+    assert_string_equal(jstr(job_at(root, 7), "status"), "failed");
+    assert_non_null(strstr(jstr(job_at(root, 7), "error"), "told to fail in load"));
+    cJSON_Delete(root);
+}
+
+static void test_failing_image(void **state) {
+    char out[512];
+    sb_run_summary sum;
+    sb_error err = {0};
+    cJSON *root;
+    (void)state;
+    assert_int_equal(run_cfg("[dataset]\nplugin = \"fake\"\nn = 30\nfail_get_at = 17\n"
+                             "[[model]]\nplugin = \"fake\"\n[[backend]]\nplugin = \"fake\"\n", NULL, &sum, out, &err), 0);
+    assert_int_equal(sum.n_failed, 1);
+    root = read_json(out);
+    assert_non_null(strstr(jstr(job_at(root, 0), "error"), "image 17"));
+    cJSON_Delete(root);
+}
+
+static void test_failing_dataset(void **state) {
+    char out[512];
+    sb_run_summary sum;
+    sb_error err = {0};
+    cJSON *root;
+    int j;
+    (void)state;
+    assert_int_equal(run_cfg("[dataset]\nplugin = \"fake\"\nfail_open = true\n[[model]]\nplugin = \"fake\"\n"
+                             "[[backend]]\nname = \"a\"\nplugin = \"fake\"\n[[backend]]\nname = \"b\"\nplugin = \"fake\"\n",
+                             NULL, &sum, out, &err), 0);
+    assert_int_equal(sum.n_failed, 2);
+    root = read_json(out);
+    for (j = 0; j < 2; j++)
+        assert_string_equal(jstr(job_at(root, j), "error"), "dataset 'fake': fake dataset: told to fail in open");
+    assert_non_null(strstr(jstr(cJSON_GetArrayItem(cJSON_GetObjectItem(root, "datasets"), 0), "error"), "told to fail"));
+    cJSON_Delete(root);
+}
+
+/* --------------------------------------------------------------- stop */
+
+typedef struct stop_ctx {
+    int calls;
+    int use_signal;
+    char out[512];
+    int first_on_disk_ok;
+} stop_ctx;
+
+static void stop_after_first(sb_runner *r, size_t job, void *ud) {
+    stop_ctx *c = ud;
+    c->calls++;
+    if (job == 0) {
+        /* written after every job: already whole and readable now */
+        cJSON *root = read_json(c->out);
+        c->first_on_disk_ok = strcmp(jstr(job_at(root, 0), "status"), "ok") == 0 &&
+                              cJSON_IsFalse(cJSON_GetObjectItem(root, "complete"));
+        cJSON_Delete(root);
+        if (c->use_signal) raise(SIGINT);
+        else sb_runner_stop(r);
+    }
+}
+
+static void check_stopped(stop_ctx *c, const sb_run_summary *sum, int exact) {
+    cJSON *root = read_json(c->out);
+    assert_true(c->first_on_disk_ok);
+    assert_true(sum->interrupted);
+    assert_int_equal(sum->n_ok + sum->n_cancelled, 3);
+    assert_true(sum->n_ok >= 1);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(root, "interrupted")));
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(root, "complete")));
+    assert_string_equal(jstr(job_at(root, 0), "status"), "ok");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(job_at(root, 0), "samples")), 20);
+    assert_true(metric(job_at(root, 0), "accuracy", NULL) == 1.0);
+    assert_string_equal(jstr(job_at(root, 2), "status"), "cancelled");
+    assert_non_null(strstr(jstr(job_at(root, 2), "error"), "interrupted"));
+    assert_true(isnan(metric(job_at(root, 2), "accuracy", NULL)));
+    if (exact) {
+        assert_int_equal(sum->n_ok, 1);
+        assert_string_equal(jstr(job_at(root, 1), "status"), "cancelled");
+    }
+    cJSON_Delete(root);
+}
+
+static const char *three_jobs = "[dataset]\nplugin = \"fake\"\nn = 20\n[[model]]\nplugin = \"fake\"\n"
+                                "[[backend]]\nname = \"a\"\nplugin = \"fake\"\n[[backend]]\nname = \"b\"\nplugin = \"fake\"\n"
+                                "[[backend]]\nname = \"c\"\nplugin = \"fake\"\n";
+
+static void test_stop_keeps_finished(void **state) {
+    stop_ctx c = {0};
+    sb_run_opts o = {0};
+    sb_run_summary sum;
+    sb_error err = {0};
+    (void)state;
+    o.on_job_done = stop_after_first;
+    o.ud = &c;
+    snprintf(c.out, sizeof c.out, "%s/out-%d", tmpdir, n_runs + 1);
+    assert_int_equal(run_cfg(three_jobs, &o, &sum, c.out, &err), 0);
+    check_stopped(&c, &sum, 1);
+}
+
+static void test_sigint_keeps_finished(void **state) {
+    stop_ctx c = {0};
+    sb_run_opts o = {0};
+    sb_run_summary sum;
+    sb_error err = {0};
+    (void)state;
+    c.use_signal = 1;
+    o.on_job_done = stop_after_first;
+    o.ud = &c;
+    snprintf(c.out, sizeof c.out, "%s/out-%d", tmpdir, n_runs + 1);
+    assert_int_equal(run_cfg(three_jobs, &o, &sum, c.out, &err), 0);
+    /* job b may have finished before the signal reached the loop; c cannot */
+    check_stopped(&c, &sum, 0);
+}
+
+/* ------------------------------------------------------------ atomicity */
+
+static void test_atomic_write(void **state) {
+    char path[400], blocker[500], *text;
+    sb_error err = {0};
+    DIR *d;
+    struct dirent *e;
+    int leftovers = 0;
+    (void)state;
+    snprintf(path, sizeof path, "%s/atomic.json", tmpdir);
+    assert_int_equal(sb_write_atomic(path, "old", 3, &err), 0);
+    assert_int_equal(sb_write_atomic(path, "{\"new\": 1}", 10, &err), 0);
+    text = read_file(path);
+    assert_string_equal(text, "{\"new\": 1}");
+    free(text);
+    /* When the temporary cannot be written, the old file stays whole. */
+    snprintf(blocker, sizeof blocker, "%s.tmp.%ld", path, (long)getpid());
+    assert_int_equal(mkdir(blocker, 0755), 0);
+    assert_int_equal(sb_write_atomic(path, "half", 4, &err), SB_EIO);
+    assert_non_null(strstr(err.msg, "cannot create"));
+    text = read_file(path);
+    assert_string_equal(text, "{\"new\": 1}");
+    free(text);
+    rmdir(blocker);
+    /* no temporary left behind */
+    d = opendir(tmpdir);
+    while ((e = readdir(d)) != NULL)
+        if (strstr(e->d_name, ".tmp.")) leftovers++;
+    closedir(d);
+    assert_int_equal(leftovers, 0);
+}
+
+static void test_results_folder_and_charts(void **state) {
+    char body[1024], path[700];
+    sb_config cfg;
+    sb_run_opts o = {0};
+    sb_run_summary sum;
+    sb_error err = {0};
+    struct stat st;
+    const char *files[] = {"results.json", "results.csv", "table.md", "latency.gp", "energy.gp", "chart-data.tsv"};
+    size_t i;
+    (void)state;
+    n_runs++;
+    snprintf(body, sizeof body, "[dataset]\nplugin = \"fake\"\nn = 8\n[[model]]\nplugin = \"fake\"\n"
+             "[[backend]]\nname = \"a\"\nplugin = \"fake\"\n[[backend]]\nname = \"b\"\nplugin = \"fake\"\n"
+             "energy_pj = 9000\nenergy_pj_source = \"assumption: test\"\n");
+    load_cfg(body, &cfg);
+    o.quiet = 1;
+    assert_int_equal(sb_run_bench(&cfg, &o, &sum, &err), 0);
+    sb_config_free(&cfg);
+    /* <output>/<YYYYmmdd-HHMMSS>-<name> */
+    snprintf(path, sizeof path, "%s/results/", tmpdir);
+    assert_int_equal(strncmp(sum.out_dir, path, strlen(path)), 0);
+    assert_int_equal(strlen(sum.out_dir), strlen(path) + 15 + 2);
+    assert_string_equal(sum.out_dir + strlen(sum.out_dir) - 2, "-t");
+    for (i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", sum.out_dir, files[i]);
+        if (stat(path, &st) != 0) print_error("missing %s\n", path);
+        assert_int_equal(stat(path, &st), 0);
+    }
+    if (system("command -v gnuplot >/dev/null 2>&1") == 0) {
+        snprintf(path, sizeof path, "%s/latency.png", sum.out_dir);
+        assert_int_equal(stat(path, &st), 0);
+        assert_true(st.st_size > 1000);
+        snprintf(path, sizeof path, "%s/energy.png", sum.out_dir);
+        assert_int_equal(stat(path, &st), 0);
+    }
+}
+
+static void test_charts_without_gnuplot(void **state) {
+    char out[512], path[700], *old_path = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
+    sb_run_opts o = {0};
+    sb_run_summary sum;
+    sb_error err = {0};
+    struct stat st;
+    (void)state;
+    o.no_charts = 0;
+    setenv("PATH", "/nonexistent", 1); /* no gnuplot (and no git) to be found */
+    snprintf(out, sizeof out, "%s/out-%d", tmpdir, n_runs + 1);
+    {
+        sb_config cfg;
+        n_runs++;
+        load_cfg("[dataset]\nplugin = \"fake\"\nn = 4\n[[model]]\nplugin = \"fake\"\n[[backend]]\nplugin = \"fake\"\n", &cfg);
+        o.out_dir = out;
+        o.quiet = 1;
+        assert_int_equal(sb_run_bench(&cfg, &o, &sum, &err), 0);
+        sb_config_free(&cfg);
+    }
+    if (old_path) setenv("PATH", old_path, 1);
+    free(old_path);
+    snprintf(path, sizeof path, "%s/latency.gp", out);
+    assert_int_equal(stat(path, &st), 0); /* scripts still written */
+    snprintf(path, sizeof path, "%s/energy.gp", out);
+    assert_int_equal(stat(path, &st), 0);
+    snprintf(path, sizeof path, "%s/latency.png", out);
+    assert_int_equal(stat(path, &st), -1);
+    {
+        cJSON *root = read_json(out);
+        assert_true(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(root, "environment"), "git_revision")));
+        cJSON_Delete(root);
+    }
+}
+
+static void test_selection(void **state) {
+    char out[512], out2[512];
+    sb_run_summary sum;
+    sb_error err = {0};
+    cJSON *a, *b;
+    const cJSON *sa, *sb_;
+    int i;
+    const char *body = "[dataset]\nplugin = \"fake\"\nn = 40\nclasses = 3\nper_class = 4\nlimit = 10\nshuffle = true\nseed = 9\n"
+                       "[[model]]\nplugin = \"fake\"\n[[backend]]\nplugin = \"fake\"\n";
+    (void)state;
+    assert_int_equal(run_cfg(body, NULL, &sum, out, &err), 0);
+    assert_int_equal(run_cfg(body, NULL, &sum, out2, &err), 0);
+    a = read_json(out);
+    b = read_json(out2);
+    sa = cJSON_GetObjectItem(job_at(a, 0), "samples");
+    sb_ = cJSON_GetObjectItem(job_at(b, 0), "samples");
+    assert_int_equal(cJSON_GetArraySize(sa), 10);
+    {
+        int count[3] = {0}, ordered = 1;
+        for (i = 0; i < 10; i++) {
+            const cJSON *s = cJSON_GetArrayItem(sa, i);
+            count[cJSON_GetObjectItem(s, "label")->valueint]++;
+            /* same seed, same selection */
+            assert_int_equal(cJSON_GetObjectItem(s, "index")->valueint,
+                             cJSON_GetObjectItem(cJSON_GetArrayItem(sb_, i), "index")->valueint);
+            if (i && cJSON_GetObjectItem(s, "index")->valueint < cJSON_GetObjectItem(cJSON_GetArrayItem(sa, i - 1), "index")->valueint)
+                ordered = 0;
+        }
+        for (i = 0; i < 3; i++) assert_true(count[i] <= 4);
+        assert_false(ordered); /* shuffled */
+    }
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+}
+
+static void test_config_errors_before_any_job(void **state) {
+    char out[512];
+    sb_run_summary sum;
+    sb_error err = {0};
+    struct stat st;
+    (void)state;
+    assert_int_equal(run_cfg("[dataset]\nplugin = \"fake\"\n[[model]]\nplugin = \"fake\"\n[[backend]]\nplugin = \"nosuch\"\n",
+                             NULL, &sum, out, &err), SB_ENOENT);
+    assert_non_null(strstr(err.msg, ":9:1: backend 'nosuch': backend plugin 'nosuch' not found"));
+    assert_int_equal(stat(out, &st), -1); /* nothing written */
+    assert_int_equal(run_cfg("[dataset]\nplugin = \"fake\"\nsizee = 3\n[[model]]\nplugin = \"fake\"\n[[backend]]\nplugin = \"fake\"\n",
+                             NULL, &sum, out, &err), SB_EINVAL);
+    assert_non_null(strstr(err.msg, ":7:1: unknown option 'sizee' for dataset plugin 'fake'"));
+    assert_int_equal(run_cfg("[dataset]\nplugin = \"fake\"\n[[model]]\nplugin = \"fake\"\n[[backend]]\nplugin = \"fake\"\nlatency_ns = 5\n",
+                             NULL, &sum, out, &err), SB_EINVAL);
+    assert_non_null(strstr(err.msg, "latency_ns_source"));
+    assert_int_equal(run_cfg("[dataset]\nplugin = \"fake\"\n[[model]]\nplugin = \"fake\"\n[[backend]]\nplugin = \"badabi\"\n",
+                             NULL, &sum, out, &err), SB_EABI);
+}
+
+static void test_class_mismatch(void **state) {
+    char out[512];
+    sb_run_summary sum;
+    sb_error err = {0};
+    cJSON *root;
+    (void)state;
+    assert_int_equal(run_cfg("[dataset]\nplugin = \"fake\"\nclasses = 4\n[[model]]\nplugin = \"fake\"\nclasses = 3\n"
+                             "[[backend]]\nplugin = \"fake\"\n", NULL, &sum, out, &err), 0);
+    root = read_json(out);
+    assert_non_null(strstr(jstr(job_at(root, 0), "error"), "has 3 classes but dataset 'fake' has 4"));
+    cJSON_Delete(root);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_all_jobs_complete),
+        cmocka_unit_test(test_failing_jobs_do_not_stop_others),
+        cmocka_unit_test(test_failing_image),
+        cmocka_unit_test(test_failing_dataset),
+        cmocka_unit_test(test_stop_keeps_finished),
+        cmocka_unit_test(test_sigint_keeps_finished),
+        cmocka_unit_test(test_atomic_write),
+        cmocka_unit_test(test_results_folder_and_charts),
+        cmocka_unit_test(test_charts_without_gnuplot),
+        cmocka_unit_test(test_selection),
+        cmocka_unit_test(test_config_errors_before_any_job),
+        cmocka_unit_test(test_class_mismatch),
+    };
+    unsetenv("SRAMBENCH_PLUGIN_PATH");
+    sb_runner_set_workers(2);
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
