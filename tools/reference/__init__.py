@@ -1,0 +1,1 @@
+"""Independent numpy reference of docs/model-format.md (see run.py, ops.py)."""
