@@ -7,8 +7,11 @@
  *      executor both call these, so any two backends agree bit for bit as long
  *      as their integer accumulators agree, and integer sums do not depend on
  *      the order (or tiling) in which they are formed.
- *   2. Whole-op and whole-graph reference execution (sb_kernels.c and one
- *      file per op), used by the CPU backend and as the in-process reference.
+ *   2. Whole-op and whole-graph execution: one reference kernel per op file
+ *      (sb_op_run_int8, sb_graph_run_int8_ref), the fast kernels of the same
+ *      results (sb_graph_run_int8: gemm.c, outstage.c, packed weights), the
+ *      float32 path (fp32.c), graph checks and workspaces (graph.c,
+ *      workspace.c). docs/kernels.md describes them.
  *
  * The arithmetic is specified in docs/model-format.md; tools/reference is an
  * independent numpy implementation of the same text.
@@ -21,10 +24,18 @@
 
 #include "sb_plugin.h"
 
+/* The fixed-point primitives also compile as CUDA device code (backends/gpu),
+ * so the GPU rounds exactly as the CPU does. */
+#ifdef __CUDACC__
+#define SB_HD __host__ __device__
+#else
+#define SB_HD
+#endif
+
 /* ---------------------------------------------------- fixed-point primitives */
 
 /* TFLite SaturatingRoundingDoublingHighMul. */
-static inline int32_t sb_srdhm(int32_t a, int32_t b) {
+SB_HD static inline int32_t sb_srdhm(int32_t a, int32_t b) {
     if (a == INT32_MIN && b == INT32_MIN) return INT32_MAX;
     int64_t ab = (int64_t)a * (int64_t)b;
     int64_t nudge = ab >= 0 ? (1 << 30) : (1 - (1 << 30));
@@ -32,7 +43,7 @@ static inline int32_t sb_srdhm(int32_t a, int32_t b) {
 }
 
 /* TFLite RoundingDivideByPOT: x / 2^e rounded half away from zero. */
-static inline int32_t sb_rdbp(int32_t x, int32_t e) {
+SB_HD static inline int32_t sb_rdbp(int32_t x, int32_t e) {
     int32_t mask = (int32_t)(((int64_t)1 << e) - 1);
     int32_t remainder = x & mask;
     int32_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
@@ -40,7 +51,7 @@ static inline int32_t sb_rdbp(int32_t x, int32_t e) {
 }
 
 /* TFLite MultiplyByQuantizedMultiplier; shift > 0 is a left shift. */
-static inline int32_t sb_mbqm(int32_t x, int32_t multiplier, int32_t shift) {
+SB_HD static inline int32_t sb_mbqm(int32_t x, int32_t multiplier, int32_t shift) {
     int32_t left = shift > 0 ? shift : 0;
     int32_t right = shift > 0 ? 0 : -shift;
     return sb_rdbp(sb_srdhm((int32_t)((uint32_t)x << left), multiplier), right);
@@ -48,11 +59,11 @@ static inline int32_t sb_mbqm(int32_t x, int32_t multiplier, int32_t shift) {
 
 /* Float mode: round half to even of a float32 product (no FMA: the build
  * uses -ffp-contract=off). */
-static inline int32_t sb_fmul_round(int32_t acc, float f) {
+SB_HD static inline int32_t sb_fmul_round(int32_t acc, float f) {
     return (int32_t)rintf((float)acc * f);
 }
 
-static inline int8_t sb_clamp8(int32_t v, int32_t lo, int32_t hi) {
+SB_HD static inline int8_t sb_clamp8(int32_t v, int32_t lo, int32_t hi) {
     return (int8_t)(v < lo ? lo : v > hi ? hi : v);
 }
 
@@ -129,5 +140,43 @@ typedef struct sb_workspace sb_workspace;
 int sb_workspace_new(const sb_graph *g, sb_workspace **ws, sb_error *err);
 void sb_workspace_free(sb_workspace *ws);
 int sb_graph_run_int8(const sb_graph *g, sb_workspace *ws, const int8_t *input, int8_t *logits, sb_error *err);
+
+/* ------------------------------------------------ additions (area "kn") */
+
+/* The straightforward path: every op through sb_op_run_int8 (the text of
+ * docs/model-format.md as loops). sb_graph_run_int8 uses the fast kernels;
+ * tests check that both give the same bytes. */
+int sb_graph_run_int8_ref(const sb_graph *g, sb_workspace *ws, const int8_t *input, int8_t *logits,
+                          sb_error *err);
+
+/* Float32 path of the same graph: weights_f32/bias_f32 when present, else the
+ * int8 weights dequantised with channel_scales; fused relu/relu6 and the LUT
+ * ops' `act` function computed in float. Input real = pixel / 255 with
+ * pixel = q + 128; logits are float. */
+int sb_graph_run_f32(const sb_graph *g, sb_workspace *ws, const int8_t *input, float *logits,
+                     sb_error *err);
+/* Non-zero when the fp32 path had to dequantise int8 weights (no weights_f32). */
+int sb_graph_f32_dequantised(const sb_graph *g);
+
+/* Prepacked weights, shareable read-only by many workspaces (threads).
+ * sb_workspace_new packs its own; sb_workspace_new_shared borrows `pk`,
+ * which must outlive the workspace. */
+typedef struct sb_pack sb_pack;
+enum { SB_PACK_INT8 = 1, SB_PACK_F32 = 2 };
+int sb_pack_new(const sb_graph *g, unsigned what, sb_pack **pk, sb_error *err);
+void sb_pack_free(sb_pack *pk);
+int sb_workspace_new_shared(const sb_graph *g, const sb_pack *pk, sb_workspace **ws, sb_error *err);
+
+/* Activation buffers after a run (for dumps): int8, or float after run_f32;
+ * NULL for constants. */
+const int8_t *sb_workspace_act(const sb_workspace *ws, int32_t t);
+const float *sb_workspace_act_f32(const sb_workspace *ws, int32_t t);
+
+/* Instruction set of the fast kernels. Tests force lower ones to check every
+ * path; set_isa returns the one in use (a request above the host's best is
+ * ignored). Not thread-safe: call before running. */
+enum { SB_ISA_PORTABLE = 0, SB_ISA_AVX2 = 1, SB_ISA_AVX512VNNI = 2 };
+int sb_kernels_isa(void);
+int sb_kernels_set_isa(int isa);
 
 #endif /* SB_KERNELS_H */

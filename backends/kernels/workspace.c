@@ -1,0 +1,248 @@
+/*
+ * workspace.c - prepacked weights (shared, read-only) and per-thread
+ * workspaces (activation buffers + scratch), and the graph runs.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels_internal.h"
+
+struct sb_workspace {
+    const sb_graph *g;
+    const sb_pack *pk;
+    sb_pack *own_pk;          /* when the workspace packed for itself */
+    int8_t **act;             /* per tensor, NULL for constants */
+    int8_t *arena;
+    void *scratch;
+    float **actf;             /* fp32 path, allocated on first use */
+    float *arenaf;
+    void *fscratch;
+};
+
+static void op_pack_free(sb_op_pack *p) {
+    free(p->pw.w16);
+    free(p->pw.bias);
+    free(p->dw.w16);
+    free(p->dw.wpair);
+    free(p->dw.bias);
+    free(p->f32.w);
+    free(p->f32.b);
+}
+
+void sb_pack_free(sb_pack *pk) {
+    if (!pk) return;
+    for (int32_t i = 0; i < pk->n_ops; i++) op_pack_free(&pk->ops[i]);
+    free(pk->ops);
+    free(pk);
+}
+
+static int pack_int8_op(const sb_graph *g, const sb_op *op, sb_op_pack *p, size_t *scratch) {
+    size_t need = 0;
+    int rc = SB_OK;
+    switch (op->type) {
+    case SB_OP_CONV2D:
+        rc = sb_pack_conv(g, op, &p->pw);
+        need = sb_conv2d_scratch_bytes(g, op);
+        break;
+    case SB_OP_FC:
+        rc = sb_pack_conv(g, op, &p->pw);
+        need = (size_t)p->pw.K2 * sizeof(int16_t);
+        break;
+    case SB_OP_DWCONV2D:
+        rc = sb_pack_dw(g, op, &p->dw);
+        need = sb_dwconv2d_scratch_bytes(g, op);
+        break;
+    case SB_OP_MUL: need = sb_mul_scratch_bytes(g, op); break;
+    case SB_OP_GAVGPOOL: need = sb_gavgpool_scratch_bytes(g, op); break;
+    default: break;
+    }
+    if (need > *scratch) *scratch = need;
+    return rc;
+}
+
+int sb_pack_new(const sb_graph *g, unsigned what, sb_pack **out, sb_error *err) {
+    int rc = sb_graph_validate(g, err);
+    if (rc) return rc;
+    sb_pack *pk = calloc(1, sizeof *pk);
+    if (!pk || !(pk->ops = calloc((size_t)g->n_ops + 1, sizeof *pk->ops))) {
+        free(pk);
+        return sb_error_set(err, SB_ENOMEM, "graph '%s': out of memory packing weights", g->name ? g->name : "?");
+    }
+    pk->n_ops = g->n_ops;
+    pk->what = what;
+    for (int32_t i = 0; i < g->n_ops && rc == SB_OK; i++) {
+        const sb_op *op = &g->ops[i];
+        if (what & SB_PACK_INT8) {
+            rc = pack_int8_op(g, op, &pk->ops[i], &pk->scratch_bytes);
+            if (rc) sb_error_set(err, rc, "graph '%s': op %d '%s': out of memory packing weights",
+                                 g->name ? g->name : "?", (int)i, op->name ? op->name : "");
+        }
+        if (rc == SB_OK && (what & SB_PACK_F32)) rc = sb_pack_f32(g, op, &pk->ops[i].f32, err);
+    }
+    if (rc) {
+        sb_pack_free(pk);
+        return rc;
+    }
+    *out = pk;
+    return SB_OK;
+}
+
+static int ws_alloc(sb_workspace *ws, sb_error *err) {
+    const sb_graph *g = ws->g;
+    size_t total = 0;
+    for (int32_t t = 0; t < g->n_tensors; t++)
+        if (!g->tensors[t].data) total += ((size_t)sb_tensor_elems(&g->tensors[t]) + 63) & ~(size_t)63;
+    ws->act = calloc((size_t)g->n_tensors, sizeof *ws->act);
+    ws->arena = sb_aligned_alloc(total);
+    ws->scratch = sb_aligned_alloc(ws->pk->scratch_bytes);
+    if (!ws->act || !ws->arena || !ws->scratch)
+        return sb_error_set(err, SB_ENOMEM, "graph '%s': out of memory for a workspace (%zu bytes)",
+                            g->name ? g->name : "?", total);
+    int8_t *p = ws->arena;
+    for (int32_t t = 0; t < g->n_tensors; t++)
+        if (!g->tensors[t].data) {
+            ws->act[t] = p;
+            p += ((size_t)sb_tensor_elems(&g->tensors[t]) + 63) & ~(size_t)63;
+        }
+    return SB_OK;
+}
+
+int sb_workspace_new_shared(const sb_graph *g, const sb_pack *pk, sb_workspace **out, sb_error *err) {
+    sb_workspace *ws = calloc(1, sizeof *ws);
+    if (!ws) return sb_error_set(err, SB_ENOMEM, "out of memory for a workspace");
+    ws->g = g;
+    ws->pk = pk;
+    int rc = ws_alloc(ws, err);
+    if (rc) {
+        sb_workspace_free(ws);
+        return rc;
+    }
+    *out = ws;
+    return SB_OK;
+}
+
+int sb_workspace_new(const sb_graph *g, sb_workspace **out, sb_error *err) {
+    sb_pack *pk = NULL;
+    int rc = sb_pack_new(g, SB_PACK_INT8, &pk, err); /* fp32 weights on first run_f32 */
+    if (rc) return rc;
+    rc = sb_workspace_new_shared(g, pk, out, err);
+    if (rc) {
+        sb_pack_free(pk);
+        return rc;
+    }
+    (*out)->own_pk = pk;
+    return SB_OK;
+}
+
+void sb_workspace_free(sb_workspace *ws) {
+    if (!ws) return;
+    free(ws->act);
+    free(ws->arena);
+    free(ws->scratch);
+    free(ws->actf);
+    free(ws->arenaf);
+    free(ws->fscratch);
+    sb_pack_free(ws->own_pk);
+    free(ws);
+}
+
+const int8_t *sb_workspace_act(const sb_workspace *ws, int32_t t) {
+    return t >= 0 && t < ws->g->n_tensors ? ws->act[t] : NULL;
+}
+
+const float *sb_workspace_act_f32(const sb_workspace *ws, int32_t t) {
+    return ws->actf && t >= 0 && t < ws->g->n_tensors ? ws->actf[t] : NULL;
+}
+
+static int check_ws(const sb_graph *g, const sb_workspace *ws, sb_error *err) {
+    if (!ws || ws->g != g)
+        return sb_error_set(err, SB_EINVAL, "graph '%s': the workspace was made for another graph",
+                            g->name ? g->name : "?");
+    return SB_OK;
+}
+
+static void run_op_fast(const sb_graph *g, const sb_workspace *ws, int32_t i) {
+    const sb_op *op = &g->ops[i];
+    const sb_op_pack *p = &ws->pk->ops[i];
+    const int8_t *x = ws->act[op->inputs[0]];
+    int8_t *y = ws->act[op->output];
+    switch (op->type) {
+    case SB_OP_CONV2D: sb_conv2d_fast(g, op, &p->pw, x, y, ws->scratch); break;
+    case SB_OP_FC: sb_fc_fast(g, op, &p->pw, x, y, ws->scratch); break;
+    case SB_OP_DWCONV2D: sb_dwconv2d_fast(g, op, &p->dw, x, y, ws->scratch); break;
+    case SB_OP_ADD: sb_add_fast(g, op, x, ws->act[op->inputs[1]], y); break;
+    case SB_OP_MUL: sb_mul_fast(g, op, x, ws->act[op->inputs[1]], y, ws->scratch); break;
+    case SB_OP_GAVGPOOL: sb_gavgpool_fast(g, op, x, y, ws->scratch); break;
+    case SB_OP_LUT: sb_lut_fast(g, op, x, y); break;
+    default: sb_op_run_int8(g, i, ws->act, NULL); break; /* cheap ops: the reference is the kernel */
+    }
+}
+
+static int run_int8(const sb_graph *g, sb_workspace *ws, const int8_t *input, int8_t *logits,
+                    int fast, sb_error *err) {
+    int rc = check_ws(g, ws, err);
+    if (rc) return rc;
+    if (fast && !(ws->pk->what & SB_PACK_INT8))
+        return sb_error_set(err, SB_EINVAL, "graph '%s': the workspace's weights were not packed for int8",
+                            g->name ? g->name : "?");
+    memcpy(ws->act[g->input], input, (size_t)sb_tensor_elems(&g->tensors[g->input]));
+    for (int32_t i = 0; i < g->n_ops; i++) {
+        if (fast) run_op_fast(g, ws, i);
+        else if ((rc = sb_op_run_int8(g, i, ws->act, err))) return rc;
+    }
+    memcpy(logits, ws->act[g->output], (size_t)sb_tensor_elems(&g->tensors[g->output]));
+    return SB_OK;
+}
+
+int sb_graph_run_int8(const sb_graph *g, sb_workspace *ws, const int8_t *input, int8_t *logits, sb_error *err) {
+    return run_int8(g, ws, input, logits, 1, err);
+}
+
+int sb_graph_run_int8_ref(const sb_graph *g, sb_workspace *ws, const int8_t *input, int8_t *logits,
+                          sb_error *err) {
+    return run_int8(g, ws, input, logits, 0, err);
+}
+
+static int ws_alloc_f32(sb_workspace *ws, sb_error *err) {
+    const sb_graph *g = ws->g;
+    size_t total = 0, scratch = 0;
+    for (int32_t t = 0; t < g->n_tensors; t++)
+        if (!g->tensors[t].data) total += ((size_t)sb_tensor_elems(&g->tensors[t]) + 15) & ~(size_t)15;
+    for (int32_t i = 0; i < g->n_ops; i++) {
+        size_t s = sb_f32_scratch_bytes(g, &g->ops[i]);
+        if (s > scratch) scratch = s;
+    }
+    ws->actf = calloc((size_t)g->n_tensors, sizeof *ws->actf);
+    ws->arenaf = sb_aligned_alloc(total * sizeof(float));
+    ws->fscratch = sb_aligned_alloc(scratch);
+    if (!ws->actf || !ws->arenaf || !ws->fscratch)
+        return sb_error_set(err, SB_ENOMEM, "graph '%s': out of memory for fp32 buffers", g->name ? g->name : "?");
+    float *p = ws->arenaf;
+    for (int32_t t = 0; t < g->n_tensors; t++)
+        if (!g->tensors[t].data) {
+            ws->actf[t] = p;
+            p += ((size_t)sb_tensor_elems(&g->tensors[t]) + 15) & ~(size_t)15;
+        }
+    return SB_OK;
+}
+
+int sb_graph_run_f32(const sb_graph *g, sb_workspace *ws, const int8_t *input, float *logits, sb_error *err) {
+    int rc = check_ws(g, ws, err);
+    if (rc) return rc;
+    if (!(ws->pk->what & SB_PACK_F32) && ws->own_pk) {
+        for (int32_t i = 0; i < g->n_ops; i++)
+            if ((rc = sb_pack_f32(g, &g->ops[i], &ws->own_pk->ops[i].f32, err))) return rc;
+        ws->own_pk->what |= SB_PACK_F32;
+    }
+    if (!(ws->pk->what & SB_PACK_F32))
+        return sb_error_set(err, SB_EINVAL, "graph '%s': the workspace's weights were not packed for fp32",
+                            g->name ? g->name : "?");
+    if (!ws->actf && (rc = ws_alloc_f32(ws, err))) return rc;
+    int64_t n_in = sb_tensor_elems(&g->tensors[g->input]);
+    float *x = ws->actf[g->input];
+    for (int64_t i = 0; i < n_in; i++) x[i] = (float)((int32_t)input[i] + 128) / 255.0f; /* pixel / 255 */
+    for (int32_t i = 0; i < g->n_ops; i++)
+        if ((rc = sb_op_run_f32(g, i, &ws->pk->ops[i].f32, ws->actf, ws->fscratch, err))) return rc;
+    memcpy(logits, ws->actf[g->output], (size_t)sb_tensor_elems(&g->tensors[g->output]) * sizeof(float));
+    return SB_OK;
+}
