@@ -5,7 +5,7 @@
 
 extern const sb_command sb_cmd_run;
 extern const sb_command sb_cmd_plugins;
-extern const sb_command sb_cmd_report, sb_cmd_compare, sb_cmd_batch, sb_cmd_flow; /* views (vw) */
+extern const sb_command sb_cmd_report, sb_cmd_compare, sb_cmd_batch, sb_cmd_flow, sb_cmd_sweep, sb_cmd_infer; /* views (vw) */
 
 const sb_command *const sb_commands[] = {
     &sb_cmd_run,
@@ -14,6 +14,8 @@ const sb_command *const sb_commands[] = {
     &sb_cmd_batch,
     &sb_cmd_flow,
     &sb_cmd_report,
+    &sb_cmd_sweep,
+    &sb_cmd_infer,
     NULL};
 
 int sb_cmd_wants_help(int argc, char **argv) {

@@ -53,6 +53,12 @@ static int render(const char *dir, const char *stem, const char *term, const cha
     char *argv[] = {(char *)"gnuplot", (char *)"-e", set, gp, NULL};
     int rc = set && gp ? sb_run_program(dir, argv, NULL) : -1;
     free(set), free(gp);
+    if (rc != 0) {
+        /* no half-drawn picture for the HTML to embed */
+        char *out = sb_strdupf("%s/%s.%s", dir, stem, ext);
+        if (out) unlink(out);
+        free(out);
+    }
     if (rc != 0)
         return sb_error_set(err, SB_EIO, "%s/%s.gp: gnuplot failed (exit %d) rendering %s; the script is kept",
                             dir, stem, rc, ext);

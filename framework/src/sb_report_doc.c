@@ -153,7 +153,10 @@ char *sb_fig_cell(sb_table *t, const cJSON *fig, double scale, const char *fmt, 
     if (!fig) return xstrdup("unavailable: not in results.json");
     if (isnan(v) || !prov) return sb_strdupf("unavailable: %s", note && *note ? note : "no reason given");
     if (!unit) unit = str_field(fig, "unit");
-    snprintf(num, sizeof num, fmt ? fmt : "%.4g", v * scale);
+    /* %g would print 17140 as 1.714e+04: large values as integers */
+    if ((!fmt || strcmp(fmt, "%.4g") == 0) && fabs(v * scale) >= 1e4 && fabs(v * scale) < 1e15)
+        snprintf(num, sizeof num, "%.0f", v * scale);
+    else snprintf(num, sizeof num, fmt ? fmt : "%.4g", v * scale);
     if (note && *note && t)
         return sb_strdupf("%s%s%s (%s [%s])", num, unit && *unit && strcmp(unit, "1") ? " " : "",
                           unit && strcmp(unit, "1") ? unit : "", prov, sb_table_note(t, note));

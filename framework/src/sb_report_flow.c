@@ -61,18 +61,20 @@ static const char *const all_cls[] = {"weights", "input", "output", "psum", NULL
 static void flow_table(sb_doc *d, const cJSON *job, const cJSON *rep) {
     static const char *h[] = {"#", "layer", "type", "input", "output", "params (B)", "MACs", "tile",
                               "SRAM used (B, %)", "external read / write (B)", "SRAM reads / writes (words)",
-                              "cycles (compute / port)", "time (us)", "energy (uJ)"};
-    const cJSON *hw = J(rep, "hardware"), *L;
-    double period_ns = jnum(hw, "sram.period_ns");
-    int sim = J(rep, "total") && J(J(rep, "layers")->child, "counts") != NULL, i = 0;
+                              "cycles (compute / port)", "time (ms)", "energy (uJ)"};
+    const cJSON *L;
+    /* a backend without per-layer counts gets the first 7 columns only */
+    int sim = J(rep, "total") && J(J(rep, "layers")->child, "counts") != NULL, i = 0, ncols = sim ? 14 : 7;
     char *cap = sb_strdupf("Layers of %s on %s: %s", jstr(job, "model", "?"), jstr(job, "backend", "?"),
                            sim ? "simulated (counted events x per-event costs of the hardware in results.json)"
                                : "as the backend reports them");
-    sb_table *t = sb_doc_table(d, cap, 14, h);
-    char *why = sb_strdupf("unavailable: the %s backend reports no per-layer %s", jstr(job, "backend_plugin", "?"),
-                           "figure of this kind");
+    sb_table *t;
+    if (!sim)
+        sb_doc_para(d, "%s on %s: shapes, tiles, SRAM use, accesses, cycles, time and energy per layer are unavailable: "
+                       "the %s backend reports no per-layer figure of this kind (it measures whole inferences; see the "
+                       "comparison table).", jstr(job, "model", "?"), jstr(job, "backend", "?"), jstr(job, "backend_plugin", "?"));
+    t = sb_doc_table(d, cap, ncols, h);
     free(cap);
-    (void)period_ns;
     cJSON_ArrayForEach(L, J(rep, "layers")) {
         char *r[14];
         const cJSON *c = J(L, "counts");
@@ -80,27 +82,26 @@ static void flow_table(sb_doc *d, const cJSON *job, const cJSON *rep) {
         r[0] = sb_strdupf("%d", i++);
         r[1] = strdup(jstr(L, "name", "?"));
         r[2] = strdup(jstr(L, "kind", jstr(L, "type", "?")));
-        r[3] = J(L, "input_shape") ? shape(J(L, "input_shape")) : strdup(why);
-        r[4] = J(L, "output_shape") ? shape(J(L, "output_shape")) : strdup(why);
+        r[3] = shape(J(L, "input_shape"));
+        r[4] = shape(J(L, "output_shape"));
         r[5] = !isnan(jnum(L, "param_bytes")) ? sb_strdupf("%.0f", jnum(L, "param_bytes"))
-               : !isnan(jnum(L, "weight_bytes")) ? sb_strdupf("%.0f", jnum(L, "weight_bytes")) : strdup(why);
+               : !isnan(jnum(L, "weight_bytes")) ? sb_strdupf("%.0f", jnum(L, "weight_bytes")) : strdup("-");
         r[6] = !isnan(jnum(c, "macs")) ? sb_strdupf("%.0f", jnum(c, "macs"))
-               : !isnan(jnum(L, "macs")) ? sb_strdupf("%.0f", jnum(L, "macs")) : strdup(why);
-        if (c) {
+               : !isnan(jnum(L, "macs")) ? sb_strdupf("%.0f", jnum(L, "macs")) : strdup("-");
+        if (sim && c) {
             r[7] = tile_text(J(L, "tile"));
             r[8] = sb_strdupf("%.0f (%.1f%%)", jnum(L, "sram_bytes"), jnum(L, "sram_occupancy_pct"));
             r[9] = sb_strdupf("%.0f / %.0f", cls_sum(c, "ext_read_bytes", all_cls), cls_sum(c, "ext_write_bytes", all_cls));
             r[10] = sb_strdupf("%.0f / %.0f", cls_sum(c, "sram_read_words", all_cls), cls_sum(c, "sram_write_words", all_cls));
             r[11] = sb_strdupf("%.0f / %.0f", jnum(L, "compute_cycles"), jnum(L, "sram_port_cycles"));
-            r[12] = sb_strdupf("%.4g (simulated)", jnum(L, "latency_ns") * 1e-3);
-            r[13] = sb_strdupf("%.4g (simulated)", jnum(L, "energy_pj") * 1e-6);
+            r[12] = sb_strdupf("%.4f (simulated)", jnum(L, "latency_ns") * 1e-6);
+            r[13] = sb_strdupf("%.2f (simulated)", jnum(L, "energy_pj") * 1e-6);
         } else {
-            for (k = 7; k < 14; k++) r[k] = strdup(why);
+            for (k = 7; k < 14; k++) r[k] = NULL;
         }
         sb_table_row(t, (const char *const *)r);
         for (k = 0; k < 14; k++) free(r[k]);
     }
-    free(why);
 }
 
 static void flow_charts(sb_doc *d, const char *dir, int render, const cJSON *job, const cJSON *rep, int idx) {
@@ -110,14 +111,14 @@ static void flow_charts(sb_doc *d, const char *dir, int render, const cJSON *job
     int i = 0, n;
     char stem[64], *script, *title;
     const char *const w_cls[] = {"weights", NULL}, *const a_cls[] = {"input", "output", "psum", NULL};
-    sb_buf_printf(&tdata, "# layer compute_us stall_us sram_uj ext_uj mac_uj reg_uj leak_uj idle_uj\n");
+    sb_buf_printf(&tdata, "# layer compute_ms stall_ms sram_uj ext_uj mac_uj reg_uj leak_uj idle_uj\n");
     sb_buf_printf(&mdata, "# t_ms flash_rd_kB psram_rd_kB psram_wr_kB sram_used_B\n");
     cJSON_ArrayForEach(L, J(rep, "layers")) {
         const cJSON *c = J(L, "counts");
         double lat = jnum(L, "latency_ns"), comp = jnum(L, "compute_cycles") * period_ns;
         if (!c) continue;
         if (isnan(comp) || comp > lat) comp = lat;
-        sb_buf_printf(&tdata, "%d %.6g %.6g %.6g %.6g %.6g %.6g %.6g %.6g\n", i, comp * 1e-3, (lat - comp) * 1e-3,
+        sb_buf_printf(&tdata, "%d %.6g %.6g %.6g %.6g %.6g %.6g %.6g %.6g\n", i, comp * 1e-6, (lat - comp) * 1e-6,
                       jnum(L, "energy_sram_pj") * 1e-6, jnum(L, "energy_external_pj") * 1e-6, jnum(L, "energy_mac_pj") * 1e-6,
                       jnum(L, "energy_regfile_pj") * 1e-6, jnum(L, "energy_leakage_pj") * 1e-6,
                       jnum(L, "energy_idle_clock_pj") * 1e-6);
@@ -143,29 +144,29 @@ static void flow_charts(sb_doc *d, const char *dir, int render, const cJSON *job
     snprintf(stem, sizeof stem, "flow-time-%d", idx);
     script = sb_strdupf(SB_CHART_STYLE
                         "set title 'Time per layer, %s (simulated)'\nset xlabel 'layer index (graph order)'\n"
-                        "set ylabel 'time (us)'\nset style data histograms\nset style histogram rowstacked\n"
-                        "set boxwidth 0.9\nset key top right\nset xtics %d rotate by 0\n"
+                        "set ylabel 'time (ms)'\nset style data histograms\nset style histogram rowstacked\n"
+                        "set boxwidth 0.9\nset key outside top center horizontal\nset xtics %d\nset xrange [-1:%d]\n"
                         "plot '%s.dat' using 2 title 'compute (MAC array busy)' lc rgb '#4477aa', "
                         "'' using 3 title 'memory + DMA stall' lc rgb '#ee7733'\n",
-                        title, n > 40 ? 10 : n > 15 ? 5 : 1, stem);
+                        title, n > 40 ? 10 : n > 15 ? 5 : 1, n, stem);
     chart(d, dir, render, stem, "Time per layer, stacked: compute and memory/DMA stall", tdata.s, script, 1300, 520);
     free(script);
     snprintf(stem, sizeof stem, "flow-energy-%d", idx);
     script = sb_strdupf(SB_CHART_STYLE
                         "set title 'Energy per layer, %s (simulated)'\nset xlabel 'layer index (graph order)'\n"
                         "set ylabel 'energy (uJ)'\nset style data histograms\nset style histogram rowstacked\n"
-                        "set boxwidth 0.9\nset key top right\nset xtics %d\n"
+                        "set boxwidth 0.9\nset key outside top center horizontal\nset xtics %d\nset xrange [-1:%d]\n"
                         "plot '%s.dat' using 4 title 'SRAM accesses' lc rgb '#4477aa', '' using 5 title 'external memory' lc rgb '#cc6677', "
                         "'' using 6 title 'MACs' lc rgb '#228833', '' using 7 title 'register file' lc rgb '#ccbb44', "
                         "'' using 8 title 'leakage' lc rgb '#66ccee', '' using 9 title 'idle clock' lc rgb '#aa3377'\n",
-                        title, n > 40 ? 10 : n > 15 ? 5 : 1, stem);
+                        title, n > 40 ? 10 : n > 15 ? 5 : 1, n, stem);
     chart(d, dir, render, stem, "Energy per layer, stacked by where it is spent", tdata.s, script, 1300, 520);
     free(script);
     snprintf(stem, sizeof stem, "flow-timeline-%d", idx);
     script = sb_strdupf(SB_CHART_STYLE
                         "set multiplot layout 2,1 title 'Memory-access timeline, %s (simulated; one step per layer)'\n"
                         "set xlabel 'time since the start of the inference (ms)'\nset ylabel 'traffic in the layer (KiB)'\n"
-                        "set logscale y\nset key outside right\n"
+                        "set logscale y\nset key outside right\nset lmargin at screen 0.08\nset rmargin at screen 0.76\n"
                         "plot '%s.dat' using 1:($2 > 0 ? $2 : 1/0) with steps lw 2 title 'flash read (weights)', "
                         "'' using 1:($3 > 0 ? $3 : 1/0) with steps lw 2 title 'PSRAM read (activations)', "
                         "'' using 1:($4 > 0 ? $4 : 1/0) with steps lw 2 title 'PSRAM write (activations)'\n"
@@ -219,8 +220,15 @@ void sb_view_infer(const cJSON *res, sb_doc *d) {
     const cJSON *j;
     sb_table *t;
     sb_doc_heading(d, "Inference of single images");
-    sb_doc_para(d, "Preprocessing (docs/dataset-cache.md): JPEG decoded by libjpeg (ISLOW, fancy upsampling) to 8-bit RGB; "
-                   "squashed to the model's input size by area averaging (integer, round half up); int8 input q = pixel - 128.");
+    if (cJSON_IsArray(J(res, "preprocessing"))) {
+        const cJSON *st;
+        int n = 1;
+        sb_doc_para(d, "Image: %s. Preprocessing, step by step:", jstr(res, "image", "?"));
+        cJSON_ArrayForEach(st, J(res, "preprocessing")) sb_doc_para(d, "%d. %s", n++, cJSON_IsString(st) ? st->valuestring : "?");
+    } else {
+        sb_doc_para(d, "Preprocessing (docs/dataset-cache.md): JPEG decoded by libjpeg (ISLOW, fancy upsampling) to 8-bit RGB; "
+                       "squashed to the model's input size by area averaging (integer, round half up); int8 input q = pixel - 128.");
+    }
     t = sb_doc_table(d, "Prediction and cost per backend", 9, h);
     cJSON_ArrayForEach(j, J(res, "jobs")) {
         const cJSON *s;
@@ -233,12 +241,16 @@ void sb_view_infer(const cJSON *res, sb_doc *d) {
                 sb_buf_printf(&top, "%s%s %.1f%%", p == J(s, "top3")->child ? "" : ", ", class_name(res, (int)jnum(p, "class")), 100 * jnum(p, "p"));
             r[0] = sb_strdupf("%s / %s (image %s)", jstr(j, "backend", "?"), jstr(j, "model", "?"), jstr(s, "id", "?"));
             r[1] = sb_strdupf("%s, confidence %.1f%% (label: %s)", class_name(res, (int)jnum(s, "pred")), 100 * jnum(s, "confidence"),
-                              class_name(res, (int)jnum(s, "label")));
+                              jnum(s, "label") >= 0 ? class_name(res, (int)jnum(s, "label")) : "none, a file outside the dataset");
             r[2] = top.s ? top.s : strdup("-");
             r[3] = sb_fig_cell(t, J(bm, "latency_ns"), 1e-6, "%.4g", "ms");
-            r[4] = sb_fig_cell(t, J(bm, "latency_memory_ns"), 1e-6, "%.4g", "ms");
-            r[5] = sb_fig_cell(t, J(bm, "latency_compute_ns"), 1e-6, "%.4g", "ms");
-            r[6] = sb_fig_cell(t, J(bm, "latency_dma_ns"), 1e-6, "%.4g", "ms");
+            {
+                static const char *const parts[3] = {"latency_memory_ns", "latency_compute_ns", "latency_dma_ns"};
+                for (k = 0; k < 3; k++)
+                    r[4 + k] = J(bm, parts[k]) ? sb_fig_cell(t, J(bm, parts[k]), 1e-6, "%.4g", "ms")
+                                               : sb_strdupf("unavailable: the %s backend does not split its latency",
+                                                            jstr(j, "backend_plugin", "?"));
+            }
             r[7] = sb_fig_cell(t, J(J(j, "metrics"), "power_mw_avg"), 1, "%.4g", "mW");
             r[8] = sb_fig_cell(t, J(bm, "energy_pj"), 1e-9, "%.4g", "mJ");
             sb_table_row(t, (const char *const *)r);
@@ -248,7 +260,8 @@ void sb_view_infer(const cJSON *res, sb_doc *d) {
             char *r[9];
             int k;
             r[0] = sb_strdupf("%s / %s", jstr(j, "backend", "?"), jstr(j, "model", "?"));
-            for (k = 1; k < 9; k++) r[k] = sb_strdupf("unavailable: %s", jstr(j, "error", jstr(j, "status", "no image ran")));
+            r[1] = sb_strdupf("unavailable: %s", jstr(j, "error", jstr(j, "status", "no image ran")));
+            for (k = 2; k < 9; k++) r[k] = sb_strdupf("unavailable: %s, see the prediction column", jstr(j, "status", "not run"));
             sb_table_row(t, (const char *const *)r);
             for (k = 0; k < 9; k++) free(r[k]);
         }
@@ -299,10 +312,13 @@ int sb_report_write_ref(const char *dir, const char *stem, const sb_view_opts *o
     int rc = sb_report_load(dir, &res, err);
     if (rc < 0) return rc;
     d = sb_doc_new(jstr(res, "name", "srambench run"));
-    sb_doc_para(d, "Run %s started %s, srambench %s, results.json schema %.0f%s. Host: %s, %.0f cores.", jstr(res, "name", "?"),
+    sb_doc_para(d, "Run %s started %s, srambench %s, results.json schema %.0f%s.", jstr(res, "name", "?"),
                 jstr(res, "started_utc", "?"), jstr(res, "srambench_version", "?"), jnum(res, "schema_version"),
-                cJSON_IsTrue(J(res, "complete")) ? "" : " (INCOMPLETE: the run did not reach its end)",
-                jstr(J(res, "environment"), "cpu_model", "unknown CPU"), jnum(J(res, "environment"), "cores"));
+                cJSON_IsTrue(J(res, "complete")) ? "" : " (INCOMPLETE: the run did not reach its end)");
+    if (J(res, "environment"))
+        sb_doc_para(d, "Host: %s, %.0f online CPUs, %s, built with %s.", jstr(J(res, "environment"), "cpu_model", "unknown CPU"),
+                    jnum(J(res, "environment"), "cores"), jstr(J(res, "environment"), "os", "unknown OS"),
+                    jstr(J(res, "environment"), "compiler", "unknown compiler"));
     if (o->views & SB_VIEW_INFER) sb_view_infer(res, d);
     if (o->views & SB_VIEW_COMPARE) sb_view_compare_ref(res, d, dir, o->charts, ref_dir);
     if (o->views & SB_VIEW_BATCH) sb_view_batch(res, d, dir, o->charts);

@@ -183,6 +183,7 @@ static void compare_chart(const cJSON *res, sb_doc *d, const char *dir, int rend
     const cJSON *j;
     int n = 0;
     char stem[64], *script, *title;
+    double lmin = INFINITY, lmax = 0, emin = INFINITY, emax = 0;
     sb_buf_printf(&data, "# backend\tlatency_ms\tenergy_mj\n");
     cJSON_ArrayForEach(j, J(res, "jobs")) {
         double l = sb_fig_value(metric(j, "latency_ms_median")), e = sb_fig_value(metric(j, "energy_mj_per_image"));
@@ -190,12 +191,16 @@ static void compare_chart(const cJSON *res, sb_doc *d, const char *dir, int rend
         if (strcmp(jstr(j, "dataset", ""), jstr(first, "dataset", "")) || strcmp(jstr(j, "model", ""), jstr(first, "model", "")))
             continue;
         if (isnan(l) && isnan(e)) continue;
+        if (!isnan(l)) lmin = fmin(lmin, l), lmax = fmax(lmax, l);
+        if (!isnan(e)) emin = fmin(emin, e), emax = fmax(emax, e);
         lbl = sb_gp_quote(jstr(j, "backend", "?"));
-        sb_buf_printf(&data, "\"%s (%s)\"\t", lbl, sb_fig_prov(metric(j, "latency_ms_median")) ? sb_fig_prov(metric(j, "latency_ms_median")) : "n/a");
+        sb_buf_printf(&data, "\"%s\"\t", lbl);
         if (isnan(l)) sb_buf_printf(&data, "NaN\t");
         else sb_buf_printf(&data, "%.9g\t", l);
-        if (isnan(e)) sb_buf_printf(&data, "NaN\n");
-        else sb_buf_printf(&data, "%.9g\n", e);
+        if (isnan(e)) sb_buf_printf(&data, "NaN\t");
+        else sb_buf_printf(&data, "%.9g\t", e);
+        /* flags: the labels' rows must not read a NaN column */
+        sb_buf_printf(&data, "%d\t%d\n", isnan(l), isnan(e));
         free(lbl);
         n++;
     }
@@ -205,16 +210,26 @@ static void compare_chart(const cJSON *res, sb_doc *d, const char *dir, int rend
     }
     snprintf(stem, sizeof stem, "compare-%d", idx);
     title = sb_gp_quote(jstr(first, "model", ""));
+    /* log axes a decade beyond the data; an unavailable bar is written
+     * "unavailable" at the bottom rather than left blank */
+    if (isinf(lmin)) lmin = lmax = 1;
+    if (isinf(emin)) emin = emax = 1;
+    lmin = pow(10, floor(log10(lmin)) - 1), lmax = pow(10, ceil(log10(lmax)) + 0.3);
+    emin = pow(10, floor(log10(emin)) - 1), emax = pow(10, ceil(log10(emax)) + 0.3);
     script = sb_strdupf(SB_CHART_STYLE
-                        "set multiplot layout 1,2 title 'Backends compared, model %s (log scale; missing bar = unavailable)'\n"
+                        "set multiplot layout 1,2 title 'Backends compared, model %s (log scale)'\n"
                         "set style data histograms\nset style histogram clustered gap 1\nset boxwidth 0.8\n"
-                        "set logscale y\nset xtics rotate by -30\nset key off\nset datafile missing 'NaN'\n"
-                        "set title 'Latency per image'\nset ylabel 'latency per image (ms)'\nset xlabel 'backend (provenance)'\n"
-                        "plot '%s.dat' using 2:xtic(1) lc rgb '#4477aa'\n"
-                        "set title 'Energy per image'\nset ylabel 'energy per image (mJ)'\n"
-                        "plot '%s.dat' using 3:xtic(1) lc rgb '#cc6677'\n"
+                        "set logscale y\nset format y '10^{%%T}'\nset xtics rotate by -30\nset key off\n"
+                        "set rmargin 6\n"
+                        "set title 'Latency per image (provenance per backend: see the table)'\nset ylabel 'latency per image (ms)'\nset xlabel 'backend'\n"
+                        "set yrange [%g:%g]\n"
+                        "plot '%s.dat' using 2:xtic(1) lc rgb '#4477aa', "
+                        "'' using 0:($4 > 0 ? %g : 1/0):('unavailable') with labels rotate by 90 left notitle\n"
+                        "set title 'Energy per image'\nset ylabel 'energy per image (mJ)'\nset yrange [%g:%g]\n"
+                        "plot '%s.dat' using 3:xtic(1) lc rgb '#cc6677', "
+                        "'' using 0:($5 > 0 ? %g : 1/0):('unavailable') with labels rotate by 90 left notitle\n"
                         "unset multiplot\n",
-                        title, stem, stem);
+                        title, lmin, lmax, stem, lmin * 1.5, emin, emax, stem, emin * 1.5);
     chart(d, dir, render, stem, "Latency and energy per image per backend (log scale)", data.s, script, 1200, 560);
     free(script), free(title);
     sb_buf_free(&data);

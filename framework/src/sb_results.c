@@ -189,6 +189,13 @@ static cJSON *sample_json(const sb_run_dataset *ds, const sb_job *job, size_t i)
         cJSON_AddItemToArray(top, t);
     }
     cJSON_AddItemToObject(o, "top3", top);
+    if (s->n_out > 0) {
+        cJSON *lg = cJSON_AddArrayToObject(o, "logits"), *pr = cJSON_AddArrayToObject(o, "probs");
+        for (k = 0; k < s->n_out; k++) {
+            cJSON_AddItemToArray(lg, cJSON_CreateNumber(s->logits[k]));
+            cJSON_AddItemToArray(pr, cJSON_CreateNumber(s->probs[k]));
+        }
+    }
     for (k = 0; k < s->metrics.n; k++) {
         const sb_metric *x = &s->metrics.items[k];
         if (!x->name) continue;

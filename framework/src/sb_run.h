@@ -26,6 +26,8 @@ typedef enum {
 
 const char *sb_job_status_name(sb_job_status s);
 
+#define SB_SAMPLE_MAX_CLASSES 32
+
 /* One image through one (model, backend). Written by exactly one worker. */
 typedef struct sb_sample {
     int done;             /* 1 once the record is complete       */
@@ -33,6 +35,12 @@ typedef struct sb_sample {
     double confidence;    /* softmax probability of pred         */
     int top_cls[3];
     double top_p[3];
+    /* The whole output: raw int8 logits (for bit-exactness checks across
+     * backends) and their softmax (for AUC). Kept for up to
+     * SB_SAMPLE_MAX_CLASSES classes; n_out is 0 beyond that. */
+    int n_out;
+    int8_t logits[SB_SAMPLE_MAX_CLASSES];
+    float probs[SB_SAMPLE_MAX_CLASSES];
     sb_metrics metrics;   /* what the backend reported           */
 } sb_sample;
 

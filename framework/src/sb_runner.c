@@ -254,6 +254,11 @@ static void postprocess(const sb_graph *g, const int8_t *logits, sb_sample *s) {
     }
     s->pred = s->top_cls[0];
     s->confidence = s->top_p[0];
+    s->n_out = n <= SB_SAMPLE_MAX_CLASSES ? n : 0;
+    for (c = 0; c < s->n_out; c++) {
+        s->logits[c] = logits[c];
+        s->probs[c] = (float)(p[c] / sum);
+    }
 }
 
 static void chunk_fail(sb_job *job, int rc, const char *what, size_t idx, const sb_error *e) {

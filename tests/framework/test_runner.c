@@ -194,7 +194,17 @@ static void test_all_jobs_complete(void **state) {
     {
         const cJSON *s0 = cJSON_GetArrayItem(cJSON_GetObjectItem(job_at(root, 0), "samples"), 0);
         double want = exp(10.0) / (exp(10.0) + 2.0);
+        const cJSON *lg = cJSON_GetObjectItem(s0, "logits"), *pr = cJSON_GetObjectItem(s0, "probs");
+        int k;
+        double psum = 0;
         assert_true(fabs(cJSON_GetObjectItem(s0, "confidence")->valuedouble - want) < 1e-9);
+        /* the whole output is kept: raw logits and their softmax */
+        assert_int_equal(cJSON_GetArraySize(lg), 3);
+        assert_int_equal(cJSON_GetArraySize(pr), 3);
+        for (k = 0; k < 3; k++) psum += cJSON_GetArrayItem(pr, k)->valuedouble;
+        assert_true(fabs(psum - 1.0) < 1e-6);
+        k = cJSON_GetObjectItem(s0, "pred")->valueint;
+        assert_true(fabs(cJSON_GetArrayItem(pr, k)->valuedouble - want) < 1e-6);
     }
     assert_true(fabs(metric(job_at(root, 0), "latency_ms_median", &prov) - 0.001) < 1e-12);
     assert_string_equal(prov, "simulated");

@@ -1,0 +1,74 @@
+/* sb_sim_int.h - internals shared by the analytical and executed paths. */
+#ifndef SB_SIM_INT_H
+#define SB_SIM_INT_H
+
+#include "sb_sim.h"
+
+/* One op seen as a tiled loop nest. Window ops (conv, dw, fc, maxpool) use
+ * H..pl; elementwise ops (add, mul, lut, gavgpool) view data as [P][C]. */
+typedef struct sb_geom {
+    int kind;
+    int H, W, C;            /* input rows, cols, channels (fc: 1, 1, I)   */
+    int OH, OW, OC;
+    int KH, KW, sh, sw, dh, dw, pt, pl;
+    int T;                  /* taps KH * KW                               */
+    int npar;               /* int32 per-channel parameter arrays (bias, mult, shift) */
+    int P;                  /* elementwise: pixels                        */
+    int wb;                 /* SRAM word bytes                            */
+    int64_t burst;          /* external burst bytes (psram)               */
+    int64_t burst_f;        /* external burst bytes (flash)               */
+    int64_t VT;             /* window ops: valid (output pixel, tap) pairs */
+    /* Optional caches of the row / column aggregates of input tiles, one
+     * per tile extent (index th or tw), filled lazily by the scheduler. */
+    struct sb_agg *ycache, *xcache;
+} sb_geom;
+
+/* Sums over the input tiles of one dimension for a tile extent. */
+typedef struct sb_agg {
+    int valid;
+    int64_t SR, NR, SBF;            /* rows: total, tiles with rows, full-width bursts */
+    int64_t SC, NX, NFW, SBC;       /* cols: total, tiles with cols, full-width tiles, bursts of others */
+} sb_agg;
+
+int sb_geom_of(const sb_sim_hw *hw, const sb_graph *g, const sb_op *op, sb_geom *G, sb_error *err);
+
+static inline int64_t sb_cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+static inline int64_t sb_rup(int64_t a, int64_t b) { return sb_cdiv(a, b) * b; }
+/* Words touched by the bytes [a, a + n) of a word-aligned region. */
+static inline int64_t sb_span(int64_t a, int64_t n, int wb) {
+    return n <= 0 ? 0 : (a + n - 1) / wb - a / wb + 1;
+}
+/* Input index range [lo, hi) touched by output positions [o0, o1). */
+static inline void sb_in_range(int o0, int o1, int stride, int k, int dil, int pad, int n,
+                               int *lo, int *hi) {
+    int a = o0 * stride - pad, b = (o1 - 1) * stride - pad + (k - 1) * dil + 1;
+    *lo = a < 0 ? 0 : a;
+    *hi = b > n ? n : b;
+    if (*hi < *lo) *hi = *lo;
+}
+/* Taps of one output position that land inside the input. */
+static inline int sb_valid_taps(int o, int stride, int k, int dil, int pad, int n) {
+    int c = 0;
+    for (int i = 0; i < k; i++) {
+        int x = o * stride - pad + i * dil;
+        c += x >= 0 && x < n;
+    }
+    return c;
+}
+/* Register-file group size for a tile of tc channels (0: does not fit). */
+int sb_rf_group(const sb_sim_hw *hw, const sb_geom *G, int tc, int tk);
+/* SRAM bytes the tile regions need. */
+int64_t sb_sched_bytes(const sb_geom *G, const sb_sim_sched *s);
+/* Input-tile row/column aggregates for output tiles th x tw (cached when
+ * G has caches). */
+void sb_tile_aggs(const sb_geom *G, int th, int tw, sb_agg *out);
+/* Closed-form counts of one op under a schedule. */
+void sb_analyze_op(const sb_geom *G, const sb_sim_sched *s, sb_sim_counts *c);
+
+/* Region layout of a schedule inside the SRAM (byte offsets). */
+typedef struct sb_layout {
+    int64_t in[2], w[2], b[2], out[2], par, psum, table, end;
+} sb_layout;
+void sb_layout_of(const sb_geom *G, const sb_sim_sched *s, sb_layout *L);
+
+#endif

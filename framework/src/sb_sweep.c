@@ -1,0 +1,176 @@
+/* sb_sweep.c - evaluate design points asynchronously (sb_sweep.h). */
+#include "sb_sweep.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "sb_metrics.h"
+#include "sb_util.h"
+
+void sb_sweep_hw(const sb_sweep *s, const sb_sweep_point *p, sb_sim_hw *hw) {
+    const sb_sim_hw *b = &s->base;
+    double wscale = (double)p->word_bits / (double)b->word_bits;
+    *hw = *b;
+    hw->capacity_bytes = p->capacity_bytes;
+    hw->word_bits = p->word_bits;
+    hw->ports = p->ports;
+    hw->macs_per_cycle = p->macs_per_cycle;
+    hw->period_ns = 1e3 / p->clock_mhz;
+    /* the presets' assumption: energy per accessed bit and leakage per bit
+     * cell carry over to other sizes */
+    hw->read_pj = b->read_pj * wscale;
+    hw->write_pj = b->write_pj * wscale;
+    hw->idle_clock_pj = b->idle_clock_pj * wscale;
+    hw->leakage_uw = b->leakage_uw * (double)p->capacity_bytes / (double)b->capacity_bytes;
+    hw->flash = s->extmem[p->extmem].flash;
+    hw->psram = s->extmem[p->extmem].psram;
+}
+
+static void set_result(sb_sweep_point *p, const sb_sim_report *rep) {
+    p->latency_ns = rep->latency_ns;
+    p->energy_pj = rep->energy_pj;
+    p->avg_power_mw = rep->avg_power_mw;
+    p->bound_latency_ns = rep->bounds.latency_ns;
+    p->bound_energy_pj = rep->bounds.energy_pj;
+    p->sram_peak_bytes = rep->sram_peak_bytes;
+}
+
+static void set_error(sb_sweep_point *p, int rc, const char *msg) {
+    p->rc = rc;
+    p->error = strdup(msg);
+    p->latency_ns = p->energy_pj = p->avg_power_mw = p->bound_latency_ns = p->bound_energy_pj = NAN;
+}
+
+/* Same schedule, other MACs per cycle and clock: the counts stand, only
+ * their timing and energy change. Bounds are left out (NaN): they would
+ * need the scheduler's closed forms. */
+static void reprice(const sb_sweep *s, sb_sweep_point *p, const sb_sim_report *rep) {
+    sb_sim_hw hw;
+    double lat = 0, e = 0;
+    int i;
+    sb_sweep_hw(s, p, &hw);
+    for (i = 0; i < rep->n_layers; i++) {
+        sb_sim_layer L = rep->layers[i];
+        sb_sim_layer_cost(&hw, &L);
+        lat += L.latency_ns;
+        e += L.energy_pj;
+    }
+    p->latency_ns = lat;
+    p->energy_pj = e;
+    p->avg_power_mw = lat > 0 ? e / lat : NAN; /* pJ / ns = mW */
+    p->bound_latency_ns = p->bound_energy_pj = NAN;
+    p->sram_peak_bytes = rep->sram_peak_bytes;
+    p->repriced = 1;
+}
+
+static int same_group(const sb_sweep_point *a, const sb_sweep_point *b) {
+    return a->model == b->model && a->extmem == b->extmem && a->capacity_bytes == b->capacity_bytes &&
+           a->word_bits == b->word_bits && a->ports == b->ports;
+}
+
+typedef struct chunk {
+    uv_work_t req;
+    sb_sweep *s;
+    size_t lo, hi;   /* one group of points */
+    size_t n_scheduled;
+} chunk;
+
+static void work_cb(uv_work_t *req) {
+    chunk *c = req->data;
+    sb_sweep *s = c->s;
+    size_t i;
+    for (i = c->lo; i < c->hi;) {
+        sb_sweep_point *first = &s->pts[i];
+        sb_sim_hw hw;
+        sb_sim_report rep;
+        sb_error err = {0};
+        size_t j;
+        memset(&rep, 0, sizeof rep);
+        for (j = i; j < c->hi && (j == i || (!s->exact && same_group(first, &s->pts[j]))); j++) {
+            /* a point may be evaluated again (another run of the sweep) */
+            free(s->pts[j].error);
+            s->pts[j].error = NULL;
+            s->pts[j].rc = 0;
+            s->pts[j].repriced = 0;
+        }
+        sb_sweep_hw(s, first, &hw);
+        first->rc = sb_sim_analyze(&hw, s->graphs[first->model], &rep, &err);
+        c->n_scheduled++;
+        if (first->rc < 0) set_error(first, first->rc, err.msg);
+        else set_result(first, &rep);
+        for (j = i + 1; j < c->hi && !s->exact && same_group(first, &s->pts[j]); j++) {
+            if (first->rc < 0) set_error(&s->pts[j], first->rc, err.msg);
+            else reprice(s, &s->pts[j], &rep);
+        }
+        sb_sim_report_free(&rep);
+        i = j;
+    }
+}
+
+static void after_cb(uv_work_t *req, int status) {
+    (void)req, (void)status; /* points carry their own results */
+}
+
+int sb_sweep_run(sb_sweep *s, sb_error *err) {
+    uv_loop_t loop;
+    chunk *chunks;
+    size_t n_chunks = 0, i, j;
+    uint64_t t0;
+    int rc = 0;
+    chunks = calloc(s->n_pts ? s->n_pts : 1, sizeof *chunks);
+    if (!chunks) return sb_error_set(err, SB_ENOMEM, "sweep: out of memory for %zu work items", s->n_pts);
+    /* one work item per group (per point with exact): the pool balances
+     * groups of very different cost (the tile search grows with capacity) */
+    for (i = 0; i < s->n_pts; i = j) {
+        for (j = i + 1; j < s->n_pts && !s->exact && same_group(&s->pts[i], &s->pts[j]); j++) {}
+        chunks[n_chunks].s = s;
+        chunks[n_chunks].lo = i;
+        chunks[n_chunks].hi = j;
+        chunks[n_chunks].req.data = &chunks[n_chunks];
+        n_chunks++;
+    }
+    if ((rc = uv_loop_init(&loop)) != 0) {
+        free(chunks);
+        return sb_error_set(err, SB_EIO, "sweep: uv_loop_init: %s", uv_strerror(rc));
+    }
+    t0 = sb_now_ns();
+    for (i = 0; i < n_chunks && rc == 0; i++) rc = uv_queue_work(&loop, &chunks[i].req, work_cb, after_cb);
+    uv_run(&loop, UV_RUN_DEFAULT); /* what was queued finishes either way */
+    s->wall_s = (double)(sb_now_ns() - t0) * 1e-9;
+    uv_loop_close(&loop);
+    for (i = 0, s->n_scheduled = 0; i < n_chunks; i++) s->n_scheduled += chunks[i].n_scheduled;
+    free(chunks);
+    if (rc != 0) return sb_error_set(err, SB_EIO, "sweep: uv_queue_work: %s", uv_strerror(rc));
+    return 0;
+}
+
+long sb_sweep_mark(sb_sweep *s, double latency_budget_ms, double energy_budget_mj) {
+    double *x = calloc(s->n_pts + 1, sizeof *x), *y = calloc(s->n_pts + 1, sizeof *y);
+    unsigned char *f = malloc(s->n_pts + 1);
+    size_t *idx = malloc((s->n_pts + 1) * sizeof *idx), n = 0, i;
+    long front = -1;
+    if (!x || !y || !f || !idx) goto out;
+    /* fronts over the feasible points only */
+    for (i = 0; i < s->n_pts; i++) {
+        sb_sweep_point *p = &s->pts[i];
+        p->pareto_le = p->pareto_ae = 0;
+        p->meets = p->rc == 0 && (isnan(latency_budget_ms) || p->latency_ns * 1e-6 <= latency_budget_ms) &&
+                   (isnan(energy_budget_mj) || p->energy_pj * 1e-9 <= energy_budget_mj);
+        if (p->rc == 0) x[n] = p->latency_ns, y[n] = p->energy_pj, idx[n++] = i;
+    }
+    front = sb_pareto_min2(x, y, n, f);
+    for (i = 0; i < n; i++) s->pts[idx[i]].pareto_le = f[i];
+    /* accuracy vs energy: minimise (1 - accuracy, energy) where known */
+    n = 0;
+    for (i = 0; i < s->n_pts; i++) {
+        sb_sweep_point *p = &s->pts[i];
+        if (p->rc == 0 && !isnan(s->accuracy[p->model])) x[n] = 1.0 - s->accuracy[p->model], y[n] = p->energy_pj, idx[n++] = i;
+    }
+    if (sb_pareto_min2(x, y, n, f) >= 0)
+        for (i = 0; i < n; i++) s->pts[idx[i]].pareto_ae = f[i];
+out:
+    free(x), free(y), free(f), free(idx);
+    return front;
+}

@@ -1,0 +1,360 @@
+/*
+ * test_sram.c - the SRAM simulator (backends/sim) on random layers, random
+ * hardware and the two presets:
+ *   - executed counts == closed-form counts, layer by layer;
+ *   - logits bit-identical to sb_graph_run_int8 (the CPU reference);
+ *   - latency and energy never below the lower bounds;
+ *   - SB_ECAPACITY names the layer and the smallest capacity, which works;
+ *   - option errors name the key; the presets are complete and sourced.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "sr_graph.h"
+
+#ifndef SRAM_DIR
+#define SRAM_DIR "backends/sram"
+#endif
+
+static void hw_of(sr_opts *p, sb_sim_hw *hw) {
+    sb_error err = {0};
+    int rc = sb_sim_hw_from_options(&p->o, hw, &err);
+    if (rc) fail_msg("options: %s", err.msg);
+}
+
+/* Runs graph g on hw: analyze, execute, compare counts and logits. Returns
+ * SB_ECAPACITY untouched so callers can skip configurations that do not fit. */
+static int check_graph(const sb_sim_hw *hw, const sb_graph *g, int check_bounds) {
+    sb_sim_report rep;
+    sb_error err = {0};
+    int rc = sb_sim_analyze(hw, g, &rep, &err);
+    if (rc == SB_ECAPACITY) return rc;
+    if (rc) fail_msg("analyze: %s", err.msg);
+    const sb_tensor *in = &g->tensors[g->input];
+    int64_t nin = sb_tensor_elems(in), nout = sb_tensor_elems(&g->tensors[g->output]);
+    int8_t *x = malloc((size_t)nin), *y = malloc((size_t)nout), *ref = malloc((size_t)nout);
+    for (int64_t i = 0; i < nin; i++) x[i] = (int8_t)sr_range(-128, 127);
+    sb_sim_counts *c = calloc((size_t)g->n_ops, sizeof *c);
+    rc = sb_sim_execute(&rep, g, x, y, c, NULL, &err);
+    if (rc) fail_msg("execute: %s", err.msg);
+    for (int i = 0; i < g->n_ops; i++) {
+        const sb_sim_counts *a = &rep.layers[i].c, *e = &c[i];
+        if (!sb_sim_counts_equal(a, e)) {
+            print_error("layer %d kind %d: tile th%d tw%d tp%d tc%d tk%d r%d tt%d db%d order%d\n", i,
+                        rep.layers[i].s.kind, rep.layers[i].s.th, rep.layers[i].s.tw, rep.layers[i].s.tp,
+                        rep.layers[i].s.tc, rep.layers[i].s.tk, rep.layers[i].s.r, rep.layers[i].s.tt,
+                        rep.layers[i].s.db, rep.layers[i].s.order);
+            for (int k = 0; k < SB_SIM_NCLASS; k++)
+                print_error("  class %d: ext rd %lld/%lld wr %lld/%lld bursts %lld/%lld xfers %lld/%lld sram rd %lld/%lld wr %lld/%lld\n",
+                            k, (long long)a->ext_rd_bytes[k], (long long)e->ext_rd_bytes[k],
+                            (long long)a->ext_wr_bytes[k], (long long)e->ext_wr_bytes[k],
+                            (long long)a->ext_bursts[k], (long long)e->ext_bursts[k],
+                            (long long)a->dma_xfers[k], (long long)e->dma_xfers[k],
+                            (long long)a->sram_rd_words[k], (long long)e->sram_rd_words[k],
+                            (long long)a->sram_wr_words[k], (long long)e->sram_wr_words[k]);
+            print_error("  macs %lld/%lld ops %lld/%lld reg %lld/%lld steps %lld/%lld dma rd %lld/%lld wr %lld/%lld\n",
+                        (long long)a->macs, (long long)e->macs, (long long)a->ops, (long long)e->ops,
+                        (long long)a->reg_reads, (long long)e->reg_reads, (long long)a->steps, (long long)e->steps,
+                        (long long)a->dma_sram_rd_words, (long long)e->dma_sram_rd_words,
+                        (long long)a->dma_sram_wr_words, (long long)e->dma_sram_wr_words);
+            fail_msg("layer %d: executed counts differ from the closed form", i);
+        }
+        assert_true(rep.layers[i].s.sram_bytes <= hw->capacity_bytes);
+    }
+    sb_workspace *ws = NULL;
+    if (sb_workspace_new(g, &ws, &err) || sb_graph_run_int8(g, ws, x, ref, &err)) fail_msg("reference: %s", err.msg);
+    sb_workspace_free(ws);
+    if (memcmp(y, ref, (size_t)nout)) {
+        for (int64_t i = 0; i < nout; i++)
+            if (y[i] != ref[i]) fail_msg("logit %lld: simulated %d, reference %d", (long long)i, y[i], ref[i]);
+    }
+    if (check_bounds) {
+        const sb_sim_bounds *B = &rep.bounds;
+        /* relative slack for the floating-point sums only */
+        double eps = 1e-9;
+        if (rep.latency_ns < B->latency_ns * (1 - eps) || rep.energy_pj < B->energy_pj * (1 - eps))
+            fail_msg("below a bound: latency %g < %g (comp %g hk %g compute %g) or energy %g < %g",
+                     rep.latency_ns, B->latency_ns, B->comp_latency_ns, B->hk_latency_ns, B->compute_ns,
+                     rep.energy_pj, B->energy_pj);
+        if (!(B->comp_latency_ns > 0 && B->compute_ns >= 0 && B->comp_energy_pj > 0))
+            fail_msg("bounds not positive: comp %g compute %g energy %g (op 0 type %d)", B->comp_latency_ns,
+                     B->compute_ns, B->comp_energy_pj, g->ops[0].type);
+        /* every layer too: its own time covers its port and compute time */
+        for (int i = 0; i < rep.n_layers; i++) {
+            const sb_sim_layer *L = &rep.layers[i];
+            assert_true(L->latency_ns + 1e-6 >= L->port_cycles * hw->period_ns);
+            assert_true(L->latency_ns + 1e-6 >= L->compute_cycles * hw->period_ns);
+            assert_true(L->latency_ns + 1e-6 >= L->ext_ns);
+            assert_true(L->memory_ns >= -1e-6 && L->dma_ns >= -1e-6);
+        }
+    }
+    free(c); free(x); free(y); free(ref);
+    sb_sim_report_free(&rep);
+    return 0;
+}
+
+/* Every op type, many shapes, many hardware descriptions. */
+static void test_random_layers(void **state) {
+    (void)state;
+    int ran = 0, skipped = 0;
+    sr_seed = 12345;
+    for (int it = 0; it < 400; it++) {
+        sr_opts p;
+        sb_sim_hw hw;
+        sr_graph s;
+        sr_random_hw(&p, it % 3 ? 160 : 600);
+        hw_of(&p, &hw);
+        sr_random_op(&s, it);
+        if (check_graph(&hw, &s.g, 1) == SB_ECAPACITY) skipped++;
+        else ran++;
+        sr_free(&s);
+    }
+    print_message("random layers: %d checked, %d did not fit\n", ran, skipped);
+    assert_true(ran > 300);
+}
+
+static void test_random_nets(void **state) {
+    (void)state;
+    sr_seed = 777;
+    int ran = 0;
+    for (int it = 0; it < 24; it++) {
+        sr_opts p;
+        sb_sim_hw hw;
+        sr_graph s;
+        sr_random_hw(&p, 400);
+        hw_of(&p, &hw);
+        sr_random_net(&s, sr_range(5, 20));
+        if (check_graph(&hw, &s.g, 1) == 0) ran++;
+        sr_free(&s);
+    }
+    assert_true(ran > 15);
+}
+
+static void load_preset(sr_opts *p, const char *name) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", SRAM_DIR, name);
+    if (sr_load_preset(p, path)) fail_msg("cannot read %s", path);
+}
+
+/* The presets: complete, sourced, and the networks run on them. */
+static void test_presets(void **state) {
+    (void)state;
+    const char *names[2] = {"sram256.toml", "sram1k.toml"};
+    for (int i = 0; i < 2; i++) {
+        sr_opts p;
+        sb_sim_hw hw;
+        load_preset(&p, names[i]);
+        hw_of(&p, &hw);
+        /* every figure of the spec present in the preset has a non-empty source */
+        for (const sb_option_spec *s = sb_sim_option_spec; s->name; s++) {
+            if (!(s->flags & SB_OPT_SOURCED) || !sb_opt_find(&p.o, s->name)) continue;
+            char k[128];
+            snprintf(k, sizeof k, "%s_source", s->name);
+            const char *src = sb_opt_str(&p.o, k, "");
+            if (strlen(src) < 12) fail_msg("%s: %s has no real source ('%s')", names[i], s->name, src);
+        }
+        sr_seed = 99 + (uint64_t)i;
+        for (int it = 0; it < 6; it++) {
+            sr_graph s;
+            sr_random_net(&s, 16 + 8 * it);
+            assert_int_equal(check_graph(&hw, &s.g, 1), 0);
+            sr_free(&s);
+        }
+        for (int it = 0; it < 60; it++) {
+            sr_graph s;
+            sr_random_op(&s, it);
+            assert_int_equal(check_graph(&hw, &s.g, 1), 0);
+            sr_free(&s);
+        }
+    }
+    /* the figures the issue fixes */
+    sr_opts p;
+    sb_sim_hw hw;
+    load_preset(&p, "sram256.toml");
+    hw_of(&p, &hw);
+    assert_int_equal(hw.capacity_bytes, 256);
+    assert_int_equal(hw.word_bits, 16);
+    assert_int_equal(hw.ports, 1);
+    assert_true(fabs(hw.period_ns - 10.0) < 1e-9);
+    load_preset(&p, "sram1k.toml");
+    hw_of(&p, &hw);
+    assert_int_equal(hw.capacity_bytes, 1024);
+    assert_int_equal(hw.word_bits, 32);
+    assert_int_equal(hw.ports, 2);
+    assert_true(fabs(hw.period_ns - 6.875) < 1e-9);
+    /* power x period: (2.39 + 2.21) / 2 mW x 6.875 ns */
+    assert_true(fabs(hw.read_pj - 2.30 * 6.875) < 0.01);
+    assert_true(fabs(hw.leakage_uw - 0.91) < 1e-9);
+}
+
+/* A layer that cannot fit: the error names it and the smallest capacity,
+ * and that capacity works. */
+static void test_capacity_error(void **state) {
+    (void)state;
+    sr_seed = 4242;
+    sr_graph s;
+    sr_init(&s, SB_REQUANT_FIXED);
+    int x = sr_input(&s, 9, 9, 16);
+    int y = sr_conv(&s, x, 12, 3, 1, 1, 1, 0);
+    sr_finish(&s, sr_conv(&s, y, 8, 5, 1, 2, 1, 0));
+    sr_opts p;
+    sb_sim_hw hw;
+    sr_random_hw(&p, 64);
+    sr_num(&p, "sram.word_bits", SB_OPT_INT, 8);
+    sr_num(&p, "regfile.bytes", SB_OPT_INT, 128);
+    int64_t lo = 1, hi = 4096, needed = -1;
+    for (int64_t cap = 8; cap <= 200; cap++) {
+        sr_num(&p, "sram.capacity_bytes", SB_OPT_INT, (double)cap);
+        sr_num(&p, "sram.words", SB_OPT_INT, (double)cap);
+        hw_of(&p, &hw);
+        sb_sim_report rep;
+        sb_error err = {0};
+        int rc = sb_sim_analyze(&hw, &s.g, &rep, &err);
+        if (rc == 0) { needed = cap; sb_sim_report_free(&rep); break; }
+        assert_int_equal(rc, SB_ECAPACITY);
+        assert_non_null(strstr(err.msg, "layer 'op"));
+        const char *q = strstr(err.msg, "smallest capacity that works is ");
+        assert_non_null(q);
+        long long claimed = atoll(q + strlen("smallest capacity that works is "));
+        if (claimed > lo) lo = claimed;
+        (void)hi;
+    }
+    assert_true(needed > 0);
+    assert_int_equal(needed, lo); /* the claimed smallest capacity is the one that works */
+    sr_free(&s);
+}
+
+static void test_option_errors(void **state) {
+    (void)state;
+    sr_opts p;
+    sb_sim_hw hw;
+    sb_error err = {0};
+    load_preset(&p, "sram256.toml");
+    sr_set(&p, "sram.words", SB_OPT_INT, 100, NULL);
+    assert_int_equal(sb_sim_hw_from_options(&p.o, &hw, &err), SB_EINVAL);
+    assert_non_null(strstr(err.msg, "sram.capacity_bytes"));
+    load_preset(&p, "sram256.toml");
+    sr_set(&p, "mac.energy_pj_source", SB_OPT_STRING, 0, "");
+    assert_int_equal(sb_sim_hw_from_options(&p.o, &hw, &err), SB_EINVAL);
+    assert_non_null(strstr(err.msg, "mac.energy_pj_source"));
+    load_preset(&p, "sram256.toml");
+    sr_set(&p, "scheduler.objective", SB_OPT_STRING, 0, "speed");
+    assert_int_equal(sb_sim_hw_from_options(&p.o, &hw, &err), SB_EINVAL);
+    assert_non_null(strstr(err.msg, "scheduler.objective"));
+    load_preset(&p, "sram256.toml");
+    sr_num(&p, "sram.period_ns", SB_OPT_FLOAT, 10);
+    assert_int_equal(sb_sim_hw_from_options(&p.o, &hw, &err), SB_EINVAL);
+    assert_non_null(strstr(err.msg, "exactly one"));
+}
+
+/* Tiling never changes a result, whatever the objective and buffering. */
+static void test_objectives_same_logits(void **state) {
+    (void)state;
+    const char *obj[3] = {"energy", "latency", "edp"};
+    sr_seed = 31337;
+    sr_graph s;
+    sr_random_net(&s, 18);
+    for (int o = 0; o < 3; o++)
+        for (int db = 0; db < 2; db++) {
+            sr_opts p;
+            sb_sim_hw hw;
+            load_preset(&p, o == 1 ? "sram1k.toml" : "sram256.toml");
+            sr_set(&p, "scheduler.objective", SB_OPT_STRING, 0, obj[o]);
+            sr_set(&p, "scheduler.double_buffer", SB_OPT_BOOL, db, NULL);
+            hw_of(&p, &hw);
+            assert_int_equal(check_graph(&hw, &s.g, 1), 0);
+        }
+    sr_free(&s);
+}
+
+/* The compulsory bound of one fc layer, by hand: the graph input (I bytes)
+ * and every constant byte (O x I weights + 3 x 4 x O parameters) come in
+ * once and are read once; the O logits are written once and go out once. */
+static void test_bounds_golden(void **state) {
+    (void)state;
+    sr_seed = 5;
+    sr_graph s;
+    sr_init(&s, SB_REQUANT_FIXED);
+    int I = 40, O = 7;
+    int x = sr_input(&s, 1, 1, I);
+    sr_finish(&s, sr_fc(&s, x, O));
+    sr_opts p;
+    sb_sim_hw hw;
+
+    {
+        char path[512];
+        snprintf(path, sizeof path, "%s/sram256.toml", SRAM_DIR);
+        if (sr_load_preset(&p, path)) fail_msg("cannot read %s", path);
+    }
+    hw_of(&p, &hw);
+    sb_sim_report rep;
+    sb_error err = {0};
+    if (sb_sim_analyze(&hw, &s.g, &rep, &err)) fail_msg("%s", err.msg);
+    double wbytes = O * I + 12.0 * O, wb = 2;
+    double rd = (wbytes + I) / wb + O / wb, wr = O / wb + (wbytes + I) / wb;
+    assert_true(fabs(rep.bounds.comp_flash_bytes - wbytes) < 1e-9);
+    assert_true(fabs(rep.bounds.comp_psram_bytes - (I + O)) < 1e-9);
+    assert_true(fabs(rep.bounds.comp_port_rd_words - rd) < 1e-9);
+    assert_true(fabs(rep.bounds.comp_port_wr_words - wr) < 1e-9);
+    assert_true(fabs(rep.bounds.comp_port_ns - (rd + wr) * 10.0) < 1e-6); /* one port, 10 ns */
+    double ext_ns = wbytes / 40e-3 + (I + O) / 52e-3;                  /* 40 and 52 MB/s */
+    assert_true(fabs(rep.bounds.comp_ext_ns - ext_ns) < 1e-6);
+    assert_true(fabs(rep.bounds.compute_ns - ceil(I * O / 4.0) * 10.0) < 1e-6);
+    assert_true(rep.bounds.hk_ext_bytes == 0); /* 280 MACs fit one segment */
+    assert_true(rep.latency_ns >= rep.bounds.latency_ns);
+    sb_sim_report_free(&rep);
+    sr_free(&s);
+
+}
+
+/* The scheduler minimises what it is asked to, layer by layer, over a
+ * candidate set that double buffering only enlarges. */
+static void test_scheduler_objectives(void **state) {
+    (void)state;
+    sr_seed = 8080;
+    for (int it = 0; it < 6; it++) {
+        sr_graph s;
+        sr_random_net(&s, sr_range(8, 24));
+        sb_sim_report r[4];
+        const char *obj[2] = {"energy", "latency"};
+        for (int k = 0; k < 4; k++) {
+            sr_opts p;
+            sb_sim_hw hw;
+            char path[512];
+            sb_error err = {0};
+            snprintf(path, sizeof path, "%s/%s", SRAM_DIR, it % 2 ? "sram1k.toml" : "sram256.toml");
+            if (sr_load_preset(&p, path)) fail_msg("cannot read %s", path);
+            sr_set(&p, "scheduler.objective", SB_OPT_STRING, 0, obj[k % 2]);
+            sr_set(&p, "scheduler.double_buffer", SB_OPT_BOOL, k / 2, NULL);
+            hw_of(&p, &hw);
+            if (sb_sim_analyze(&hw, &s.g, &r[k], &err)) fail_msg("%s", err.msg);
+        }
+        for (int i = 0; i < s.g.n_ops; i++) {
+            /* energy-optimal has the least energy, latency-optimal the least time */
+            assert_true(r[0].layers[i].energy_pj <= r[1].layers[i].energy_pj * (1 + 1e-12));
+            assert_true(r[1].layers[i].latency_ns <= r[0].layers[i].latency_ns * (1 + 1e-12));
+            /* allowing double buffering never makes the optimum worse */
+            assert_true(r[2].layers[i].energy_pj <= r[0].layers[i].energy_pj * (1 + 1e-12));
+            assert_true(r[3].layers[i].latency_ns <= r[1].layers[i].latency_ns * (1 + 1e-12));
+        }
+        for (int k = 0; k < 4; k++) sb_sim_report_free(&r[k]);
+        sr_free(&s);
+    }
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_option_errors),
+        cmocka_unit_test(test_bounds_golden),
+        cmocka_unit_test(test_scheduler_objectives),
+        cmocka_unit_test(test_presets),
+        cmocka_unit_test(test_capacity_error),
+        cmocka_unit_test(test_objectives_same_logits),
+        cmocka_unit_test(test_random_layers),
+        cmocka_unit_test(test_random_nets),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,91 @@
+/*
+ * test_cmds.c - the view commands through the program: exit codes on bad
+ * input, `report` on the stored fixture run, a small `sweep` end to end
+ * (skipped when the shipped model file is absent).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#define MODEL SB_SRC_ROOT "/plugins/models/effnet-b0-224/effnet-b0-224.sbm"
+
+static char tmp[64];
+
+static int sh(const char *fmt, ...) {
+    char cmd[2048];
+    va_list ap;
+    int st;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int setup(void **state) {
+    (void)state;
+    snprintf(tmp, sizeof tmp, "/tmp/sb-viewcmd-XXXXXX");
+    if (!mkdtemp(tmp)) return -1;
+    return sh("cp '%s/results.json' '%s/'", SB_VIEWS_FIXTURE, tmp);
+}
+
+static int teardown(void **state) {
+    (void)state;
+    return sh("rm -rf '%s'", tmp);
+}
+
+static void test_usage_errors(void **state) {
+    (void)state;
+    assert_int_equal(sh("'%s' report >/dev/null 2>&1", SB_PROGRAM), 2);
+    assert_int_equal(sh("'%s' report --views nothing x >/dev/null 2>&1", SB_PROGRAM), 2);
+    assert_int_equal(sh("'%s' infer >/dev/null 2>&1", SB_PROGRAM), 2);
+    assert_int_equal(sh("'%s' batch --per-class 0 >/dev/null 2>&1", SB_PROGRAM), 2);
+    assert_int_equal(sh("'%s' sweep --capacity 1k,abc >/dev/null 2>&1", SB_PROGRAM), 2);
+    assert_int_equal(sh("'%s' compare --frobnicate >/dev/null 2>&1", SB_PROGRAM), 2);
+    /* not a results folder: a config-class error naming the file */
+    assert_int_equal(sh("'%s' report /nonexistent/x 2>&1 | grep -q '/nonexistent/x/results.json'", SB_PROGRAM), 0);
+    assert_int_equal(sh("'%s' report /nonexistent/x >/dev/null 2>&1", SB_PROGRAM), 3);
+}
+
+static void test_report_stored_run(void **state) {
+    (void)state;
+    assert_int_equal(sh("'%s' report '%s' -q --no-charts --reference '%s/reference'", SB_PROGRAM, tmp, SB_VIEWS_FIXTURE), 0);
+    assert_int_equal(sh("grep -q 'recorded on NVIDIA H200, 2026-11-29' '%s/report.md'", tmp), 0);
+    assert_int_equal(sh("grep -q '<table>' '%s/report.html'", tmp), 0);
+    assert_int_equal(sh("test -s '%s/confusion-0.gp' && test -s '%s/flow-timeline-0.dat'", tmp, tmp), 0);
+    /* compare on the same stored run, through --from */
+    assert_int_equal(sh("'%s' compare --from '%s' -q --no-charts", SB_PROGRAM, tmp), 0);
+    assert_int_equal(sh("grep -q 'speedup vs cpu' '%s/compare.md'", tmp), 0);
+}
+
+static void test_sweep_small(void **state) {
+    (void)state;
+    if (access(MODEL, R_OK) != 0) skip();
+    /* 1 capacity x 1 word x 2 ports x 2 MACs x 2 clocks = 8 points */
+    assert_int_equal(sh("'%s' sweep --model '%s' --capacity 256 --word-bits 16 --ports 1,2 --macs 1,4 "
+                        "--clock-mhz 50,100 --latency-budget-ms 1e9 --output-dir '%s/sw' --no-charts -q "
+                        "--preset '%s/backends/sram/sram256.toml' 2>/dev/null",
+                        SB_PROGRAM, MODEL, tmp, SB_SRC_ROOT),
+                     0);
+    assert_int_equal(sh("test $(wc -l < '%s/sw/sweep.csv') -eq 9", tmp), 0);
+    /* every point feasible at 256 B and within the (huge) budget; at least
+     * one on the front; the two clocks of a configuration share a schedule */
+    assert_int_equal(sh("test $(grep -c ',ok,' '%s/sw/sweep.csv') -eq 8", tmp), 0);
+    assert_int_equal(sh("test $(grep -c ',repriced,' '%s/sw/sweep.csv') -eq 6", tmp), 0);
+    assert_int_equal(sh("awk -F, 'NR > 1 && $16 == 1' '%s/sw/sweep.csv' | grep -q .", tmp), 0);
+    assert_int_equal(sh("awk -F, 'NR > 1 && $18 != 1' '%s/sw/sweep.csv' | grep -q . && exit 1 || exit 0", tmp), 0);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_usage_errors), cmocka_unit_test(test_report_stored_run),
+                                       cmocka_unit_test(test_sweep_small)};
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

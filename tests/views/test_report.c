@@ -1,0 +1,195 @@
+/*
+ * test_report.c - views rendered from a stored results.json (fixture/):
+ * labelled cells, unavailable figures with reasons and no number, the
+ * recorded GPU row, the HTML file self-contained.
+ */
+#include <ctype.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "sb_report.h"
+#include "sb_util.h"
+
+static char tmp[256];
+
+static char *slurp(const char *dir, const char *name) {
+    char path[512];
+    FILE *f;
+    long n;
+    char *s;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    s = calloc(1, (size_t)n + 1);
+    if (fread(s, 1, (size_t)n, f) != (size_t)n) s[0] = 0;
+    fclose(f);
+    return s;
+}
+
+static int setup(void **state) {
+    char *src = slurp(SB_VIEWS_FIXTURE, "results.json");
+    char path[512];
+    sb_error err = {0};
+    (void)state;
+    snprintf(tmp, sizeof tmp, "/tmp/sb-views-XXXXXX");
+    if (!src || !mkdtemp(tmp)) return -1;
+    snprintf(path, sizeof path, "%s/results.json", tmp);
+    if (sb_write_atomic(path, src, strlen(src), &err) < 0) return -1;
+    free(src);
+    return 0;
+}
+
+static int teardown(void **state) {
+    char cmd[600];
+    (void)state;
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static char *render(int views, const char *ref, int charts) {
+    sb_view_opts o = {views, NULL, NULL, charts};
+    sb_error err = {0};
+    int rc = sb_report_write_ref(tmp, "report", &o, ref, NULL, &err);
+    if (rc < 0) fprintf(stderr, "%s\n", err.msg);
+    assert_int_equal(rc, 0);
+    return slurp(tmp, "report.md");
+}
+
+/* Every markdown table cell that starts with "unavailable" gives a reason
+ * and holds no digit: an unavailable figure never shows a number. */
+static void check_unavailable_cells(const char *md, int *n_cells) {
+    const char *p = md;
+    *n_cells = 0;
+    while ((p = strstr(p, "| unavailable")) != NULL) {
+        const char *end = strstr(p + 1, " |");
+        const char *q;
+        assert_non_null(end);
+        assert_true(p[13] == ':'); /* "unavailable: <why>" */
+        assert_true(end - p > 16);
+        for (q = p; q < end; q++)
+            if (isdigit((unsigned char)*q)) fail_msg("digit in an unavailable cell: %.*s", (int)(end - p), p);
+        (*n_cells)++;
+        p = end;
+    }
+}
+
+static void test_compare(void **state) {
+    char *md = render(SB_VIEW_COMPARE, SB_VIEWS_FIXTURE "/reference", 0);
+    int n = 0;
+    (void)state;
+    assert_non_null(md);
+    /* labelled cells: simulated, measured, with a note letter */
+    assert_non_null(strstr(md, "2500 ms (simulated [a])"));
+    assert_non_null(strstr(md, "125 ms (measured ["));
+    assert_non_null(strstr(md, "40 mJ (simulated [a])"));
+    /* speedup against the cpu, with both provenances */
+    assert_non_null(strstr(md, "0.05x (simulated / measured ["));
+    /* efficiency = 1 / 40 mJ */
+    assert_non_null(strstr(md, "25 inferences/J (simulated"));
+    /* reasons for what is missing */
+    assert_non_null(strstr(md, "unavailable: backend: no RAPL powercap interface on this host"));
+    assert_non_null(strstr(md, "unavailable: backend unavailable: gpu backend unavailable: no NVIDIA driver"));
+    check_unavailable_cells(md, &n);
+    assert_true(n >= 10);
+    /* the recorded GPU run: its own row, labelled with GPU and date */
+    assert_non_null(strstr(md, "gpu (recorded on NVIDIA H200, 2026-11-29)"));
+    assert_non_null(strstr(md, "0.45 ms (recorded ["));
+    assert_null(strstr(md, "(measured) 0.45")); /* never passed off as measured */
+    assert_non_null(strstr(md, "Tschandl"));
+    free(md);
+}
+
+static void test_batch(void **state) {
+    char *md = render(SB_VIEW_BATCH, NULL, 0);
+    (void)state;
+    assert_non_null(md);
+    /* mel is never predicted: its precision is undefined, not 0 or a number */
+    assert_non_null(strstr(md, "| mel | 1 | 0 | undefined (never predicted) | 0.0% | 0.000 |"));
+    assert_non_null(strstr(md, "| akiec | 2 | 1 | 100.0% | 50.0% | 0.667 |"));
+    /* confusion matrix row of akiec: one right, one as bcc */
+    assert_non_null(strstr(md, "| akiec | 1 (50.0%) | 1 (50.0%) | 0 (0.0%) |"));
+    assert_non_null(strstr(md, "| accuracy | 50.0% |"));
+    assert_non_null(strstr(md, "| balanced accuracy | 50.0% |"));
+    /* probs are in the fixture: every class separable -> AUC 1 */
+    assert_non_null(strstr(md, "| macro AUC | 1.000 (over 3 classes) |"));
+    /* total batch energy = 4 images x 40 mJ */
+    assert_non_null(strstr(md, "160 mJ (simulated: 4 images x energy / image)"));
+    assert_non_null(strstr(md, "0 of 4 differ"));
+    free(md);
+}
+
+static void test_flow(void **state) {
+    char *md = render(SB_VIEW_FLOW, NULL, 0);
+    (void)state;
+    assert_non_null(md);
+    assert_non_null(strstr(md, "| 0 | features.0 | conv | 1x8x8x3 | 1x4x4x8 | 224 | 20000 |"));
+    assert_non_null(strstr(md, "| 1250.0000 (simulated) | 20000.00 (simulated) |"));
+    /* the cpu reports names and MACs only: the rest says why */
+    assert_non_null(strstr(md, "are unavailable: the cpu backend reports no per-layer figure"));
+    assert_non_null(strstr(md, "| 0 | features.0 | conv2d | - | - | 224 | 20000 |"));
+    /* the unavailable gpu has no layer list */
+    assert_non_null(strstr(md, "toy on gpu: unavailable"));
+    free(md);
+}
+
+static void test_html_self_contained(void **state) {
+    char *md = render(SB_VIEW_ALL, SB_VIEWS_FIXTURE "/reference", 1), *html = slurp(tmp, "report.html");
+    (void)state;
+    free(md);
+    assert_non_null(html);
+    assert_null(strstr(html, "http://"));
+    assert_null(strstr(html, "https://"));
+    assert_null(strstr(html, "<script"));
+    assert_null(strstr(html, "<link"));
+    assert_non_null(strstr(html, "CC BY-NC-SA 4.0"));
+    assert_non_null(strstr(html, "<td class=\"na\">unavailable: "));
+    if (access("/usr/bin/gnuplot", X_OK) == 0 || access("/usr/local/bin/gnuplot", X_OK) == 0) {
+        /* charts rendered and embedded: PNG as a data URI, SVG inline */
+        assert_non_null(strstr(html, "src=\"data:image/png;base64,iVBORw0KGgo"));
+        assert_non_null(strstr(html, "<svg"));
+        assert_null(strstr(html, "chart not rendered"));
+    } else {
+        assert_non_null(strstr(html, "chart not rendered"));
+    }
+    free(html);
+}
+
+static void test_infer_view(void **state) {
+    char *md = render(SB_VIEW_INFER, NULL, 0);
+    (void)state;
+    assert_non_null(md);
+    /* prediction with class name and confidence, top 3, split latency */
+    assert_non_null(strstr(md, "| sram256 / toy (image ISIC_0000000) | akiec, confidence 70.0% (label: akiec) | "
+                               "akiec 70.0%, bcc 20.0%, mel 10.0% | 2500 ms (simulated [a]) | 400 ms (simulated [a]) |"));
+    assert_non_null(strstr(md, "unavailable: the cpu backend does not split its latency"));
+    assert_non_null(strstr(md, "| gpu / toy | unavailable: gpu backend unavailable: no NVIDIA driver on this host |"));
+    free(md);
+}
+
+static void test_bad_folder(void **state) {
+    sb_view_opts o = {SB_VIEW_ALL, NULL, NULL, 0};
+    sb_error err = {0};
+    (void)state;
+    assert_int_equal(sb_report_write("/nonexistent/sb-views", "report", &o, NULL, &err), SB_ENOENT);
+    assert_non_null(strstr(err.msg, "/nonexistent/sb-views/results.json"));
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_compare), cmocka_unit_test(test_batch), cmocka_unit_test(test_flow),
+        cmocka_unit_test(test_html_self_contained), cmocka_unit_test(test_infer_view),
+        cmocka_unit_test(test_bad_folder),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

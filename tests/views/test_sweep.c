@@ -1,0 +1,104 @@
+/* test_sweep.c - Pareto and budget marking of a sweep, and the repricing
+ * of a shared schedule against a full sb_sim_analyze. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "sb_sweep.h"
+/* the SRAM area's test helpers: a small EfficientNet-like graph and the
+ * preset reader */
+#include "../sram/sr_graph.h"
+#include "../sram/sr_opts.h"
+
+static void test_mark(void **state) {
+    /* latency (ms), energy (mJ): (1,5) (2,3) (3,4) (4,1) infeasible (0,0) */
+    const double lat[] = {1, 2, 3, 4, 0}, en[] = {5, 3, 4, 1, 0};
+    double acc[2] = {0.9, 0.5};
+    sb_sweep_point pts[5];
+    sb_sweep s;
+    int i;
+    (void)state;
+    memset(&s, 0, sizeof s);
+    memset(pts, 0, sizeof pts);
+    for (i = 0; i < 5; i++) {
+        pts[i].latency_ns = lat[i] * 1e6;
+        pts[i].energy_pj = en[i] * 1e9;
+        pts[i].model = i == 3; /* the cheapest design runs the less accurate model */
+    }
+    pts[4].rc = SB_ECAPACITY; /* must not sit on any front though (0,0) */
+    s.pts = pts, s.n_pts = 5, s.accuracy = acc, s.n_models = 2;
+    assert_int_equal(sb_sweep_mark(&s, 3.5, 4.5), 3);
+    assert_int_equal(pts[0].pareto_le, 1), assert_int_equal(pts[1].pareto_le, 1);
+    assert_int_equal(pts[2].pareto_le, 0), assert_int_equal(pts[3].pareto_le, 1);
+    assert_int_equal(pts[4].pareto_le, 0);
+    /* budget: latency <= 3.5 ms and energy <= 4.5 mJ */
+    assert_int_equal(pts[0].meets, 0), assert_int_equal(pts[1].meets, 1);
+    assert_int_equal(pts[2].meets, 1), assert_int_equal(pts[3].meets, 0);
+    assert_int_equal(pts[4].meets, 0);
+    /* accuracy-energy: (1-0.9, 3) beats (0.1, 4) and (0.1, 5); (0.5, 1) stays */
+    assert_int_equal(pts[1].pareto_ae, 1), assert_int_equal(pts[3].pareto_ae, 1);
+    assert_int_equal(pts[0].pareto_ae, 0), assert_int_equal(pts[2].pareto_ae, 0);
+    /* no budget: everything feasible meets it */
+    sb_sweep_mark(&s, NAN, NAN);
+    for (i = 0; i < 4; i++) assert_int_equal(pts[i].meets, 1);
+}
+
+/* A point that shares its group's schedule with identical hardware must
+ * get exactly the analysed totals; with --exact every point is scheduled. */
+static void test_reprice(void **state) {
+    static sr_graph g;
+    static sr_opts o;
+    const sb_graph *graphs[1];
+    const char *names[1] = {"net"};
+    double acc[1] = {NAN};
+    sb_sweep_extmem ext[1];
+    sb_sweep_point pts[4];
+    sb_sweep s;
+    sb_error err = {0};
+    int i;
+    (void)state;
+    sr_random_net(&g, 16);
+    graphs[0] = &g.g;
+    memset(&o, 0, sizeof o);
+    assert_int_equal(sr_load_preset(&o, SB_VIEWS_FIXTURE "/../../../backends/sram/sram256.toml"), 0);
+    memset(&s, 0, sizeof s);
+    assert_int_equal(sb_sim_hw_from_options(&o.o, &s.base, &err), 0);
+    ext[0].flash = s.base.flash, ext[0].psram = s.base.psram;
+    memset(pts, 0, sizeof pts);
+    for (i = 0; i < 4; i++) {
+        pts[i].capacity_bytes = 1024, pts[i].word_bits = 16, pts[i].ports = 1;
+        pts[i].macs_per_cycle = i < 2 ? 4 : 16;
+        pts[i].clock_mhz = i == 3 ? 50 : 100;
+    }
+    s.graphs = graphs, s.model_names = names, s.accuracy = acc, s.n_models = 1;
+    s.extmem = ext, s.n_extmem = 1, s.pts = pts, s.n_pts = 4, s.workers = 2;
+    assert_int_equal(sb_sweep_run(&s, &err), 0);
+    assert_int_equal(s.n_scheduled, 1);
+    assert_int_equal(pts[0].rc, 0);
+    assert_int_equal(pts[0].repriced, 0), assert_int_equal(pts[1].repriced, 1);
+    assert_true(fabs(pts[1].latency_ns - pts[0].latency_ns) <= 1e-9 * pts[0].latency_ns);
+    assert_true(fabs(pts[1].energy_pj - pts[0].energy_pj) <= 1e-9 * pts[0].energy_pj);
+    /* more MACs per cycle never slows a fixed schedule; a slower clock never
+     * speeds it up */
+    assert_true(pts[2].latency_ns <= pts[0].latency_ns);
+    assert_true(pts[3].latency_ns >= pts[2].latency_ns);
+    /* exact: every point scheduled, the first point unchanged */
+    double lat0 = pts[0].latency_ns;
+    s.exact = 1;
+    assert_int_equal(sb_sweep_run(&s, &err), 0);
+    assert_int_equal(s.n_scheduled, 4);
+    assert_true(fabs(pts[0].latency_ns - lat0) <= 1e-12 * lat0);
+    for (i = 0; i < 4; i++) assert_int_equal(pts[i].repriced, 0), assert_true(pts[i].latency_ns >= pts[i].bound_latency_ns);
+    for (i = 0; i < 4; i++) free(pts[i].error);
+    sr_free(&g);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_mark), cmocka_unit_test(test_reprice)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
