@@ -31,7 +31,8 @@
 
 static const sb_option_spec cpu_options[] = {
     {"precision", SB_OPT_STRING, 0, "\"int8\" (default) or \"fp32\": which path of the model runs"},
-    {"threads_per_image", SB_OPT_INT, 0, "threads working on one image (default 1; only 1 is implemented)"},
+    {"threads_per_image", SB_OPT_INT, 0,
+     "threads splitting one image's conv and depthwise layers (default 1; the runner's threads run images in parallel)"},
     {"powercap_root", SB_OPT_STRING, 0, "where the RAPL powercap zones are (default /sys/class/powercap)"},
     {NULL, 0, 0, NULL}};
 
@@ -149,15 +150,13 @@ static int cpu_open(const sb_host *host, const sb_options *opts, void **out, sb_
                             po && po->file ? po->file : "options", po ? po->line : 0, prec);
     }
     int64_t t = sb_opt_int(opts, "threads_per_image", 1);
-    if (t != 1) {
+    if (t < 1 || t > 64) {
         const sb_option *to = sb_opt_find(opts, "threads_per_image");
         free(be);
-        return sb_error_set(err, SB_EUNSUPPORTED,
-                            "%s:%d: threads_per_image = %lld: expected 1 (parallelism comes from the runner's "
-                            "threads, one image each; splitting one image is not implemented)",
+        return sb_error_set(err, SB_EINVAL, "%s:%d: threads_per_image = %lld: expected 1..64",
                             to && to->file ? to->file : "options", to ? to->line : 0, (long long)t);
     }
-    be->threads_per_image = 1;
+    be->threads_per_image = (int)t;
     rapl_probe(&be->rapl, sb_opt_str(opts, "powercap_root", "/sys/class/powercap"));
     *out = be;
     return SB_OK;
@@ -210,7 +209,10 @@ static int ws_take(cpu_prog *pg, ws_node **out, sb_error *err) {
             return sb_error_set(err, SB_ENOMEM, "cpu: out of memory for a workspace");
         }
         int rc = sb_workspace_new_shared(pg->g, pg->pk, &n->ws, err);
+        if (rc == SB_OK && pg->be->threads_per_image > 1)
+            rc = sb_workspace_set_threads(n->ws, pg->be->threads_per_image, err);
         if (rc) {
+            sb_workspace_free(n->ws);
             free(n->logits_f32);
             free(n);
             return rc;

@@ -48,14 +48,13 @@ static int conv_is_pointwise(const sb_graph *g, const sb_op *op) {
            op->pad_top == 0 && op->pad_left == 0 && op->pad_bottom == 0 && op->pad_right == 0;
 }
 
-/* Output pixels per im2col block: bounds the scratch for big images. */
-#define CONV_ROWS_PER_BLOCK 256
+/* Output pixels per block: one task of the thread split, and the im2col
+ * scratch (rows of K2 int16) of one thread. */
+#define CONV_ROWS_PER_BLOCK 128
 
 size_t sb_conv2d_scratch_bytes(const sb_graph *g, const sb_op *op) {
-    const sb_tensor *ti = SB_T(g, op->inputs[0]), *tw = SB_T(g, op->inputs[1]);
+    const sb_tensor *tw = SB_T(g, op->inputs[1]);
     size_t K2 = (size_t)(tw->shape[1] * tw->shape[2] * tw->shape[3] + 1) & ~(size_t)1;
-    if (conv_is_pointwise(g, op))
-        return (size_t)ti->shape[1] * ti->shape[2] * K2 * sizeof(int16_t);
     return CONV_ROWS_PER_BLOCK * K2 * sizeof(int16_t);
 }
 
@@ -119,20 +118,34 @@ static void im2col_row(const sb_graph *g, const sb_op *op, const int8_t *x, int3
     for (int32_t k = (int32_t)(r - row); k < K2; k++) row[k] = 0;
 }
 
-void sb_conv2d_fast(const sb_graph *g, const sb_op *op, const sb_packed_w *pw,
-                    const int8_t *x, int8_t *y, void *scratch) {
-    const sb_tensor *ti = SB_T(g, op->inputs[0]), *to = SB_T(g, op->output);
-    int32_t OH = to->shape[1], OW = to->shape[2], P = OH * OW;
+typedef struct conv_job {
+    const sb_graph *g;
+    const sb_op *op;
+    const sb_packed_w *pw;
+    const int8_t *x;
+    int8_t *y;
+    int32_t P, OW, pointwise;
+} conv_job;
+
+/* One block of output pixels: its int16 rows in this thread's scratch, then
+ * the GEMM. Blocks are independent, so threads may take any of them. */
+static void conv_block(void *ctx, int32_t task, void *scratch) {
+    const conv_job *j = ctx;
+    const sb_packed_w *pw = j->pw;
+    int32_t p0 = task * CONV_ROWS_PER_BLOCK, n = j->P - p0 < CONV_ROWS_PER_BLOCK ? j->P - p0 : CONV_ROWS_PER_BLOCK;
     int16_t *x16 = scratch;
-    if (conv_is_pointwise(g, op)) {
-        widen_rows(x, ti->zero_point, P, pw->K, pw->K2, x16);
-        sb_gemm_s16(g, op, pw, x16, P, y);
-        return;
+    if (j->pointwise) {
+        widen_rows(j->x + (size_t)p0 * pw->K, SB_T(j->g, j->op->inputs[0])->zero_point, n, pw->K, pw->K2, x16);
+    } else {
+        for (int32_t r = 0; r < n; r++)
+            im2col_row(j->g, j->op, j->x, (p0 + r) / j->OW, (p0 + r) % j->OW, x16 + (size_t)r * pw->K2, pw->K2);
     }
-    for (int32_t p0 = 0; p0 < P; p0 += CONV_ROWS_PER_BLOCK) {
-        int32_t n = P - p0 < CONV_ROWS_PER_BLOCK ? P - p0 : CONV_ROWS_PER_BLOCK;
-        for (int32_t j = 0; j < n; j++)
-            im2col_row(g, op, x, (p0 + j) / OW, (p0 + j) % OW, x16 + (size_t)j * pw->K2, pw->K2);
-        sb_gemm_s16(g, op, pw, x16, n, y + (size_t)p0 * pw->O);
-    }
+    sb_gemm_s16(j->g, j->op, pw, x16, n, j->y + (size_t)p0 * pw->O);
+}
+
+void sb_conv2d_fast(const sb_graph *g, const sb_op *op, const sb_packed_w *pw,
+                    const int8_t *x, int8_t *y, const sb_exec *ex) {
+    const sb_tensor *to = SB_T(g, op->output);
+    conv_job j = {g, op, pw, x, y, to->shape[1] * to->shape[2], to->shape[2], conv_is_pointwise(g, op)};
+    sb_exec_for(ex, (j.P + CONV_ROWS_PER_BLOCK - 1) / CONV_ROWS_PER_BLOCK, conv_block, &j);
 }

@@ -65,12 +65,16 @@ static void padded_dims(const sb_graph *g, const sb_op *op, int32_t *Hp, int32_t
     *Wp = ti->shape[2] + op->pad_left + op->pad_right;
 }
 
-/* Enough for either layout: the int16 plane or the pair plane (twice as
- * big, C16 channels), then C16 int32 accumulators. */
-size_t sb_dwconv2d_scratch_bytes(const sb_graph *g, const sb_op *op) {
+/* The plane all threads read (either layout: the int16 plane or the pair
+ * plane, twice as big with C16 channels), and each thread's accumulators. */
+size_t sb_dwconv2d_shared_bytes(const sb_graph *g, const sb_op *op) {
     int32_t Hp, Wp, C16 = (SB_T(g, op->inputs[0])->shape[3] + 15) & ~15;
     padded_dims(g, op, &Hp, &Wp);
-    return (size_t)Hp * Wp * C16 * 2 * sizeof(int16_t) + (size_t)C16 * sizeof(int32_t) + SB_ALIGN_BYTES;
+    return (size_t)Hp * Wp * C16 * 2 * sizeof(int16_t);
+}
+
+size_t sb_dwconv2d_scratch_bytes(const sb_graph *g, const sb_op *op) {
+    return (size_t)((SB_T(g, op->inputs[0])->shape[3] + 15) & ~15) * sizeof(int32_t);
 }
 
 /* (x - zi) into the middle of a zeroed [Hp][Wp][C] int16 plane. */
@@ -212,49 +216,74 @@ static void dw_pairs_avx2(const int16_t *xq, const int16_t *wq, const int32_t *b
 
 typedef void (*dw_pairs_fn)(const int16_t *, const int16_t *, const int32_t *, int32_t, int32_t, int32_t, size_t,
                             int32_t *);
-
-static void dwconv_pairs(const sb_graph *g, const sb_op *op, const sb_packed_dw *dw, const int8_t *x, int8_t *y,
-                         void *scratch, dw_pairs_fn kern) {
-    const sb_tensor *tw = SB_T(g, op->inputs[1]), *to = SB_T(g, op->output);
-    int32_t C = tw->shape[3], KH = tw->shape[1], OH = to->shape[1], OW = to->shape[2], Hp, Wp, C16 = dw->C16;
-    padded_dims(g, op, &Hp, &Wp);
-    int16_t *xq = scratch;
-    int32_t *acc = (int32_t *)(void *)((char *)scratch +
-        (((size_t)Hp * Wp * C16 * 2 * sizeof(int16_t) + SB_ALIGN_BYTES - 1) & ~(size_t)(SB_ALIGN_BYTES - 1)));
-    fill_pairs_avx2(g, op, x, C16, xq);
-    size_t row_step = (size_t)op->dilation_h * Wp * C16 * 2;
-    for (int32_t oy = 0; oy < OH; oy++)
-        for (int32_t ox = 0; ox < OW; ox++) {
-            const int16_t *base = xq + ((size_t)oy * op->stride_h * Wp + (size_t)ox * op->stride_w) * C16 * 2;
-            kern(base, dw->wpair, dw->bias, C16, KH, dw->nkp, row_step, acc);
-            sb_out_conv_row(g, op, acc, 0, C, y + ((size_t)oy * OW + ox) * C);
-        }
-}
 #endif
 
+/* One output row of a depthwise conv, from the shared plane (pairs or
+ * plain), accumulators in the thread's scratch. Rows are independent. */
+typedef struct dw_job {
+    const sb_graph *g;
+    const sb_op *op;
+    const sb_packed_dw *dw;
+    const int16_t *plane;
+    int8_t *y;
+    int32_t C, KH, KW, OW, Wp;
+    int pairs;
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    dw_pairs_fn pairs_kern;
+#endif
+    dw_fn pixel_kern;
+} dw_job;
+
+static void dw_row(void *ctx, int32_t oy, void *scratch) {
+    const dw_job *j = ctx;
+    const sb_op *op = j->op;
+    int32_t *acc = scratch;
+    int32_t C = j->C;
+    for (int32_t ox = 0; ox < j->OW; ox++) {
+        size_t pix = (size_t)oy * op->stride_h * j->Wp + (size_t)ox * op->stride_w;
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+        if (j->pairs) {
+            int32_t C16 = j->dw->C16;
+            size_t row_step = (size_t)op->dilation_h * j->Wp * C16 * 2;
+            j->pairs_kern(j->plane + pix * C16 * 2, j->dw->wpair, j->dw->bias, C16, j->KH, j->dw->nkp, row_step, acc);
+        } else
+#endif
+        {
+            size_t row_step = (size_t)op->dilation_h * j->Wp * C, col_step = (size_t)op->dilation_w * C;
+            j->pixel_kern(j->plane + pix * C, j->dw->w16, acc, j->dw->bias, C, j->KH, j->KW, row_step, col_step);
+        }
+        sb_out_conv_row(j->g, op, acc, 0, C, j->y + ((size_t)oy * j->OW + ox) * C);
+    }
+}
+
 void sb_dwconv2d_fast(const sb_graph *g, const sb_op *op, const sb_packed_dw *dw,
-                      const int8_t *x, int8_t *y, void *scratch) {
+                      const int8_t *x, int8_t *y, const sb_exec *ex) {
+    const sb_tensor *tw = SB_T(g, op->inputs[1]), *to = SB_T(g, op->output);
+    int32_t Hp, Wp;
+    padded_dims(g, op, &Hp, &Wp);
+    dw_job j;
+    memset(&j, 0, sizeof j);
+    j.g = g;
+    j.op = op;
+    j.dw = dw;
+    j.plane = ex->shared;
+    j.y = y;
+    j.C = tw->shape[3];
+    j.KH = tw->shape[1];
+    j.KW = tw->shape[2];
+    j.OW = to->shape[2];
+    j.Wp = Wp;
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
     int isa = sb_isa_now();
     if (op->dilation_w == 1 && isa >= SB_ISA_AVX2) {
-        dwconv_pairs(g, op, dw, x, y, scratch, isa == SB_ISA_AVX512VNNI ? dw_pairs_vnni : dw_pairs_avx2);
-        return;
+        j.pairs = 1;
+        j.pairs_kern = isa == SB_ISA_AVX512VNNI ? dw_pairs_vnni : dw_pairs_avx2;
+        fill_pairs_avx2(g, op, x, dw->C16, ex->shared);
     }
 #endif
-    const sb_tensor *tw = SB_T(g, op->inputs[1]), *to = SB_T(g, op->output);
-    int32_t C = tw->shape[3], KH = tw->shape[1], KW = tw->shape[2];
-    int32_t OH = to->shape[1], OW = to->shape[2], Hp, Wp;
-    padded_dims(g, op, &Hp, &Wp);
-    int16_t *xp = scratch;
-    int32_t *acc = (int32_t *)(void *)((char *)scratch +
-        (((size_t)Hp * Wp * C * sizeof(int16_t) + SB_ALIGN_BYTES - 1) & ~(size_t)(SB_ALIGN_BYTES - 1)));
-    fill_padded(g, op, x, xp);
-    dw_fn dw_pixel = dw_pick();
-    size_t row_step = (size_t)op->dilation_h * Wp * C, col_step = (size_t)op->dilation_w * C;
-    for (int32_t oy = 0; oy < OH; oy++)
-        for (int32_t ox = 0; ox < OW; ox++) {
-            const int16_t *base = xp + ((size_t)oy * op->stride_h * Wp + (size_t)ox * op->stride_w) * C;
-            dw_pixel(base, dw->w16, acc, dw->bias, C, KH, KW, row_step, col_step);
-            sb_out_conv_row(g, op, acc, 0, C, y + ((size_t)oy * OW + ox) * C);
-        }
+    if (!j.pairs) {
+        j.pixel_kern = dw_pick();
+        fill_padded(g, op, x, ex->shared);
+    }
+    sb_exec_for(ex, to->shape[1], dw_row, &j);
 }

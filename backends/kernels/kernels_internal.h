@@ -60,8 +60,21 @@ struct sb_pack {
     unsigned what;             /* SB_PACK_INT8 | SB_PACK_F32 */
     int32_t n_ops;
     sb_op_pack *ops;
-    size_t scratch_bytes;      /* per-workspace scratch the fast path needs */
+    size_t scratch_bytes;      /* private scratch per thread the fast path needs */
+    size_t shared_bytes;       /* scratch all threads of one op share (dw planes) */
 };
+
+/* How a fast kernel runs: its tasks go to sb_exec_for, which runs them on
+ * this thread or on the workspace's helper threads too (threads_per_image). */
+typedef void (*sb_task_fn)(void *ctx, int32_t task, void *scratch);
+typedef struct sb_pool sb_pool;
+typedef struct sb_exec {
+    void *shared;              /* pack->shared_bytes */
+    void *scratch;             /* the calling thread's private scratch */
+    sb_pool *pool;             /* NULL: one thread */
+} sb_exec;
+/* Run fn(ctx, t, private scratch) for t in [0, n); returns when all are done. */
+void sb_exec_for(const sb_exec *ex, int32_t n, sb_task_fn fn, void *ctx);
 
 void *sb_aligned_alloc(size_t nbytes);
 
@@ -75,17 +88,20 @@ void sb_gavgpool_ref(const sb_graph *g, const sb_op *op, const int8_t *x, int8_t
 void sb_maxpool_ref(const sb_graph *g, const sb_op *op, const int8_t *x, int8_t *y);
 void sb_lut_ref(const sb_graph *g, const sb_op *op, const int8_t *x, int8_t *y);
 
-/* Fast kernels (same results). `scratch` holds pack->scratch_bytes. */
+/* Fast kernels (same results). `scratch` holds pack->scratch_bytes (private to
+ * the calling thread); conv and dwconv take an sb_exec and may split their work
+ * over the workspace threads (dwconv puts its padded plane in ex->shared). */
 int sb_pack_conv(const sb_graph *g, const sb_op *op, sb_packed_w *pw);
 int sb_pack_dw(const sb_graph *g, const sb_op *op, sb_packed_dw *dw);
 size_t sb_conv2d_scratch_bytes(const sb_graph *g, const sb_op *op);
 size_t sb_dwconv2d_scratch_bytes(const sb_graph *g, const sb_op *op);
+size_t sb_dwconv2d_shared_bytes(const sb_graph *g, const sb_op *op);
 void sb_conv2d_fast(const sb_graph *g, const sb_op *op, const sb_packed_w *pw,
-                    const int8_t *x, int8_t *y, void *scratch);
+                    const int8_t *x, int8_t *y, const sb_exec *ex);
 void sb_fc_fast(const sb_graph *g, const sb_op *op, const sb_packed_w *pw,
                 const int8_t *x, int8_t *y, void *scratch);
 void sb_dwconv2d_fast(const sb_graph *g, const sb_op *op, const sb_packed_dw *dw,
-                      const int8_t *x, int8_t *y, void *scratch);
+                      const int8_t *x, int8_t *y, const sb_exec *ex);
 
 /* The int16 GEMM core: rows of X (P rows of K2 int16, (x - zi) already
  * subtracted) times packed weights; acc[p][o] = bias[o] + sum, then the

@@ -81,9 +81,11 @@ static void requant_row_avx2(int fixed, const int32_t *acc, int32_t n, const int
         r = _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(r, vzo), vlo), vhi);
         store8(y + j, r);
     }
-    if (j < n)
-        requant_row_scalar(fixed, acc + j, n - j, per_channel ? m + j : m, per_channel ? s + j : s,
-                           per_channel ? f + j : f, per_channel, zo, lo, hi, y + j);
+    if (j < n) { /* the tail; only the mode's own arrays exist (no arithmetic on NULL) */
+        int32_t k = per_channel ? j : 0;
+        requant_row_scalar(fixed, acc + j, n - j, fixed ? m + k : NULL, fixed ? s + k : NULL, fixed ? NULL : f + k,
+                           per_channel, zo, lo, hi, y + j);
+    }
 }
 
 /* add: la = MBQM((a-za) << ls, m, s), lb likewise, out = MBQM(la + lb). */

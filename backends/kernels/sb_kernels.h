@@ -167,6 +167,11 @@ int sb_pack_new(const sb_graph *g, unsigned what, sb_pack **pk, sb_error *err);
 void sb_pack_free(sb_pack *pk);
 int sb_workspace_new_shared(const sb_graph *g, const sb_pack *pk, sb_workspace **ws, sb_error *err);
 
+/* Split the heavy ops of one image (conv, depthwise) over n_threads
+ * threads of this workspace (the caller plus n_threads - 1 helpers);
+ * results are identical for any n. 1 (the default) stops the helpers. */
+int sb_workspace_set_threads(sb_workspace *ws, int n_threads, sb_error *err);
+
 /* Activation buffers after a run (for dumps): int8, or float after run_f32;
  * NULL for constants. */
 const int8_t *sb_workspace_act(const sb_workspace *ws, int32_t t);

@@ -2,10 +2,133 @@
  * workspace.c - prepacked weights (shared, read-only) and per-thread
  * workspaces (activation buffers + scratch), and the graph runs.
  */
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kernels_internal.h"
+
+/* Helper threads of one workspace (threads_per_image > 1): they sleep on
+ * `go`, take tasks of the posted job from an atomic counter, and the last
+ * one to finish signals `done`. The mutex hand-off orders their writes
+ * before the caller reads the op's output. */
+struct sb_pool {
+    int n;                    /* helper threads (the caller is one more) */
+    pthread_t *th;
+    void **scratch;           /* one private scratch each */
+    pthread_mutex_t mu;
+    pthread_cond_t go, done;
+    unsigned gen;             /* bumped per job */
+    int busy, stop;
+    sb_task_fn fn;
+    void *ctx;
+    int32_t n_tasks;
+    atomic_int next;
+};
+
+typedef struct helper_arg {
+    sb_pool *pool;
+    int index;
+} helper_arg;
+
+static void run_tasks(sb_pool *p, void *scratch) {
+    for (;;) {
+        int32_t t = atomic_fetch_add(&p->next, 1);
+        if (t >= p->n_tasks) break;
+        p->fn(p->ctx, t, scratch);
+    }
+}
+
+static void *helper_main(void *arg) {
+    helper_arg *h = arg;
+    sb_pool *p = h->pool;
+    void *scratch = p->scratch[h->index];
+    unsigned seen = 0;
+    free(h);
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->stop && p->gen == seen) pthread_cond_wait(&p->go, &p->mu);
+        if (p->stop) break;
+        seen = p->gen;
+        pthread_mutex_unlock(&p->mu);
+        run_tasks(p, scratch);
+        pthread_mutex_lock(&p->mu);
+        if (--p->busy == 0) pthread_cond_signal(&p->done);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+void sb_exec_for(const sb_exec *ex, int32_t n, sb_task_fn fn, void *ctx) {
+    sb_pool *p = ex->pool;
+    if (!p || n <= 1) {
+        for (int32_t t = 0; t < n; t++) fn(ctx, t, ex->scratch);
+        return;
+    }
+    pthread_mutex_lock(&p->mu);
+    p->fn = fn;
+    p->ctx = ctx;
+    p->n_tasks = n;
+    atomic_store(&p->next, 0);
+    p->busy = p->n;
+    p->gen++;
+    pthread_cond_broadcast(&p->go);
+    pthread_mutex_unlock(&p->mu);
+    run_tasks(p, ex->scratch);
+    pthread_mutex_lock(&p->mu);
+    while (p->busy > 0) pthread_cond_wait(&p->done, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+}
+
+static void pool_free(sb_pool *p) {
+    if (!p) return;
+    pthread_mutex_lock(&p->mu);
+    p->stop = 1;
+    pthread_cond_broadcast(&p->go);
+    pthread_mutex_unlock(&p->mu);
+    for (int i = 0; i < p->n; i++) pthread_join(p->th[i], NULL);
+    for (int i = 0; i < p->n; i++) free(p->scratch[i]);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->go);
+    pthread_cond_destroy(&p->done);
+    free(p->th);
+    free(p->scratch);
+    free(p);
+}
+
+static int pool_new(int helpers, size_t scratch_bytes, sb_pool **out) {
+    sb_pool *p = calloc(1, sizeof *p);
+    if (!p) return SB_ENOMEM;
+    p->th = calloc((size_t)helpers, sizeof *p->th);
+    p->scratch = calloc((size_t)helpers, sizeof *p->scratch);
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->go, NULL);
+    pthread_cond_init(&p->done, NULL);
+    if (!p->th || !p->scratch) {
+        pool_free(p);
+        return SB_ENOMEM;
+    }
+    for (int i = 0; i < helpers; i++) {
+        helper_arg *h = malloc(sizeof *h);
+        p->scratch[i] = sb_aligned_alloc(scratch_bytes);
+        if (!h || !p->scratch[i]) {
+            free(h);
+            pool_free(p);
+            return SB_ENOMEM;
+        }
+        h->pool = p;
+        h->index = i;
+        if (pthread_create(&p->th[i], NULL, helper_main, h) != 0) {
+            free(h);
+            pool_free(p);
+            return SB_ENOMEM;
+        }
+        p->n++;
+    }
+    *out = p;
+    return SB_OK;
+}
 
 struct sb_workspace {
     const sb_graph *g;
@@ -13,7 +136,9 @@ struct sb_workspace {
     sb_pack *own_pk;          /* when the workspace packed for itself */
     int8_t **act;             /* per tensor, NULL for constants */
     int8_t *arena;
-    void *scratch;
+    void *scratch;            /* this thread's private scratch */
+    void *shared;             /* shared by the threads of one op */
+    sb_pool *pool;            /* helper threads, NULL when one thread */
     float **actf;             /* fp32 path, allocated on first use */
     float *arenaf;
     void *fscratch;
@@ -36,8 +161,8 @@ void sb_pack_free(sb_pack *pk) {
     free(pk);
 }
 
-static int pack_int8_op(const sb_graph *g, const sb_op *op, sb_op_pack *p, size_t *scratch) {
-    size_t need = 0;
+static int pack_int8_op(const sb_graph *g, const sb_op *op, sb_op_pack *p, size_t *scratch, size_t *shared) {
+    size_t need = 0, need_shared = 0;
     int rc = SB_OK;
     switch (op->type) {
     case SB_OP_CONV2D:
@@ -51,12 +176,14 @@ static int pack_int8_op(const sb_graph *g, const sb_op *op, sb_op_pack *p, size_
     case SB_OP_DWCONV2D:
         rc = sb_pack_dw(g, op, &p->dw);
         need = sb_dwconv2d_scratch_bytes(g, op);
+        need_shared = sb_dwconv2d_shared_bytes(g, op);
         break;
     case SB_OP_MUL: need = sb_mul_scratch_bytes(g, op); break;
     case SB_OP_GAVGPOOL: need = sb_gavgpool_scratch_bytes(g, op); break;
     default: break;
     }
     if (need > *scratch) *scratch = need;
+    if (need_shared > *shared) *shared = need_shared;
     return rc;
 }
 
@@ -73,7 +200,7 @@ int sb_pack_new(const sb_graph *g, unsigned what, sb_pack **out, sb_error *err) 
     for (int32_t i = 0; i < g->n_ops && rc == SB_OK; i++) {
         const sb_op *op = &g->ops[i];
         if (what & SB_PACK_INT8) {
-            rc = pack_int8_op(g, op, &pk->ops[i], &pk->scratch_bytes);
+            rc = pack_int8_op(g, op, &pk->ops[i], &pk->scratch_bytes, &pk->shared_bytes);
             if (rc) sb_error_set(err, rc, "graph '%s': op %d '%s': out of memory packing weights",
                                  g->name ? g->name : "?", (int)i, op->name ? op->name : "");
         }
@@ -95,7 +222,8 @@ static int ws_alloc(sb_workspace *ws, sb_error *err) {
     ws->act = calloc((size_t)g->n_tensors, sizeof *ws->act);
     ws->arena = sb_aligned_alloc(total);
     ws->scratch = sb_aligned_alloc(ws->pk->scratch_bytes);
-    if (!ws->act || !ws->arena || !ws->scratch)
+    ws->shared = sb_aligned_alloc(ws->pk->shared_bytes);
+    if (!ws->act || !ws->arena || !ws->scratch || !ws->shared)
         return sb_error_set(err, SB_ENOMEM, "graph '%s': out of memory for a workspace (%zu bytes)",
                             g->name ? g->name : "?", total);
     int8_t *p = ws->arena;
@@ -134,8 +262,22 @@ int sb_workspace_new(const sb_graph *g, sb_workspace **out, sb_error *err) {
     return SB_OK;
 }
 
+int sb_workspace_set_threads(sb_workspace *ws, int n_threads, sb_error *err) {
+    if (n_threads < 1 || n_threads > 256)
+        return sb_error_set(err, SB_EINVAL, "threads per image %d: expected 1..256", n_threads);
+    pool_free(ws->pool);
+    ws->pool = NULL;
+    if (n_threads == 1) return SB_OK;
+    if (pool_new(n_threads - 1, ws->pk->scratch_bytes, &ws->pool))
+        return sb_error_set(err, SB_ENOMEM, "graph '%s': cannot start %d helper threads",
+                            ws->g->name ? ws->g->name : "?", n_threads - 1);
+    return SB_OK;
+}
+
 void sb_workspace_free(sb_workspace *ws) {
     if (!ws) return;
+    pool_free(ws->pool);
+    free(ws->shared);
     free(ws->act);
     free(ws->arena);
     free(ws->scratch);
@@ -166,10 +308,11 @@ static void run_op_fast(const sb_graph *g, const sb_workspace *ws, int32_t i) {
     const sb_op_pack *p = &ws->pk->ops[i];
     const int8_t *x = ws->act[op->inputs[0]];
     int8_t *y = ws->act[op->output];
+    sb_exec ex = {ws->shared, ws->scratch, ws->pool};
     switch (op->type) {
-    case SB_OP_CONV2D: sb_conv2d_fast(g, op, &p->pw, x, y, ws->scratch); break;
+    case SB_OP_CONV2D: sb_conv2d_fast(g, op, &p->pw, x, y, &ex); break;
     case SB_OP_FC: sb_fc_fast(g, op, &p->pw, x, y, ws->scratch); break;
-    case SB_OP_DWCONV2D: sb_dwconv2d_fast(g, op, &p->dw, x, y, ws->scratch); break;
+    case SB_OP_DWCONV2D: sb_dwconv2d_fast(g, op, &p->dw, x, y, &ex); break;
     case SB_OP_ADD: sb_add_fast(g, op, x, ws->act[op->inputs[1]], y); break;
     case SB_OP_MUL: sb_mul_fast(g, op, x, ws->act[op->inputs[1]], y, ws->scratch); break;
     case SB_OP_GAVGPOOL: sb_gavgpool_fast(g, op, x, y, ws->scratch); break;

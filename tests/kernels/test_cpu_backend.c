@@ -233,6 +233,40 @@ static void test_fp32_precision(void **state) {
     tg_free(&tg);
 }
 
+/* threads_per_image = 2: one image split over two threads, the same bytes,
+ * also with two runner threads at once (four threads in all). */
+static void test_threads_per_image(void **state) {
+    (void)state;
+    tgraph tg;
+    tnet_build(&tg, 16, SB_REQUANT_FIXED, 17, 15);
+    const sb_graph *g = tg_graph(&tg);
+    sb_option o = {"threads_per_image", SB_OPT_INT, NULL, 2, 2.0, 0, NULL, 0, NULL, 0, 0};
+    void *be = open_be(&o, 1), *prog = NULL;
+    sb_error err = {0};
+    assert_int_equal(cpu->prepare(be, g, &prog, &err), 0);
+    static int8_t in[8 * 17 * 15 * 3];
+    trng r = {8};
+    trng_fill8(&r, in, sizeof in, -128, 127);
+    sb_workspace *ws;
+    assert_int_equal(sb_workspace_new(g, &ws, &err), 0);
+    int8_t want[8][7];
+    for (int i = 0; i < 8; i++) assert_int_equal(sb_graph_run_int8(g, ws, in + (size_t)i * 17 * 15 * 3, want[i], &err), 0);
+    job a = {prog, in, {{0}}, 0}, b = {prog, in, {{0}}, 0};
+    pthread_t ta, tb;
+    assert_int_equal(pthread_create(&ta, NULL, worker, &a), 0);
+    assert_int_equal(pthread_create(&tb, NULL, worker, &b), 0);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    assert_int_equal(a.rc, 0);
+    assert_int_equal(b.rc, 0);
+    assert_memory_equal(a.out, want, sizeof want);
+    assert_memory_equal(b.out, want, sizeof want);
+    sb_workspace_free(ws);
+    cpu->release(prog);
+    cpu->close(be);
+    tg_free(&tg);
+}
+
 static void test_bad_options(void **state) {
     (void)state;
     sb_option o = {"precision", SB_OPT_STRING, "int4", 0, 0, 0, NULL, 0, "bench.toml", 12, 3};
@@ -252,6 +286,7 @@ int main(void) {
         cmocka_unit_test(test_energy_unavailable),
         cmocka_unit_test(test_energy_fake_rapl),
         cmocka_unit_test(test_fp32_precision),
+        cmocka_unit_test(test_threads_per_image),
         cmocka_unit_test(test_bad_options),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -160,9 +160,19 @@ static int64_t check_graph(const sb_graph *g, trng *r, int seed) {
                              seed, isa, (int)t, g->tensors[t].name, (long long)i, got[i], acts[t][i]);
         }
     }
+    sb_kernels_set_isa(-1);
+    /* the same image split over 3 threads: the same bytes everywhere */
+    sb_workspace *wt;
+    if (sb_workspace_new(g, &wt, &err) || sb_workspace_set_threads(wt, 3, &err)) fail_msg("%s", err.msg);
+    assert_int_equal(sb_graph_run_int8(g, wt, in, fast, &err), 0);
+    assert_memory_equal(fast, ref, n_out);
+    for (int32_t t = 0; t < g->n_tensors; t++)
+        if (acts[t] && memcmp(sb_workspace_act(wt, t), acts[t], (size_t)sb_tensor_elems(&g->tensors[t])) != 0)
+            fail_msg("graph '%s' seed %d, 3 threads: tensor %d '%s' differs from the reference", g->name, seed, (int)t,
+                     g->tensors[t].name);
+    sb_workspace_free(wt);
     for (int32_t t = 0; t < g->n_tensors; t++) free(acts[t]);
     free(acts);
-    sb_kernels_set_isa(-1);
     int64_t interior = 0;
     for (size_t i = 0; i < n_out; i++) interior += ref[i] > -128 && ref[i] < 127;
     free(in);
