@@ -41,7 +41,7 @@ def torch_logits(qmodel, pixels):
 def main(argv):
     import torch
     from sbtools import data, torchq
-    cache = sbtest.find_cache(SIZE_PX)
+    cache = sbtest.find_cache(SIZE_PX, argv)
     if cache is None:
         sbtest.skip("no HAM10000 cache ham10000-%dpx-*.sbc in $SRAMBENCH_CACHE_DIR or .cache/ "
                     "(build it with sbprep; see docs/dataset-cache.md)" % SIZE_PX)
