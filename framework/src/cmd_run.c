@@ -5,7 +5,24 @@
 
 #include "sb_cmd.h"
 #include "sb_config.h"
+#include "sb_report.h"
 #include "sb_runner.h"
+#include "sb_util.h"
+
+/* Every run ends with its report (compare, batch and flow views, one HTML
+ * file), rendered from the results.json just written, exactly as
+ * `srambench report <dir>` would. A report that cannot be written is said,
+ * but the results stay: they are what the run produced. */
+static void write_report(const sb_config *cfg, const sb_run_opts *opts, const char *out_dir) {
+    sb_view_opts v = {SB_VIEW_COMPARE | SB_VIEW_BATCH | SB_VIEW_FLOW, NULL, NULL, !opts->no_charts};
+    sb_error err = {0};
+    char *ref = sb_strdupf("%s/results/reference", cfg->dir);
+    if (ref && sb_report_write_ref(out_dir, "report", &v, ref, NULL, &err) < 0)
+        fprintf(stderr, "srambench: warning: report not written: %s\n", err.msg);
+    else if (ref && !opts->quiet)
+        fprintf(stderr, "srambench: report: %s/report.html\n", out_dir);
+    free(ref);
+}
 
 static int run_main(int argc, char **argv) {
     sb_run_opts opts = {0};
@@ -47,6 +64,7 @@ static int run_main(int argc, char **argv) {
     /* libuv sizes its pool on first use: set it before anything else. */
     sb_runner_set_workers(cfg.workers);
     rc = sb_run_bench(&cfg, &opts, &sum, &err);
+    if (rc >= 0 && !sum.interrupted) write_report(&cfg, &opts, sum.out_dir);
     sb_config_free(&cfg);
     if (rc < 0) {
         fprintf(stderr, "srambench: %s\n", err.msg);
@@ -62,7 +80,8 @@ const sb_command sb_cmd_run = {
     "\n"
     "Runs the cross product of the [dataset]s, [[model]]s and [[backend]]s of a\n"
     "bench.toml (docs/bench-toml.md) and writes results/<YYYYmmdd-HHMMSS>-<name>/:\n"
-    "results.json (docs/results-schema.md), results.csv, table.md, *.gp and PNG charts.\n"
+    "results.json (docs/results-schema.md), results.csv, table.md, *.gp and PNG charts,\n"
+    "and report.md + report.html (the views of `srambench report`, docs/views.md).\n"
     "Results are rewritten after every job, so an interrupted run keeps what finished.\n"
     "Ctrl-C once: finish the images in flight, write, exit 130. Twice: exit at once.\n"
     "\n"
