@@ -88,7 +88,13 @@ static void test_exit_codes(void **state) {
     /* an unavailable backend is not a failure */
     {
         char *argv[] = {SB_PROGRAM, "run", "-q", "--no-charts", "--output-dir", out_dir, (char *)bench("ok.toml", ok), NULL};
+        char path[4200];
         assert_int_equal(sb_run_program(NULL, argv, NULL), 0);
+        /* every run ends with its report, beside results.json */
+        snprintf(path, sizeof path, "%s/report.html", out_dir);
+        assert_int_equal(access(path, R_OK), 0);
+        snprintf(path, sizeof path, "%s/report.md", out_dir);
+        assert_int_equal(access(path, R_OK), 0);
     }
     snprintf(out_dir, sizeof out_dir, "%s/out-fail", tmpdir);
     {
