@@ -195,22 +195,32 @@ int sb_sim_counts_equal(const sb_sim_counts *a, const sb_sim_counts *b) {
 
 /* -------------------------------------------------------------- scheduler */
 
-/* Candidate tile extents for a dimension of n: small values, powers of two
- * and their 1.5 multiples, and even splits of n. */
-static int cands(int n, int *out) {
-    int m = 0, v[64], nv = 0;
-    for (int i = 1; i <= 8; i++) v[nv++] = i;
-    for (int p = 8; p <= n && nv < 40; p *= 2) { v[nv++] = p; v[nv++] = p + p / 2; }
-    for (int k = 2; k <= 8; k++) v[nv++] = (n + k - 1) / k;
-    v[nv++] = n;
-    for (int i = 0; i < nv; i++) {
-        if (v[i] < 1 || v[i] > n) continue;
-        int dup = 0;
-        for (int j = 0; j < m; j++) dup |= out[j] == v[i];
-        if (!dup) out[m++] = v[i];
-    }
-    for (int i = 1; i < m; i++) /* ascending: capacity grows with the extent */
-        for (int j = i; j > 0 && out[j - 1] > out[j]; j--) { int t = out[j]; out[j] = out[j - 1]; out[j - 1] = t; }
+/* Candidate tile extents for a dimension of n: 1..16, powers of two and
+ * their 1.5 multiples, a geometric grid of ratio ~1.25, every exact divisor
+ * of n, and the even splits ceil(n / k) (they cut n with the least waste),
+ * also rounded up to whole words (channel vectors are padded to words).
+ * Ascending, at most SB_NCAND (the full extent always among them). */
+#define SB_NCAND 160
+#define SB_REACH 3          /* candidates either side a descent step tries */
+#define SB_STARTS_MAX 16    /* descents per op */
+#define SB_GRID_MAX 4000    /* fitting grid points before the grid coarsens */
+static int cands(int n, int wb, int *out) {
+    int m = 0;
+    char *seen = calloc((size_t)n + 1, 1);
+    if (!seen) { out[0] = 1; return 1; } /* the 1-extent always works */
+#define ADD(x) do { int v_ = (x); if (v_ >= 1 && v_ <= n && !seen[v_]) { seen[v_] = 1; m++; } } while (0)
+    for (int i = 1; i <= 16; i++) ADD(i);
+    for (int p = 8; p <= n; p *= 2) { ADD(p); ADD(p + p / 2); }
+    for (double p = 8; p <= n; p *= 1.25) ADD((int)p);
+    for (int d = 1; (int64_t)d * d <= n; d++)
+        if (n % d == 0) { ADD(d); ADD(n / d); }
+    for (int k = 2; k <= 16; k++) { ADD((n + k - 1) / k); ADD((int)sb_rup((n + k - 1) / k, wb)); }
+    ADD(n);
+#undef ADD
+    m = 0;
+    for (int v = 1; v <= n && m < SB_NCAND; v++) if (seen[v]) out[m++] = v;
+    if (m == SB_NCAND) out[m - 1] = n; /* keep the full extent */
+    free(seen);
     return m;
 }
 
@@ -222,17 +232,227 @@ static double objective(const sb_sim_hw *hw, const sb_sim_layer *L) {
     }
 }
 
-typedef struct best { sb_sim_layer L; double obj; int found; int64_t min_bytes; } best;
+typedef struct best { sb_sim_layer L; double obj; int found; } best;
 
-static void try_sched(const sb_sim_hw *hw, const sb_geom *G, const sb_sim_sched *s, best *b) {
+/* The search space of one op: up to 5 dimensions, each a list of values.
+ * Window ops: tc, tk, th, tw, (double buffer x loop order); elementwise:
+ * tc, tt, tp, double buffer. */
+enum { D_C, D_K, D_H, D_W, D_X, ND };
+#define SB_MEMO 4096 /* points remembered per op by the descents (power of two) */
+typedef struct space {
+    const sb_sim_hw *hw;
+    const sb_geom *G;
+    int n[ND];
+    int v[ND][SB_NCAND];
+    int rk[SB_NCAND];   /* window ops: register-file group for any tc, per tk candidate */
+    /* descents from different starts meet, and each pass re-tries the
+     * neighbours of the last: remember objectives by index vector */
+    uint64_t memo_key[SB_MEMO];
+    double memo_obj[SB_MEMO];
+} space;
+
+/* The schedule at index vector ix; 0 when it does not fit. */
+static int build(const space *sp, const int *ix, sb_sim_sched *s) {
+    const sb_geom *G = sp->G;
+    int window = G->kind == SB_SIM_K_CONV || G->kind == SB_SIM_K_DW || G->kind == SB_SIM_K_POOL;
+    int x = sp->v[D_X][ix[D_X]];
+    memset(s, 0, sizeof *s);
+    s->kind = G->kind;
+    s->tc = sp->v[D_C][ix[D_C]];
+    s->db = x & 1;
+    if (window) {
+        s->order = x >> 1;
+        s->tk = G->kind == SB_SIM_K_CONV ? sp->v[D_K][ix[D_K]] : s->tc;
+        s->th = sp->v[D_H][ix[D_H]];
+        s->tw = sp->v[D_W][ix[D_W]];
+        s->r = s->tc < sp->rk[ix[D_K]] ? s->tc : sp->rk[ix[D_K]]; /* = sb_rf_group(hw, G, tc, tk) */
+    } else {
+        s->order = SB_SIM_ORDER_CHANNEL_OUTER;
+        s->tt = G->kind == SB_SIM_K_LUT ? sp->v[D_K][ix[D_K]] : 0;
+        s->tp = sp->v[D_H][ix[D_H]];
+        s->r = sb_rf_group(sp->hw, G, s->tc, 0);
+    }
+    if (s->r < 1) return 0;
+    s->sram_bytes = sb_sched_bytes(G, s);
+    return s->sram_bytes <= sp->hw->capacity_bytes;
+}
+
+/* Objective of a schedule that fits; keeps the best seen in b. */
+static double eval_sched(const space *sp, const sb_sim_sched *s, best *b) {
     sb_sim_layer L;
     memset(&L, 0, sizeof L);
     L.s = *s;
-    L.s.sram_bytes = sb_sched_bytes(G, s);
-    sb_analyze_op(G, &L.s, &L.c);
-    sb_sim_layer_cost(hw, &L);
-    double o = objective(hw, &L);
+    sb_analyze_op(sp->G, &L.s, &L.c);
+    sb_sim_layer_cost(sp->hw, &L);
+    double o = objective(sp->hw, &L);
     if (!b->found || o < b->obj) { b->L = L; b->obj = o; b->found = 1; }
+    return o;
+}
+/* Objective of the schedule at ix, INFINITY when it does not fit. */
+static double eval(const space *sp, const int *ix, best *b) {
+    sb_sim_sched s;
+    return build(sp, ix, &s) ? eval_sched(sp, &s, b) : INFINITY;
+}
+
+/* eval() through the memo (key 0 = empty slot). */
+static double eval_memo(space *sp, const int *ix, best *b) {
+    uint64_t key = 1;
+    for (int d = 0; d < ND; d++) key = key * (SB_NCAND + 1) + (uint64_t)ix[d];
+    uint64_t h = key * 0x9E3779B97F4A7C15ull;
+    for (int probe = 0; probe < 8; probe++) {
+        size_t i = (size_t)((h >> 40) + (uint64_t)probe) & (SB_MEMO - 1);
+        if (sp->memo_key[i] == key) return sp->memo_obj[i];
+        if (sp->memo_key[i] == 0) {
+            sp->memo_key[i] = key;
+            return sp->memo_obj[i] = eval(sp, ix, b);
+        }
+    }
+    return eval(sp, ix, b); /* the neighbourhood is full: just evaluate */
+}
+
+/* A move that no longer fits gives back rows or columns of the tile (the
+ * larger of the two first) until it fits, so that a larger channel tile is
+ * weighed against a smaller spatial one rather than rejected. */
+static void shrink(const space *sp, int *t) {
+    sb_sim_sched s;
+    while (!build(sp, t, &s) && (t[D_H] > 0 || t[D_W] > 0)) {
+        if (s.r < 1) return; /* the register file, not the tile, is the limit */
+        int h = sp->v[D_H][t[D_H]], w = sp->v[D_W][t[D_W]];
+        if (t[D_W] > 0 && (w >= h || t[D_H] == 0)) t[D_W]--;
+        else t[D_H]--;
+    }
+}
+
+/* Moves ix to the best point that differs from it in dimensions d1 and d2
+ * (d2 < 0: d1 only) by at most SB_REACH candidates each (any buffering x
+ * order choice); returns 1 when it moved. A move of a channel extent that
+ * no longer fits shrinks the spatial tile (shrink()). */
+static int move(space *sp, int *ix, double *cur, best *b, int d1, int d2) {
+    int r1 = d1 == D_X ? sp->n[d1] : SB_REACH, r2 = d2 < 0 ? 0 : d2 == D_X ? sp->n[d2] : SB_REACH;
+    int bt[ND], t[ND], moved = 0;
+    memcpy(bt, ix, sizeof bt);
+    for (int i = ix[d1] - r1; i <= ix[d1] + r1; i++)
+        for (int j = d2 < 0 ? 0 : ix[d2] - r2; j <= (d2 < 0 ? 0 : ix[d2] + r2); j++) {
+            if (i < 0 || i >= sp->n[d1] || (d2 >= 0 && (j < 0 || j >= sp->n[d2]))) continue;
+            if (i == ix[d1] && (d2 < 0 || j == ix[d2])) continue;
+            memcpy(t, ix, sizeof t);
+            t[d1] = i;
+            if (d2 >= 0) t[d2] = j;
+            if (d1 != D_H && d1 != D_W && d2 != D_H && d2 != D_W) shrink(sp, t);
+            double o = eval_memo(sp, t, b);
+            if (o < *cur) { *cur = o; memcpy(bt, t, sizeof bt); moved = 1; }
+        }
+    memcpy(ix, bt, sizeof bt);
+    return moved;
+}
+
+/* Descent from ix: move along one dimension at a time, then along pairs,
+ * until no move improves. A pass costs the sum, not the product, of what
+ * each dimension tries. */
+static void descend(space *sp, int *ix, double cur, best *b) {
+    for (int pass = 0, moved = 1; moved && pass < 64; pass++) {
+        moved = 0;
+        for (int d = 0; d < ND; d++) moved |= move(sp, ix, &cur, b, d, -1);
+        /* the tile's rows and columns, and its two channel extents, trade
+         * against each other under the capacity: move them together too */
+        if (!moved) moved |= move(sp, ix, &cur, b, D_H, D_W);
+        if (!moved) moved |= move(sp, ix, &cur, b, D_C, D_K);
+    }
+}
+
+typedef struct starts { int n; int ix[SB_STARTS_MAX][ND]; double o[SB_STARTS_MAX]; } starts;
+
+/* Keeps the SB_STARTS_MAX best points seen, best first. */
+static void keep_start(starts *st, const int *ix, double o) {
+    int at;
+    if (!isfinite(o)) return;
+    if (st->n < SB_STARTS_MAX) at = st->n++;
+    else if (o < st->o[SB_STARTS_MAX - 1]) at = SB_STARTS_MAX - 1;
+    else return;
+    for (; at > 0 && o < st->o[at - 1]; at--) {
+        st->o[at] = st->o[at - 1];
+        memcpy(st->ix[at], st->ix[at - 1], sizeof st->ix[at]);
+    }
+    st->o[at] = o;
+    memcpy(st->ix[at], ix, sizeof st->ix[at]);
+}
+
+typedef struct grid { int n[ND]; int ix[ND][SB_NCAND]; } grid;
+
+/* Level 0: 1..8, powers of two and their 1.5 multiples; level 1: the same
+ * for channels, powers of two for rows and columns; level 2: powers of two;
+ * level 3: powers of four; each with the full extent. */
+#define SB_LEVELS 4
+static void grid_of(const space *sp, int level, grid *gr) {
+    for (int d = 0; d < ND; d++) {
+        int fine = level == 0 || (level == 1 && (d == D_C || d == D_K));
+        gr->n[d] = 0;
+        for (int i = 0; i < sp->n[d]; i++) {
+            int v = sp->v[d][i], p = 1, step = level == 3 ? 4 : 2, on;
+            while (p < v) p *= step;
+            on = p == v || d == D_X || i == sp->n[d] - 1;
+            if (fine) on |= v <= 8 || (v % 3 == 0 && (v / 3 & (v / 3 - 1)) == 0);
+            if (on) gr->ix[d][gr->n[d]++] = i;
+        }
+    }
+}
+
+/* Walks the fitting points of a grid, th and tw innermost so that the first
+ * extent that does not fit ends its loop (SRAM bytes grow with th and tw).
+ * With `fit` (room for limit points): records them and stops after limit,
+ * returning how many it saw. Without: evaluates each, keeping the best as
+ * starts. */
+static int64_t grid_walk(const space *sp, const grid *gr, int64_t limit, int (*fit)[ND], best *b, starts *st) {
+    int gi[ND], ix[ND];
+    int64_t n = 0;
+    sb_sim_sched s;
+    for (gi[D_C] = 0; gi[D_C] < gr->n[D_C]; gi[D_C]++)
+    for (gi[D_K] = 0; gi[D_K] < gr->n[D_K]; gi[D_K]++)
+    for (gi[D_X] = 0; gi[D_X] < gr->n[D_X]; gi[D_X]++)
+    for (gi[D_H] = 0; gi[D_H] < gr->n[D_H]; gi[D_H]++) {
+        int any = 0;
+        for (gi[D_W] = 0; gi[D_W] < gr->n[D_W]; gi[D_W]++) {
+            for (int d = 0; d < ND; d++) ix[d] = gr->ix[d][gi[d]];
+            if (!build(sp, ix, &s)) break;
+            any = 1;
+            if (!fit) { keep_start(st, ix, eval_sched(sp, &s, b)); continue; }
+            if (n == limit) return n + 1;
+            memcpy(fit[n++], ix, sizeof ix);
+        }
+        if (!any) break;
+    }
+    return n;
+}
+
+/* The search (docs/sram-model.md section 4): every fitting point of the
+ * finest grid with at most SB_GRID_MAX fitting points is evaluated (small
+ * SRAMs: few tiles fit, the grid is fine; large SRAMs: coarser), and the
+ * best SB_STARTS_MAX are refined by descent over every candidate. The work
+ * is bounded at any capacity; an exhaustive search is not (tens of millions
+ * of points per layer at 512 kB). */
+static void search(space *sp, best *b) {
+    grid gr;
+    starts loc;
+    int ix[ND];
+    int (*fit)[ND] = malloc(sizeof *fit * SB_GRID_MAX);
+    loc.n = 0;
+    for (int level = 0; level < SB_LEVELS; level++) {
+        grid_of(sp, level, &gr);
+        int64_t n = fit && level < SB_LEVELS - 1 ? grid_walk(sp, &gr, SB_GRID_MAX, fit, b, &loc) : -1;
+        if (n < 0) { grid_walk(sp, &gr, 0, NULL, b, &loc); break; }
+        if (n <= SB_GRID_MAX) {
+            sb_sim_sched s;
+            for (int64_t i = 0; i < n; i++)
+                if (build(sp, fit[i], &s)) keep_start(&loc, fit[i], eval_sched(sp, &s, b));
+            break;
+        }
+    }
+    free(fit);
+    if (loc.n == 0) { /* nothing on the grid fits: start from the smallest tile */
+        for (int d = 0; d < ND; d++) ix[d] = 0;
+        keep_start(&loc, ix, eval(sp, ix, b));
+    }
+    for (int i = 0; i < loc.n; i++) descend(sp, loc.ix[i], loc.o[i], b);
 }
 
 /* Smallest SRAM bytes for any tile of this op: the 1-element tile. */
@@ -242,46 +462,34 @@ static int64_t min_bytes(const sb_geom *G) {
     return sb_sched_bytes(G, &s);
 }
 
-static void schedule_window(const sb_sim_hw *hw, const sb_geom *G, best *b) {
-    int vc[64], vk[64], vh[64], vw[64];
-    int nc = cands(G->OC, vc), nk = G->kind == SB_SIM_K_CONV ? cands(G->C, vk) : 1;
-    int nh = cands(G->OH, vh), nw = cands(G->OW, vw);
-    for (int ic = 0; ic < nc; ic++)
-        for (int ik = 0; ik < nk; ik++) {
-            sb_sim_sched s = {0};
-            s.kind = G->kind; s.tc = vc[ic]; s.tk = G->kind == SB_SIM_K_CONV ? vk[ik] : vc[ic];
-            s.r = sb_rf_group(hw, G, s.tc, s.tk);
-            if (s.r < 1) continue;
-            for (int db = 0; db <= hw->double_buffer; db++) {
-                s.db = db;
-                for (int ih = 0; ih < nh; ih++) {
-                    s.th = vh[ih]; s.tw = vw[0];
-                    if (sb_sched_bytes(G, &s) > hw->capacity_bytes) break;
-                    for (int iw = 0; iw < nw; iw++) {
-                        s.tw = vw[iw];
-                        if (sb_sched_bytes(G, &s) > hw->capacity_bytes) break;
-                        for (int ord = 0; ord < 2; ord++) { s.order = ord; try_sched(hw, G, &s, b); }
-                    }
-                }
-            }
+static void schedule_any(const sb_sim_hw *hw, const sb_geom *G, best *b) {
+    space *sp = calloc(1, sizeof *sp);
+    if (!sp) return; /* no schedule found: reported as such by the caller */
+    int window = G->kind == SB_SIM_K_CONV || G->kind == SB_SIM_K_DW || G->kind == SB_SIM_K_POOL;
+    sp->hw = hw;
+    sp->G = G;
+    sp->n[D_C] = cands(window ? G->OC : G->C, G->wb, sp->v[D_C]);
+    if (window) {
+        sp->n[D_K] = G->kind == SB_SIM_K_CONV ? cands(G->C, G->wb, sp->v[D_K]) : (sp->v[D_K][0] = 1, 1);
+        sp->n[D_H] = cands(G->OH, G->wb, sp->v[D_H]);
+        sp->n[D_W] = cands(G->OW, G->wb, sp->v[D_W]);
+    } else {
+        sp->n[D_K] = G->kind == SB_SIM_K_LUT ? cands(256, G->wb, sp->v[D_K]) : (sp->v[D_K][0] = 0, 1);
+        sp->n[D_H] = cands(G->P, G->wb, sp->v[D_H]);
+        sp->n[D_W] = 1;
+        sp->v[D_W][0] = 0;
+    }
+    if (window) /* the group size depends on tc only through min(tc, .) */
+        for (int i = 0; i < sp->n[D_K]; i++) {
+            int tk = G->kind == SB_SIM_K_CONV ? sp->v[D_K][i] : 1;
+            sp->rk[i] = sb_rf_group(hw, G, 1 << 30, tk);
         }
-}
-
-static void schedule_elementwise(const sb_sim_hw *hw, const sb_geom *G, best *b) {
-    int vc[64], vp[64], vt[64];
-    int nc = cands(G->C, vc), np = cands(G->P, vp), nt = G->kind == SB_SIM_K_LUT ? cands(256, vt) : 1;
-    for (int ic = 0; ic < nc; ic++)
-        for (int it = 0; it < nt; it++)
-            for (int db = 0; db <= hw->double_buffer; db++)
-                for (int ip = 0; ip < np; ip++) {
-                    sb_sim_sched s = {0};
-                    s.kind = G->kind; s.order = SB_SIM_ORDER_CHANNEL_OUTER;
-                    s.tc = vc[ic]; s.tp = vp[ip]; s.tt = G->kind == SB_SIM_K_LUT ? vt[it] : 0; s.db = db;
-                    s.r = sb_rf_group(hw, G, s.tc, 0);
-                    if (s.r < 1) break;
-                    if (sb_sched_bytes(G, &s) > hw->capacity_bytes) break;
-                    try_sched(hw, G, &s, b);
-                }
+    /* double buffer (bit 0) x loop order (bit 1, window ops only) */
+    sp->n[D_X] = 0;
+    for (int x = 0; x < 4; x++)
+        if ((x & 1) <= hw->double_buffer && (window || !(x >> 1))) sp->v[D_X][sp->n[D_X]++] = x;
+    search(sp, b);
+    free(sp);
 }
 
 static int64_t const_bytes(const sb_geom *G) {
@@ -308,11 +516,9 @@ static int schedule_op(const sb_sim_hw *hw, const sb_graph *g, int i, sb_sim_lay
             free(G.ycache); free(G.xcache);
             return sb_error_set(err, SB_ENOMEM, "layer '%s': out of memory", op->name);
         }
-        schedule_window(hw, &G, &b);
-        free(G.ycache); free(G.xcache);
-    } else {
-        schedule_elementwise(hw, &G, &b);
     }
+    schedule_any(hw, &G, &b);
+    free(G.ycache); free(G.xcache);
     if (!b.found) {
         if (sb_rf_group(hw, &G, 1, 1) < 1 && G.kind != SB_SIM_K_GAVG)
             return sb_error_set(err, SB_ECAPACITY, "layer '%s' (op %d): register file of %lld bytes cannot hold one channel's operands",
@@ -351,8 +557,7 @@ static int64_t tensor_bytes(const sb_graph *g, int t) {
     return n;
 }
 
-static void compute_bounds(const sb_sim_hw *hw, const sb_graph *g, sb_sim_report *rep) {
-    sb_sim_bounds *B = &rep->bounds;
+void sb_sim_bounds_of(const sb_sim_hw *hw, const sb_graph *g, const sb_sim_report *rep, sb_sim_bounds *B) {
     double wb = hw->word_bits / 8.0, cap = (double)hw->capacity_bytes, P = hw->period_ns;
     double S = (double)(hw->capacity_bytes + hw->rf_bytes);
     double crd = 0, cwr = 0, dma_in = 0, dma_out = 0, spill_in = 0, spill_out = 0, flash = 0;
@@ -456,7 +661,7 @@ int sb_sim_analyze(const sb_sim_hw *hw, const sb_graph *g, sb_sim_report *rep, s
     rep->avg_power_mw = rep->latency_ns > 0 ? rep->energy_pj / rep->latency_ns : 0;
     for (int t = 0; t < g->n_tensors; t++)
         if (!g->tensors[t].data) rep->arena_bytes += tensor_bytes(g, t);
-    compute_bounds(hw, g, rep);
+    sb_sim_bounds_of(hw, g, rep, &rep->bounds);
     return 0;
 }
 

@@ -155,6 +155,11 @@ void sb_sim_report_free(sb_sim_report *rep);
 int sb_sim_execute(const sb_sim_report *rep, const sb_graph *g, const int8_t *input,
                    int8_t *logits, sb_sim_counts *counts, int (*cancelled)(void), sb_error *err);
 
+/* The lower bounds of `hw` for the graph analysed in `rep` (they use the
+ * ops' MACs and constant bytes, which no schedule changes: a report
+ * re-costed for other MACs per cycle or clock gets its bounds from here). */
+void sb_sim_bounds_of(const sb_sim_hw *hw, const sb_graph *g, const sb_sim_report *rep, sb_sim_bounds *B);
+
 /* Timing and energy of one layer from its counts (fills the layer's figures). */
 void sb_sim_layer_cost(const sb_sim_hw *hw, sb_sim_layer *L);
 

@@ -34,9 +34,16 @@ int sb_geom_of(const sb_sim_hw *hw, const sb_graph *g, const sb_op *op, sb_geom 
 
 static inline int64_t sb_cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 static inline int64_t sb_rup(int64_t a, int64_t b) { return sb_cdiv(a, b) * b; }
+/* Word bytes are a power of two (8..64-bit words): shifts, not divisions
+ * (the scheduler evaluates these formulas for every candidate tile). */
+static inline int sb_wshift(int wb) { return wb <= 1 ? 0 : wb == 2 ? 1 : wb == 4 ? 2 : 3; }
+/* Whole words holding a bytes, and a rounded up to whole words. */
+static inline int64_t sb_wdiv(int64_t a, int wb) { return (a + wb - 1) >> sb_wshift(wb); }
+static inline int64_t sb_wrup(int64_t a, int wb) { return (a + wb - 1) & -(int64_t)wb; }
 /* Words touched by the bytes [a, a + n) of a word-aligned region. */
 static inline int64_t sb_span(int64_t a, int64_t n, int wb) {
-    return n <= 0 ? 0 : (a + n - 1) / wb - a / wb + 1;
+    int sh = sb_wshift(wb);
+    return n <= 0 ? 0 : ((a + n - 1) >> sh) - (a >> sh) + 1;
 }
 /* Input index range [lo, hi) touched by output positions [o0, o1). */
 static inline void sb_in_range(int o0, int o1, int stride, int k, int dil, int pad, int n,

@@ -137,21 +137,21 @@ void sb_layout_of(const sb_geom *G, const sb_sim_sched *s, sb_layout *L) {
     switch (G->kind) {
     case SB_SIM_K_CONV: case SB_SIM_K_DW: case SB_SIM_K_POOL: {
         int kk = G->kind == SB_SIM_K_CONV ? s->tk : s->tc;
-        in = (int64_t)rows_max(s->th, G->sh, G->KH, G->dh, G->H) * rows_max(s->tw, G->sw, G->KW, G->dw, G->W) * sb_rup(kk, wb);
-        if (G->kind == SB_SIM_K_CONV) w = (int64_t)s->tc * sb_rup((int64_t)G->T * s->tk, wb);
-        if (G->kind == SB_SIM_K_DW) w = (int64_t)G->T * sb_rup(s->tc, wb);
-        if (G->kind != SB_SIM_K_POOL) par = G->npar * sb_rup(4 * (int64_t)s->tc, wb);
-        if (G->kind == SB_SIM_K_CONV && s->tk < G->C) psum = (int64_t)s->th * s->tw * sb_rup(4 * (int64_t)s->tc, wb);
-        out = (int64_t)s->th * s->tw * sb_rup(s->tc, wb);
+        in = (int64_t)rows_max(s->th, G->sh, G->KH, G->dh, G->H) * rows_max(s->tw, G->sw, G->KW, G->dw, G->W) * sb_wrup(kk, wb);
+        if (G->kind == SB_SIM_K_CONV) w = (int64_t)s->tc * sb_wrup((int64_t)G->T * s->tk, wb);
+        if (G->kind == SB_SIM_K_DW) w = (int64_t)G->T * sb_wrup(s->tc, wb);
+        if (G->kind != SB_SIM_K_POOL) par = G->npar * sb_wrup(4 * (int64_t)s->tc, wb);
+        if (G->kind == SB_SIM_K_CONV && s->tk < G->C) psum = (int64_t)s->th * s->tw * sb_wrup(4 * (int64_t)s->tc, wb);
+        out = (int64_t)s->th * s->tw * sb_wrup(s->tc, wb);
         break;
     }
     default:
-        in = (int64_t)s->tp * sb_rup(s->tc, wb);
+        in = (int64_t)s->tp * sb_wrup(s->tc, wb);
         if (G->kind == SB_SIM_K_BIN) b = in;
         if (G->kind != SB_SIM_K_GAVG) out = in;
-        else out = sb_rup(s->tc, wb), psum = sb_rup(4 * (int64_t)s->tc, wb), nb = s->db ? 2 : 1;
-        if (G->kind == SB_SIM_K_BCAST) par = sb_rup(s->tc, wb); /* the broadcast operand */
-        if (G->kind == SB_SIM_K_LUT) table = sb_rup(s->tt, wb);
+        else out = sb_wrup(s->tc, wb), psum = sb_wrup(4 * (int64_t)s->tc, wb), nb = s->db ? 2 : 1;
+        if (G->kind == SB_SIM_K_BCAST) par = sb_wrup(s->tc, wb); /* the broadcast operand */
+        if (G->kind == SB_SIM_K_LUT) table = sb_wrup(s->tt, wb);
         break;
     }
     int64_t at = 0;
@@ -202,7 +202,7 @@ static xfer act_block(int64_t rows, int64_t cols, int64_t kk, int64_t cw, int64_
     xfer x = {0, 0, 0, 0};
     if (rows <= 0 || cols <= 0 || kk <= 0) return x;
     x.bytes = rows * cols * kk;
-    x.words = rows * cols * sb_cdiv(kk, wb);
+    x.words = rows * cols * sb_wdiv(kk, wb);
     if (kk == cc && cols == cw) { x.runs = 1; x.bursts = sb_cdiv(x.bytes, burst); }
     else if (kk == cc) { x.runs = rows; x.bursts = rows * sb_cdiv(cols * cc, burst); }
     else { x.runs = rows * cols; x.bursts = rows * cols * sb_cdiv(kk, burst); }
@@ -244,6 +244,23 @@ void sb_tile_aggs(const sb_geom *G, int th, int tw, sb_agg *out) {
     out->SC = xc->SC; out->NX = xc->NX; out->NFW = xc->NFW; out->SBC = xc->SBC;
 }
 
+/* Words touched by the register-file groups of a tile of tc channels: sum
+ * over groups gi of sb_span(e * gi * r, e * rg, wb), with e bytes per
+ * channel. The span of a full group depends only on its start modulo the
+ * word, which repeats every wb / gcd(e * r, wb) groups: O(wb), not O(tc / r). */
+static int64_t group_spans(int64_t tc, int64_t r, int64_t e, int wb) {
+    int64_t nf = tc / r, rem = tc % r, sum = 0, per = 1;
+    if (((e * r) & (wb - 1)) == 0) /* every group starts on a word */
+        return nf * sb_wdiv(e * r, wb) + sb_wdiv(e * rem, wb);
+    while (per < wb && (per * e * r) % wb != 0) per++;
+    for (int64_t j = 0; j < per && j < nf; j++) {
+        int64_t cnt = nf / per + (j < nf % per);
+        sum += cnt * sb_span(e * j * r, e * r, wb);
+    }
+    if (rem) sum += sb_span(e * nf * r, e * rem, wb);
+    return sum;
+}
+
 static void analyze_window(const sb_geom *G, const sb_sim_sched *s, sb_sim_counts *c) {
     int wb = G->wb, conv = G->kind == SB_SIM_K_CONV, dw = G->kind == SB_SIM_K_DW;
     int64_t ny = sb_cdiv(G->OH, s->th), nx = sb_cdiv(G->OW, s->tw);
@@ -259,7 +276,7 @@ static void analyze_window(const sb_geom *G, const sb_sim_sched *s, sb_sim_count
     sb_agg A;
     sb_tile_aggs(G, s->th, s->tw, &A);
     FOR_TILES(kn, kt, kk, m, {
-        xfer x = { A.SR * A.SC * kk, 0, 0, A.SR * A.SC * sb_cdiv(kk, wb) };
+        xfer x = { A.SR * A.SC * kk, 0, 0, A.SR * A.SC * sb_wdiv(kk, wb) };
         if (kk == G->C) { x.runs = A.NFW * A.NR + (A.NX - A.NFW) * A.SR; x.bursts = A.NFW * A.SBF + A.SR * A.SBC; }
         else { x.runs = A.SR * A.SC; x.bursts = A.SR * A.SC * sb_cdiv(kk, G->burst); }
         add_load(c, SB_SIM_IN, &x, m * in_mult);
@@ -271,7 +288,7 @@ static void analyze_window(const sb_geom *G, const sb_sim_sched *s, sb_sim_count
             FOR_TILES(G->C, s->tk, tk, mk, {
                 xfer x;
                 x.bytes = tc * G->T * tk;
-                x.words = tc * sb_cdiv(G->T * tk, wb);
+                x.words = tc * sb_wdiv(G->T * tk, wb);
                 if (tk == G->C) { x.runs = 1; x.bursts = sb_cdiv(x.bytes, G->burst_f); }
                 else { x.runs = tc * G->T; x.bursts = x.runs * sb_cdiv(tk, G->burst_f); }
                 add_load(c, SB_SIM_W, &x, wm * mo * mk);
@@ -283,7 +300,7 @@ static void analyze_window(const sb_geom *G, const sb_sim_sched *s, sb_sim_count
         FOR_TILES(G->OC, s->tc, tc, mo, {
             xfer x;
             x.bytes = G->T * tc;
-            x.words = G->T * sb_cdiv(tc, wb);
+            x.words = G->T * sb_wdiv(tc, wb);
             if (tc == G->C) { x.runs = 1; x.bursts = sb_cdiv(x.bytes, G->burst_f); }
             else { x.runs = G->T; x.bursts = G->T * sb_cdiv(tc, G->burst_f); }
             add_load(c, SB_SIM_W, &x, wm * mo);
@@ -292,23 +309,18 @@ static void analyze_window(const sb_geom *G, const sb_sim_sched *s, sb_sim_count
     if (conv || dw) {
         int64_t pm = so ? (noc == 1 ? 1 : nsp) : 1;
         FOR_TILES(G->OC, s->tc, tc, mo, {
-            xfer x = { G->npar * 4 * tc, G->npar, G->npar * sb_cdiv(4 * tc, G->burst_f), G->npar * sb_cdiv(4 * tc, wb) };
+            xfer x = { G->npar * 4 * tc, G->npar, G->npar * sb_cdiv(4 * tc, G->burst_f), G->npar * sb_wdiv(4 * tc, wb) };
             add_load(c, SB_SIM_W, &x, pm * mo);
         });
     }
     /* compute: register-file loads, input taps, partial sums, outputs */
     FOR_TILES(G->OC, s->tc, tc, mo, {
-        int64_t ng = sb_cdiv(tc, s->r), spn = 0, par = 0, psp = 0;
-        for (int64_t gi = 0; gi < ng; gi++) {
-            int64_t rg = (gi + 1) * s->r > tc ? tc - gi * s->r : s->r;
-            spn += sb_span(gi * s->r, rg, wb);
-            par += G->npar * sb_span(4 * gi * s->r, 4 * rg, wb);
-            psp += sb_span(4 * gi * s->r, 4 * rg, wb);
-        }
+        int64_t ng = sb_cdiv(tc, s->r);
+        int64_t spn = group_spans(tc, s->r, 1, wb), psp = group_spans(tc, s->r, 4, wb), par = G->npar * psp;
         if (conv) {
             FOR_TILES(G->C, s->tk, tk, mk, {
-                c->sram_rd_words[SB_SIM_W] += nsp * mo * mk * (tc * sb_cdiv(G->T * tk, wb) + par);
-                c->sram_rd_words[SB_SIM_IN] += VT * mo * mk * ng * sb_cdiv(tk, wb);
+                c->sram_rd_words[SB_SIM_W] += nsp * mo * mk * (tc * sb_wdiv(G->T * tk, wb) + par);
+                c->sram_rd_words[SB_SIM_IN] += VT * mo * mk * ng * sb_wdiv(tk, wb);
             });
             c->sram_rd_words[SB_SIM_PSUM] += pix * mo * (nk - 1) * psp;
             c->sram_wr_words[SB_SIM_PSUM] += pix * mo * (nk - 1) * psp;
@@ -338,7 +350,7 @@ static void analyze_elementwise(const sb_geom *G, const sb_sim_sched *s, sb_sim_
     int64_t np = sb_cdiv(G->P, s->tp), noc = sb_cdiv(G->C, s->tc), cwsum = 0, cw4sum = 0;
     int64_t n = (int64_t)G->P * G->C;
     c->steps = np * noc;
-    FOR_TILES(G->C, s->tc, tc, mo, { cwsum += mo * sb_cdiv(tc, wb); cw4sum += mo * sb_cdiv(4 * tc, wb); });
+    FOR_TILES(G->C, s->tc, tc, mo, { cwsum += mo * sb_wdiv(tc, wb); cw4sum += mo * sb_wdiv(4 * tc, wb); });
     /* a (and b) loads, out stores: blocks of tp pixels x tc channels */
     FOR_TILES(G->P, s->tp, tp, mp, {
         FOR_TILES(G->C, s->tc, tc, mo, {
@@ -352,7 +364,7 @@ static void analyze_elementwise(const sb_geom *G, const sb_sim_sched *s, sb_sim_
     case SB_SIM_K_BIN: case SB_SIM_K_BCAST:
         if (G->kind == SB_SIM_K_BCAST)
             FOR_TILES(G->C, s->tc, tc, mo, {
-                xfer x = { tc, 1, sb_cdiv(tc, G->burst), sb_cdiv(tc, wb) };
+                xfer x = { tc, 1, sb_cdiv(tc, G->burst), sb_wdiv(tc, wb) };
                 add_load(c, SB_SIM_IN, &x, mo);
             });
         c->sram_rd_words[SB_SIM_IN] += 2 * G->P * cwsum;
@@ -361,7 +373,7 @@ static void analyze_elementwise(const sb_geom *G, const sb_sim_sched *s, sb_sim_
         break;
     case SB_SIM_K_LUT: {
         int64_t nt = sb_cdiv(256, s->tt), words = 0;
-        FOR_TILES(256, s->tt, tt, mt, { words += mt * sb_cdiv(tt, wb); });
+        FOR_TILES(256, s->tt, tt, mt, { words += mt * sb_wdiv(tt, wb); });
         xfer x = { 256, nt, 0, words };
         FOR_TILES(256, s->tt, tt, mt, { x.bursts += mt * sb_cdiv(tt, G->burst_f); });
         add_load(c, SB_SIM_W, &x, nt == 1 ? 1 : c->steps);
@@ -377,7 +389,7 @@ static void analyze_elementwise(const sb_geom *G, const sb_sim_sched *s, sb_sim_
         c->sram_wr_words[SB_SIM_PSUM] += (np - 1) * cw4sum;
         c->sram_wr_words[SB_SIM_OUT] += cwsum;
         FOR_TILES(G->C, s->tc, tc, mo, {
-            xfer x = { tc, 1, sb_cdiv(tc, G->burst), sb_cdiv(tc, wb) };
+            xfer x = { tc, 1, sb_cdiv(tc, G->burst), sb_wdiv(tc, wb) };
             add_store(c, SB_SIM_OUT, &x, mo);
         });
         c->reg_reads = n;

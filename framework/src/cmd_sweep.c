@@ -389,7 +389,7 @@ static int write_outputs(sb_sweep *s, const sweep_args *a, const char *dir, long
     sb_doc_para(d, "Scheduling (the tile search) ran %zu times%s; the other points share the schedule of the point "
                    "with the same model, external memory, capacity, word width and ports, whose event counts do not "
                    "depend on MACs per cycle or clock, re-costed for their own (sb_sim_layer_cost; column schedule = "
-                   "repriced in sweep.csv, lower bounds left empty). --exact schedules every point.",
+                   "repriced in sweep.csv; lower bounds are the point's own). --exact schedules every point.",
                 s->n_scheduled, s->exact ? " (--exact: every point)" : "");
     sb_doc_para(d, "Base hardware: %s (every per-event cost and its source is in that file). Changed per point: SRAM "
                    "capacity, word width, ports, MACs per cycle, clock, external memories. Assumption carried over from "

@@ -44,10 +44,11 @@ static void set_error(sb_sweep_point *p, int rc, const char *msg) {
 }
 
 /* Same schedule, other MACs per cycle and clock: the counts stand, only
- * their timing and energy change. Bounds are left out (NaN): they would
- * need the scheduler's closed forms. */
+ * their timing and energy change; the bounds are those of the point's own
+ * hardware. */
 static void reprice(const sb_sweep *s, sb_sweep_point *p, const sb_sim_report *rep) {
     sb_sim_hw hw;
+    sb_sim_bounds B;
     double lat = 0, e = 0;
     int i;
     sb_sweep_hw(s, p, &hw);
@@ -60,7 +61,9 @@ static void reprice(const sb_sweep *s, sb_sweep_point *p, const sb_sim_report *r
     p->latency_ns = lat;
     p->energy_pj = e;
     p->avg_power_mw = lat > 0 ? e / lat : NAN; /* pJ / ns = mW */
-    p->bound_latency_ns = p->bound_energy_pj = NAN;
+    sb_sim_bounds_of(&hw, s->graphs[p->model], rep, &B);
+    p->bound_latency_ns = B.latency_ns;
+    p->bound_energy_pj = B.energy_pj;
     p->sram_peak_bytes = rep->sram_peak_bytes;
     p->repriced = 1;
 }

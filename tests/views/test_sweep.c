@@ -83,6 +83,12 @@ static void test_reprice(void **state) {
     assert_int_equal(pts[0].repriced, 0), assert_int_equal(pts[1].repriced, 1);
     assert_true(fabs(pts[1].latency_ns - pts[0].latency_ns) <= 1e-9 * pts[0].latency_ns);
     assert_true(fabs(pts[1].energy_pj - pts[0].energy_pj) <= 1e-9 * pts[0].energy_pj);
+    /* repriced points carry their own hardware's bounds, never above them */
+    assert_true(fabs(pts[1].bound_latency_ns - pts[0].bound_latency_ns) <= 1e-9 * pts[0].bound_latency_ns);
+    for (i = 0; i < 4; i++)
+        assert_true(pts[i].bound_latency_ns > 0 && pts[i].latency_ns >= pts[i].bound_latency_ns &&
+                    pts[i].energy_pj >= pts[i].bound_energy_pj);
+    assert_true(pts[2].bound_latency_ns <= pts[0].bound_latency_ns); /* 4x the MACs: never a higher bound */
     /* more MACs per cycle never slows a fixed schedule; a slower clock never
      * speeds it up */
     assert_true(pts[2].latency_ns <= pts[0].latency_ns);
