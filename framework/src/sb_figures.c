@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "sb_run.h"
 #include "sb_util.h"
 
@@ -134,8 +136,26 @@ static char *why_missing(const series *s, const char *name) {
                       s->missing_note ? ": " : "", s->missing_note ? s->missing_note : "");
 }
 
+/* A model whose provenance says its weights are random (a hardware-cost
+ * workload such as the untrained effnet-b0-224) has no accuracy worth
+ * printing: 1 and the reason's value when so. */
+static int weights_random(const sb_graph *g) {
+    cJSON *p = g && g->provenance_json ? cJSON_Parse(g->provenance_json) : NULL;
+    const cJSON *w = cJSON_GetObjectItemCaseSensitive(p, "weights");
+    int random = cJSON_IsString(w) && strcmp(w->valuestring, "random") == 0;
+    cJSON_Delete(p);
+    return random;
+}
+
 static void accuracy(const sb_run *run, sb_job *job, size_t n_done) {
     const sb_run_dataset *ds = &run->datasets[job->ds];
+    if (weights_random(run->models[job->model].graph)) {
+        const char *why = "the model's weights are random (provenance \"weights\": \"random\"): "
+                          "it is a hardware-cost workload and has no accuracy";
+        set_null(&job->figs[SB_FIG_ACCURACY], SB_FIG_ACCURACY, why);
+        set_null(&job->figs[SB_FIG_BALANCED_ACCURACY], SB_FIG_BALANCED_ACCURACY, why);
+        return;
+    }
     int nc = ds->n_classes > 0 ? ds->n_classes : 1, c, used = 0;
     size_t *hit = calloc((size_t)nc, sizeof *hit), *tot = calloc((size_t)nc, sizeof *tot), i, correct = 0;
     double bal = 0;

@@ -494,7 +494,7 @@ static void batch_charts(sb_doc *d, const char *dir, int render, const cls_data 
 
 void sb_view_batch(const cJSON *res, sb_doc *d, const char *dir, int charts) {
     const cJSON *j, *k;
-    int idx = 0;
+    int idx = 0, listed = 0;
     sb_doc_heading(d, "Batch test: classification and cost");
     cJSON_ArrayForEach(j, J(res, "jobs")) {
         const char *names[SB_MAX_CLASSES] = {0};
@@ -508,6 +508,18 @@ void sb_view_batch(const cJSON *res, sb_doc *d, const char *dir, int charts) {
                 seen = 1;
         }
         if (seen) continue;
+        {
+            /* The run said why there is no accuracy (a model with random
+             * weights): no confusion matrix or recall either, only costs. */
+            const cJSON *acc = J(J(j, "metrics"), "accuracy");
+            if (acc && cJSON_IsNull(J(acc, "value")) && cJSON_IsString(J(acc, "note"))) {
+                sb_doc_para(d, "Dataset %s, model %s: classification figures not shown: %s.", jstr(j, "dataset", ""),
+                            jstr(j, "model", ""), jstr(acc, "note", ""));
+                batch_backends(res, d, jstr(j, "dataset", ""), jstr(j, "model", ""));
+                listed++;
+                continue;
+            }
+        }
         nk = class_names(res, jstr(j, "dataset", NULL), names, SB_MAX_CLASSES);
         if (nk <= 0) {
             sb_doc_para(d, "Dataset %s: no class list in results.json: classification figures unavailable", jstr(j, "dataset", "?"));
@@ -524,7 +536,8 @@ void sb_view_batch(const cJSON *res, sb_doc *d, const char *dir, int charts) {
         batch_class_tables(d, &c, names, NULL);
         batch_charts(d, dir, charts, &c, names, idx++);
         batch_backends(res, d, jstr(j, "dataset", ""), jstr(j, "model", ""));
+        listed++;
         cls_free(&c);
     }
-    if (!idx) sb_doc_para(d, "No job finished: no classification figures.");
+    if (!listed) sb_doc_para(d, "No job finished: no classification figures.");
 }

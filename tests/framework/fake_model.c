@@ -9,6 +9,7 @@ static const sb_option_spec options[] = {
     {"size", SB_OPT_INT, 0, "input size in pixels"},
     {"classes", SB_OPT_INT, 0, "number of classes"},
     {"fail_load", SB_OPT_BOOL, 0, "fail in load()"},
+    {"random_weights", SB_OPT_BOOL, 0, "provenance says the weights are random"},
     {NULL, 0, 0, NULL}};
 
 typedef struct fake_graph {
@@ -43,6 +44,7 @@ static int m_load(const sb_host *host, const sb_options *o, const sb_graph **out
     f->g.input = 0;
     f->g.output = 1;
     f->g.n_classes = f->t[1].shape[1];
+    if (sb_opt_bool(o, "random_weights", 0)) f->g.provenance_json = "{\"weights\": \"random\"}";
     *out = &f->g;
     return 0;
 }

@@ -302,6 +302,33 @@ static void test_failing_image(void **state) {
     cJSON_Delete(root);
 }
 
+/* A model whose provenance says its weights are random has no accuracy:
+ * null with the reason, while its costs are still reported. */
+static void test_random_weights_no_accuracy(void **state) {
+    char out[512];
+    sb_run_summary sum;
+    sb_error err = {0};
+    const char *prov;
+    const cJSON *acc;
+    cJSON *root;
+    (void)state;
+    assert_int_equal(run_cfg("[dataset]\nplugin = \"fake\"\nn = 6\n"
+                             "[[model]]\nplugin = \"fake\"\nrandom_weights = true\n"
+                             "[[model]]\nname = \"trained\"\nplugin = \"fake\"\n"
+                             "[[backend]]\nplugin = \"fake\"\n", NULL, &sum, out, &err), 0);
+    root = read_json(out);
+    acc = cJSON_GetObjectItem(cJSON_GetObjectItem(job_at(root, 0), "metrics"), "accuracy");
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(acc, "value")));
+    assert_non_null(strstr(jstr(acc, "note"), "random"));
+    acc = cJSON_GetObjectItem(cJSON_GetObjectItem(job_at(root, 0), "metrics"), "balanced_accuracy");
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(acc, "value")));
+    assert_true(metric(job_at(root, 0), "latency_ms_median", &prov) > 0);
+    /* the same fake model without the claim keeps its accuracy */
+    assert_true(metric(job_at(root, 1), "accuracy", &prov) >= 0);
+    assert_string_equal(prov, "measured");
+    cJSON_Delete(root);
+}
+
 static void test_failing_dataset(void **state) {
     char out[512];
     sb_run_summary sum;
@@ -572,6 +599,7 @@ int main(void) {
         cmocka_unit_test(test_all_jobs_complete),
         cmocka_unit_test(test_failing_jobs_do_not_stop_others),
         cmocka_unit_test(test_failing_image),
+        cmocka_unit_test(test_random_weights_no_accuracy),
         cmocka_unit_test(test_failing_dataset),
         cmocka_unit_test(test_stop_keeps_finished),
         cmocka_unit_test(test_sigint_keeps_finished),

@@ -11,9 +11,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include <cjson/cJSON.h>
 
 #include "sb_report.h"
 #include "sb_util.h"
@@ -129,6 +132,42 @@ static void test_batch(void **state) {
     free(md);
 }
 
+/* A job whose accuracy the run left null with a reason (random weights):
+ * the batch view shows no accuracy, recall or confusion matrix for it, only
+ * the reason and the costs. */
+static void test_batch_no_accuracy(void **state) {
+    char *src = slurp(tmp, "results.json"), *text, *md, dir[300], path[512];
+    cJSON *root = cJSON_Parse(src), *job;
+    sb_view_opts o = {SB_VIEW_BATCH, NULL, NULL, 0};
+    sb_error err = {0};
+    (void)state;
+    assert_non_null(root);
+    cJSON_ArrayForEach(job, cJSON_GetObjectItem(root, "jobs")) {
+        cJSON *m = cJSON_GetObjectItem(job, "metrics"), *acc = cJSON_CreateObject();
+        cJSON_AddNullToObject(acc, "value");
+        cJSON_AddNullToObject(acc, "provenance");
+        cJSON_AddStringToObject(acc, "note", "the model's weights are random");
+        cJSON_ReplaceItemInObject(m, "accuracy", acc);
+    }
+    text = cJSON_Print(root);
+    snprintf(dir, sizeof dir, "%s/noacc", tmp);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    snprintf(path, sizeof path, "%s/results.json", dir);
+    assert_int_equal(sb_write_atomic(path, text, strlen(text), &err), 0);
+    assert_int_equal(sb_report_write_ref(dir, "report", &o, NULL, NULL, &err), 0);
+    md = slurp(dir, "report.md");
+    assert_non_null(md);
+    assert_non_null(strstr(md, "classification figures not shown: the model's weights are random"));
+    assert_null(strstr(md, "| accuracy |"));
+    assert_null(strstr(md, "Confusion matrix"));
+    assert_null(strstr(md, "No job finished"));
+    assert_non_null(strstr(md, "160 mJ (simulated: 4 images x energy / image)"));
+    free(md);
+    free(text);
+    free(src);
+    cJSON_Delete(root);
+}
+
 static void test_flow(void **state) {
     char *md = render(SB_VIEW_FLOW, NULL, 0);
     (void)state;
@@ -187,7 +226,8 @@ static void test_bad_folder(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_compare), cmocka_unit_test(test_batch), cmocka_unit_test(test_flow),
+        cmocka_unit_test(test_compare), cmocka_unit_test(test_batch), cmocka_unit_test(test_batch_no_accuracy),
+        cmocka_unit_test(test_flow),
         cmocka_unit_test(test_html_self_contained), cmocka_unit_test(test_infer_view),
         cmocka_unit_test(test_bad_folder),
     };
