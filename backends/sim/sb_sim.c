@@ -40,6 +40,8 @@ const sb_option_spec sb_sim_option_spec[] = {
     {"psram.write_energy_pj_per_byte", SB_OPT_FLOAT, SRC, "activation memory write energy, pJ per byte"},
     {"scheduler.objective", SB_OPT_STRING, 0, "\"energy\" (default), \"latency\" or \"edp\""},
     {"scheduler.double_buffer", SB_OPT_BOOL, 0, "allow double-buffered tiles (default true)"},
+    {"scheduler.loop_order", SB_OPT_STRING, 0,
+     "\"any\" (default), or one window-op loop order alone: \"spatial_outer\", \"channel_outer\", \"psum_spill\""},
     {NULL, 0, 0, NULL}};
 
 /* A figure: present, sourced (when the spec says so) and positive. */
@@ -129,6 +131,13 @@ int sb_sim_hw_from_options(const sb_options *o, sb_sim_hw *hw, sb_error *err) {
     else if (!strcmp(obj, "edp")) hw->objective = SB_SIM_OBJ_EDP;
     else return sb_error_set(err, SB_EINVAL, "option 'scheduler.objective' = \"%s\": expected energy, latency or edp", obj);
     hw->double_buffer = sb_opt_bool(o, "scheduler.double_buffer", 1);
+    const char *ord = sb_opt_str(o, "scheduler.loop_order", "any");
+    if (!strcmp(ord, "any")) hw->only_order = 0;
+    else if (!strcmp(ord, "spatial_outer")) hw->only_order = 1 + SB_SIM_ORDER_SPATIAL_OUTER;
+    else if (!strcmp(ord, "channel_outer")) hw->only_order = 1 + SB_SIM_ORDER_CHANNEL_OUTER;
+    else if (!strcmp(ord, "psum_spill")) hw->only_order = 1 + SB_SIM_ORDER_PSUM_SPILL;
+    else return sb_error_set(err, SB_EINVAL, "option 'scheduler.loop_order' = \"%s\": expected any, spatial_outer, "
+                             "channel_outer or psum_spill", ord);
     return 0;
 }
 
@@ -272,7 +281,7 @@ static int build(const space *sp, const int *ix, sb_sim_sched *s) {
         s->tp = sp->v[D_H][ix[D_H]];
         s->r = sb_rf_group(sp->hw, G, s->tc, 0);
     }
-    if (s->r < 1) return 0;
+    if (s->r < 1 || !sb_sched_valid(G, s)) return 0;
     s->sram_bytes = sb_sched_bytes(G, s);
     return s->sram_bytes <= sp->hw->capacity_bytes;
 }
@@ -434,13 +443,16 @@ static void search(space *sp, best *b) {
     grid gr;
     starts loc;
     int ix[ND];
-    int (*fit)[ND] = malloc(sizeof *fit * SB_GRID_MAX);
+    /* the limit is per 4 buffering x order choices, so that a third loop
+     * order does not coarsen the grid of the other two */
+    int64_t lim = (int64_t)SB_GRID_MAX * (sp->n[D_X] > 4 ? sp->n[D_X] : 4) / 4;
+    int (*fit)[ND] = malloc(sizeof *fit * (size_t)lim);
     loc.n = 0;
     for (int level = 0; level < SB_LEVELS; level++) {
         grid_of(sp, level, &gr);
-        int64_t n = fit && level < SB_LEVELS - 1 ? grid_walk(sp, &gr, SB_GRID_MAX, fit, b, &loc) : -1;
+        int64_t n = fit && level < SB_LEVELS - 1 ? grid_walk(sp, &gr, lim, fit, b, &loc) : -1;
         if (n < 0) { grid_walk(sp, &gr, 0, NULL, b, &loc); break; }
-        if (n <= SB_GRID_MAX) {
+        if (n <= lim) {
             sb_sim_sched s;
             for (int64_t i = 0; i < n; i++)
                 if (build(sp, fit[i], &s)) keep_start(&loc, fit[i], eval_sched(sp, &s, b));
@@ -484,10 +496,17 @@ static void schedule_any(const sb_sim_hw *hw, const sb_geom *G, best *b) {
             int tk = G->kind == SB_SIM_K_CONV ? sp->v[D_K][i] : 1;
             sp->rk[i] = sb_rf_group(hw, G, 1 << 30, tk);
         }
-    /* double buffer (bit 0) x loop order (bit 1, window ops only) */
+    /* double buffer (bit 0) x loop order (x >> 1, window ops only; the
+     * psum-spill order only where there is a reduction to split: conv/fc) */
     sp->n[D_X] = 0;
-    for (int x = 0; x < 4; x++)
-        if ((x & 1) <= hw->double_buffer && (window || !(x >> 1))) sp->v[D_X][sp->n[D_X]++] = x;
+    for (int x = 0; x < 2 * SB_SIM_NORDER; x++) {
+        int ord = x >> 1;
+        if ((x & 1) > hw->double_buffer) continue;
+        if (!window && ord) continue;
+        if (window && hw->only_order && ord != hw->only_order - 1) continue;
+        if (G->kind != SB_SIM_K_CONV && ord == SB_SIM_ORDER_PSUM_SPILL && hw->only_order != 1 + ord) continue;
+        sp->v[D_X][sp->n[D_X]++] = x;
+    }
     search(sp, b);
     free(sp);
 }

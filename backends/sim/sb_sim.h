@@ -56,6 +56,9 @@ typedef struct sb_sim_hw {
     /* scheduler */
     int objective;                  /* SB_SIM_OBJ_*                       */
     int double_buffer;              /* allow double-buffered tiles        */
+    int only_order;                 /* 0: any loop order; 1 + SB_SIM_ORDER_*:
+                                     * that order alone for window ops
+                                     * (option scheduler.loop_order; tests) */
 } sb_sim_hw;
 
 /* Fill hw from the plugin options (keys in docs/sram-model.md); checks
@@ -89,7 +92,12 @@ typedef struct sb_sim_counts {
 
 enum { SB_SIM_K_CONV = 1, SB_SIM_K_DW, SB_SIM_K_POOL, SB_SIM_K_BIN, SB_SIM_K_BCAST,
        SB_SIM_K_LUT, SB_SIM_K_GAVG };
-enum { SB_SIM_ORDER_SPATIAL_OUTER = 0, SB_SIM_ORDER_CHANNEL_OUTER = 1 };
+/* Window-op loop orders. PSUM_SPILL (conv/fc): for channel tile, for
+ * reduction chunk, for spatial tile; each weight tile loads once and the
+ * int32 partial sums of a spatial tile go to PSRAM between chunks. For
+ * dwconv/maxpool (no reduction chunks) it is the channel-outer nest. */
+enum { SB_SIM_ORDER_SPATIAL_OUTER = 0, SB_SIM_ORDER_CHANNEL_OUTER = 1, SB_SIM_ORDER_PSUM_SPILL = 2,
+       SB_SIM_NORDER = 3 };
 
 typedef struct sb_sim_sched {
     int kind;          /* SB_SIM_K_*                                         */

@@ -118,7 +118,7 @@ typedef struct wstep { int y0, y1, x0, x1, o0, tc, k0, tk; } wstep;
  * touches is copied to locals first: the SRAM is an int8 array, and int8
  * stores may alias any field the compiler would otherwise reload. */
 static void pixels_group(ctx *x, const sb_op *op, const sb_geom *G, const sb_layout *L, const wstep *t,
-                         int k, int nk, int ib, int ob, int g0, int rg, const int8_t *rf, int32_t *acc,
+                         int k, int nk, int ib, int ob, int64_t psum_at, int g0, int rg, const int8_t *rf, int32_t *acc,
                          const int32_t *bias, const int32_t *wsum, int cols, int ylo, int xlo,
                          int64_t in_stride, int64_t out_stride, int64_t ps_stride) {
     const sb_graph *g = x->g;
@@ -127,7 +127,7 @@ static void pixels_group(ctx *x, const sb_op *op, const sb_geom *G, const sb_lay
     const int KH = G->KH, KW = G->KW, sh = G->sh, sw = G->sw, dh = G->dh, dwl = G->dw;
     const int pt = G->pt, pl = G->pl, H = G->H, W = G->W, T = G->T, tk = t->tk, wsh = x->wsh;
     const int zi = g->tensors[op->inputs[0]].zero_point, lo8 = op->act_min, hi8 = op->act_max;
-    const int64_t in_base = L->in[ib], ps_base = L->psum + 4 * (int64_t)g0, out_base = L->out[ob] + g0;
+    const int64_t in_base = L->in[ib], ps_base = psum_at + 4 * (int64_t)g0, out_base = L->out[ob] + g0;
     const int64_t in_words = conv ? span_sh(in_base, tk, wsh) : span_sh(in_base + g0, rg, wsh);
     const int64_t ps_words = span_sh(ps_base, 4 * (int64_t)rg, wsh), out_words = span_sh(out_base, rg, wsh);
     int64_t n_taps = 0, n_ps_rd = 0, n_ps_wr = 0, n_out = 0;
@@ -193,7 +193,8 @@ static void pixels_group(ctx *x, const sb_op *op, const sb_geom *G, const sb_lay
 }
 
 static void exec_window_step(ctx *x, const sb_op *op, const sb_geom *G, const sb_sim_sched *s,
-                             const sb_layout *L, const wstep *t, int k, int nk, int ib, int wbuf, int ob) {
+                             const sb_layout *L, const wstep *t, int k, int nk, int ib, int wbuf, int ob,
+                             int64_t psum_at) {
     const sb_graph *g = x->g;
     int conv = G->kind == SB_SIM_K_CONV, dw = G->kind == SB_SIM_K_DW;
     int zi = g->tensors[op->inputs[0]].zero_point, T = G->T;
@@ -235,9 +236,22 @@ static void exec_window_step(ctx *x, const sb_op *op, const sb_geom *G, const sb
             const int8_t *bp = x->sram + L->par + 4 * (int64_t)g0;
             for (int j = 0; j < rg; j++) memcpy(&bias[j], bp + 4 * j, 4);
         }
-        pixels_group(x, op, G, L, t, k, nk, ib, ob, g0, rg, rf, acc, bias, wsum, cols, ylo, xlo,
+        pixels_group(x, op, G, L, t, k, nk, ib, ob, psum_at, g0, rg, rf, acc, bias, wsum, cols, ylo, xlo,
                      in_stride, out_stride, ps_stride);
     }
+}
+
+/* Moves the int32 partial sums of one spatial tile between the SRAM (at
+ * psum_at, one word-aligned slot per pixel) and PSRAM (ps_ext, pixel-major
+ * rows of the whole output, 4 tc bytes per pixel): a run per tile row, one
+ * run for full-width tiles. */
+static void psum_dma(ctx *x, const sb_geom *G, const wstep *t, int8_t *ps_ext, int64_t psum_at, int store) {
+    int64_t vec = 4 * (int64_t)t->tc, stride = RUP(x, vec), q = 0;
+    dma_begin(x, SB_SIM_PSUM, store, G->burst);
+    for (int oy = t->y0; oy < t->y1; oy++)
+        for (int ox = t->x0; ox < t->x1; ox++, q++)
+            dma_copy(x, ps_ext + ((int64_t)oy * G->OW + ox) * vec, psum_at + q * stride, vec);
+    dma_flush(x);
 }
 
 static void exec_window(ctx *x, const sb_op *op, const sb_geom *G, const sb_sim_sched *s, int8_t *const *act) {
@@ -259,13 +273,20 @@ static void exec_window(ctx *x, const sb_op *op, const sb_geom *G, const sb_sim_
         else parr[1] = op->scale_f32;
     }
     int64_t in_key = -1, w_key = -1, par_key = -1;
-    int ib = 1, wbuf = 1, ob = 1, db = s->db;
+    int ib = 1, wbuf = 1, ob = 1, pb = 1, db = s->db;
     int so = s->order == SB_SIM_ORDER_SPATIAL_OUTER;
-    int n_outer = so ? nsp : noc, n_mid = so ? noc : nsp;
+    /* psum spill: for channel tile, for chunk, for spatial tile; the sums of
+     * the current channel tile live in PSRAM (ps_ext, [OH][OW][tc] int32)
+     * between chunks. Otherwise the chunk is innermost. */
+    int spill = conv && nk > 1 && s->order == SB_SIM_ORDER_PSUM_SPILL;
+    int n_outer = so ? nsp : noc, n_mid = spill ? nk : so ? noc : nsp, n_in = spill ? nsp : nk;
+    int64_t ps_region = (int64_t)s->th * s->tw * RUP(x, 4 * (int64_t)s->tc);
+    int8_t *ps_ext = NULL;
+    if (spill && !(ps_ext = malloc((size_t)G->OH * G->OW * 4 * (size_t)s->tc))) abort(); /* host memory, not the chip */
     for (int a = 0; a < n_outer; a++)
     for (int b = 0; b < n_mid; b++)
-    for (int k = 0; k < nk; k++) {
-        int sp = so ? a : b, o = so ? b : a;
+    for (int c = 0; c < n_in; c++) {
+        int sp = so ? a : spill ? c : b, o = so ? b : a, k = spill ? b : c;
         wstep t;
         t.y0 = sp / nx * s->th; t.y1 = t.y0 + s->th > G->OH ? G->OH : t.y0 + s->th;
         t.x0 = sp % nx * s->tw; t.x1 = t.x0 + s->tw > G->OW ? G->OW : t.x0 + s->tw;
@@ -315,7 +336,14 @@ static void exec_window(ctx *x, const sb_op *op, const sb_geom *G, const sb_sim_
             }
         }
         if (k == nk - 1) { ob ^= db; if (!db) ob = 0; }
-        exec_window_step(x, op, G, s, &L, &t, k, nk, ib, wbuf, ob);
+        int64_t psum_at = L.psum;
+        if (spill) {
+            pb ^= db; if (!db) pb = 0;
+            psum_at += pb * ps_region;
+            if (k > 0) psum_dma(x, G, &t, ps_ext, psum_at, 0);
+        }
+        exec_window_step(x, op, G, s, &L, &t, k, nk, ib, wbuf, ob, psum_at);
+        if (spill && k < nk - 1) psum_dma(x, G, &t, ps_ext, psum_at, 1);
         if (k == nk - 1) { /* store the finished output tile */
             int64_t stride = RUP(x, t.tc), q = 0;
             dma_begin(x, SB_SIM_OUT, 1, G->burst);
@@ -326,6 +354,7 @@ static void exec_window(ctx *x, const sb_op *op, const sb_geom *G, const sb_sim_
         }
         x->c->steps++;
     }
+    free(ps_ext);
     x->c->reg_reads += 2 * x->c->macs + x->c->ops;
 }
 

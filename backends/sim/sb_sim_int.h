@@ -64,6 +64,13 @@ static inline int sb_valid_taps(int o, int stride, int k, int dil, int pad, int 
 }
 /* Register-file group size for a tile of tc channels (0: does not fit). */
 int sb_rf_group(const sb_sim_hw *hw, const sb_geom *G, int tc, int tk);
+/* 0 for a schedule the timing model cannot honour: double-buffered psum
+ * spill with one spatial tile (each chunk's sums would be stored and at once
+ * reloaded, a DMA round trip on the critical path that no buffer hides). */
+static inline int sb_sched_valid(const sb_geom *G, const sb_sim_sched *s) {
+    if (G->kind != SB_SIM_K_CONV || s->order != SB_SIM_ORDER_PSUM_SPILL || !s->db || s->tk >= G->C) return 1;
+    return sb_cdiv(G->OH, s->th) * sb_cdiv(G->OW, s->tw) > 1;
+}
 /* SRAM bytes the tile regions need. */
 int64_t sb_sched_bytes(const sb_geom *G, const sb_sim_sched *s);
 /* Input-tile row/column aggregates for output tiles th x tw (cached when

@@ -141,7 +141,11 @@ void sb_layout_of(const sb_geom *G, const sb_sim_sched *s, sb_layout *L) {
         if (G->kind == SB_SIM_K_CONV) w = (int64_t)s->tc * sb_wrup((int64_t)G->T * s->tk, wb);
         if (G->kind == SB_SIM_K_DW) w = (int64_t)G->T * sb_wrup(s->tc, wb);
         if (G->kind != SB_SIM_K_POOL) par = G->npar * sb_wrup(4 * (int64_t)s->tc, wb);
-        if (G->kind == SB_SIM_K_CONV && s->tk < G->C) psum = (int64_t)s->th * s->tw * sb_wrup(4 * (int64_t)s->tc, wb);
+        if (G->kind == SB_SIM_K_CONV && s->tk < G->C) {
+            psum = (int64_t)s->th * s->tw * sb_wrup(4 * (int64_t)s->tc, wb);
+            /* spilled partial sums move by DMA: a second buffer when double-buffered */
+            if (s->order == SB_SIM_ORDER_PSUM_SPILL) psum *= nb;
+        }
         out = (int64_t)s->th * s->tw * sb_wrup(s->tc, wb);
         break;
     }
@@ -265,12 +269,14 @@ static void analyze_window(const sb_geom *G, const sb_sim_sched *s, sb_sim_count
     int wb = G->wb, conv = G->kind == SB_SIM_K_CONV, dw = G->kind == SB_SIM_K_DW;
     int64_t ny = sb_cdiv(G->OH, s->th), nx = sb_cdiv(G->OW, s->tw);
     int64_t noc = sb_cdiv(G->OC, s->tc), nk = conv ? sb_cdiv(G->C, s->tk) : 1, nsp = ny * nx;
-    int so = s->order == SB_SIM_ORDER_SPATIAL_OUTER;
+    int so = s->order == SB_SIM_ORDER_SPATIAL_OUTER, spill = conv && s->order == SB_SIM_ORDER_PSUM_SPILL;
     int64_t VT = G->VT, pix = (int64_t)G->OH * G->OW;
     c->steps = nsp * noc * nk;
 
     /* input loads: sum over spatial tiles x channel chunks of act_block,
-     * separable in rows and columns (see docs/sram-model.md) */
+     * separable in rows and columns (see docs/sram-model.md). Channel outer
+     * and psum spill both reload every (spatial tile, chunk) per channel tile
+     * unless there is a single one. */
     int64_t in_mult = conv ? (so ? (nk == 1 ? 1 : noc) : (nsp * nk == 1 ? 1 : noc)) : 1;
     int64_t kn = conv ? G->C : G->OC, kt = conv ? s->tk : s->tc;
     sb_agg A;
@@ -283,7 +289,7 @@ static void analyze_window(const sb_geom *G, const sb_sim_sched *s, sb_sim_count
     });
     /* weights and parameters */
     if (conv) {
-        int64_t wm = so ? (noc * nk == 1 ? 1 : nsp) : (nk == 1 ? 1 : nsp);
+        int64_t wm = spill ? 1 : so ? (noc * nk == 1 ? 1 : nsp) : (nk == 1 ? 1 : nsp);
         FOR_TILES(G->OC, s->tc, tc, mo, {
             FOR_TILES(G->C, s->tk, tk, mk, {
                 xfer x;
@@ -324,6 +330,14 @@ static void analyze_window(const sb_geom *G, const sb_sim_sched *s, sb_sim_count
             });
             c->sram_rd_words[SB_SIM_PSUM] += pix * mo * (nk - 1) * psp;
             c->sram_wr_words[SB_SIM_PSUM] += pix * mo * (nk - 1) * psp;
+            if (spill && nk > 1) /* each spatial tile's sums: out after chunks 0..nk-2, in before 1..nk-1 */
+                FOR_TILES(G->OH, s->th, th, my, {
+                    FOR_TILES(G->OW, s->tw, tw, mx, {
+                        xfer x = act_block(th, tw, 4 * tc, G->OW, 4 * tc, G->burst, wb);
+                        add_store(c, SB_SIM_PSUM, &x, my * mx * mo * (nk - 1));
+                        add_load(c, SB_SIM_PSUM, &x, my * mx * mo * (nk - 1));
+                    });
+                });
         } else {
             if (dw) c->sram_rd_words[SB_SIM_W] += nsp * mo * (G->T * spn + par);
             c->sram_rd_words[SB_SIM_IN] += VT * mo * spn;

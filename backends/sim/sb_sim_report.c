@@ -52,9 +52,12 @@ static cJSON *layer_json(const sb_sim_report *rep, const sb_graph *g, const sb_s
     cJSON_AddNumberToObject(o, "param_bytes", (double)L->params);
     cJSON *s = cJSON_AddObjectToObject(o, "tile");
     if (L->s.kind <= SB_SIM_K_POOL) {
+        int spill = L->s.kind == SB_SIM_K_CONV && L->s.order == SB_SIM_ORDER_PSUM_SPILL;
         cJSON_AddStringToObject(s, "loop_order", L->s.order == SB_SIM_ORDER_SPATIAL_OUTER
                                                      ? "spatial-tiles outer, channel tiles, reduction inner"
-                                                     : "channel tiles outer, spatial tiles, reduction inner");
+                                                 : spill ? "channel tiles outer, reduction chunks, spatial tiles inner; "
+                                                           "partial sums spilled to PSRAM between chunks"
+                                                         : "channel tiles outer, spatial tiles, reduction inner");
         cJSON_AddNumberToObject(s, "rows", L->s.th);
         cJSON_AddNumberToObject(s, "cols", L->s.tw);
         if (L->s.kind == SB_SIM_K_CONV) cJSON_AddNumberToObject(s, "reduction_channels", L->s.tk);

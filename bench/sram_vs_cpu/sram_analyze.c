@@ -29,8 +29,14 @@ static int one(const sb_sim_hw *hw, const sb_graph *g) {
     double dt = cpu_s() - c0;
     int64_t ext = 0;
     for (int k = 0; k < SB_SIM_NCLASS; k++) ext += rep.total.ext_rd_bytes[k] + rep.total.ext_wr_bytes[k];
-    printf("%9lld %12.3f %10.3f %9.2f %9.2f %7.2f %7.2f %9.4f\n", (long long)hw->capacity_bytes,
+    int64_t psum = rep.total.ext_rd_bytes[SB_SIM_PSUM] + rep.total.ext_wr_bytes[SB_SIM_PSUM];
+    int spill = 0;
+    for (int i = 0; i < rep.n_layers; i++)
+        spill += rep.layers[i].s.kind == SB_SIM_K_CONV && rep.layers[i].s.order == SB_SIM_ORDER_PSUM_SPILL &&
+                 rep.layers[i].c.ext_rd_bytes[SB_SIM_PSUM] > 0;
+    printf("%9lld %12.3f %10.3f %9.2f %9.2f %9.2f %6d %7.2f %7.2f %9.4f\n", (long long)hw->capacity_bytes,
            rep.latency_ns * 1e-6, rep.energy_pj * 1e-9, ext * 1e-6, rep.total.ext_rd_bytes[SB_SIM_W] * 1e-6,
+           psum * 1e-6, spill,
            rep.latency_ns / rep.bounds.latency_ns, rep.energy_pj / rep.bounds.energy_pj, dt);
     sb_sim_report_free(&rep);
     return 0;
@@ -49,8 +55,8 @@ int main(int argc, char **argv) {
     const sb_graph *g = sb_model_file_graph(mf);
     if (sr_load_preset(&p, argv[2])) { fprintf(stderr, "%s: cannot read\n", argv[2]); return 1; }
     if (sb_sim_hw_from_options(&p.o, &hw, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
-    printf("model %s, preset %s\n%9s %12s %10s %9s %9s %7s %7s %9s\n", g->name, argv[2], "cap_B", "latency_ms",
-           "energy_mJ", "ext_MB", "wts_MB", "lat/bd", "E/bd", "analyze_s");
+    printf("model %s, preset %s\n%9s %12s %10s %9s %9s %9s %6s %7s %7s %9s\n", g->name, argv[2], "cap_B", "latency_ms",
+           "energy_mJ", "ext_MB", "wts_MB", "psum_MB", "spill", "lat/bd", "E/bd", "analyze_s");
     int rc = 0;
     if (argc == 3) rc |= one(&hw, g);
     for (int i = 3; i < argc; i++) {

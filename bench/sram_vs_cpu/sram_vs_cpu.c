@@ -50,7 +50,9 @@ int main(int argc, char **argv) {
     sb_workspace *ws = NULL;
     if (sb_workspace_new(g, &ws, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
     double t_sim = 0, t_cpu = 0, c_sim = 0, c_cpu = 0, c0;
-    int same = 1;
+    int same = 1, counted = 1;
+    sb_sim_counts *cnt = calloc((size_t)g->n_ops, sizeof *cnt);
+    if (!cnt) { fprintf(stderr, "out of memory\n"); return 1; }
     srand(1);
     for (int i = 0; i < n; i++) {
         for (int64_t k = 0; k < nin; k++) x[k] = (int8_t)(rand() % 256 - 128);
@@ -58,8 +60,9 @@ int main(int argc, char **argv) {
         if (sb_graph_run_int8(g, ws, x, yc, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
         t_cpu += now_s() - t0; c_cpu += cpu_s() - c0;
         t0 = now_s(); c0 = cpu_s();
-        if (sb_sim_execute(&rep, g, x, ys, NULL, NULL, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
+        if (sb_sim_execute(&rep, g, x, ys, cnt, NULL, &err)) { fprintf(stderr, "%s\n", err.msg); return 1; }
         t_sim += now_s() - t0; c_sim += cpu_s() - c0;
+        for (int l = 0; l < g->n_ops; l++) counted &= sb_sim_counts_equal(&cnt[l], &rep.layers[l].c);
         same &= memcmp(ys, yc, (size_t)nout) == 0;
     }
     const sb_sim_bounds *B = &rep.bounds;
@@ -68,7 +71,8 @@ int main(int argc, char **argv) {
            t_sim / n, t_cpu / n, t_sim / t_cpu, t_prep);
     printf("cpu time: simulated %.3f s/image, cpu backend kernels %.4f s/image, ratio %.1f\n",
            c_sim / n, c_cpu / n, c_sim / c_cpu);
-    printf("logits identical: %s\n", same ? "yes" : "NO");
+    printf("logits identical: %s; executed counts == closed form on all %d layers: %s\n", same ? "yes" : "NO",
+           g->n_ops, counted ? "yes" : "NO");
     printf("simulated: latency %.3f ms (compute %.3f, sram port stalls %.3f, dma %.3f), energy %.3f mJ, avg power %.2f mW\n",
            rep.latency_ns * 1e-6, rep.compute_ns * 1e-6, rep.memory_ns * 1e-6, rep.dma_ns * 1e-6,
            rep.energy_pj * 1e-9, rep.avg_power_mw);
@@ -80,8 +84,9 @@ int main(int argc, char **argv) {
         ext += rep.total.ext_rd_bytes[k] + rep.total.ext_wr_bytes[k];
         srd += rep.total.sram_rd_words[k]; swr += rep.total.sram_wr_words[k];
     }
-    printf("counts: macs %lld, external %.2f MB (weights %.2f MB), sram words read %lld written %lld\n",
-           (long long)rep.total.macs, ext * 1e-6, rep.total.ext_rd_bytes[SB_SIM_W] * 1e-6, (long long)srd, (long long)swr);
+    printf("counts: macs %lld, external %.2f MB (weights %.2f MB, partial sums %.2f MB), sram words read %lld written %lld\n",
+           (long long)rep.total.macs, ext * 1e-6, rep.total.ext_rd_bytes[SB_SIM_W] * 1e-6,
+           (rep.total.ext_rd_bytes[SB_SIM_PSUM] + rep.total.ext_wr_bytes[SB_SIM_PSUM]) * 1e-6, (long long)srd, (long long)swr);
     printf("bounds: compulsory %.3f ms (port %.3f, external %.3f; %.2f MB flash + %.2f MB psram), Hong-Kung %.3f ms (%.2f MB), compute %.3f ms\n",
            B->comp_latency_ns * 1e-6, B->comp_port_ns * 1e-6, B->comp_ext_ns * 1e-6, B->comp_flash_bytes * 1e-6,
            B->comp_psram_bytes * 1e-6, B->hk_latency_ns * 1e-6, B->hk_ext_bytes * 1e-6, B->compute_ns * 1e-6);
@@ -91,6 +96,6 @@ int main(int argc, char **argv) {
     sb_workspace_free(ws);
     sb_sim_report_free(&rep);
     sb_model_file_free(mf);
-    free(x); free(ys); free(yc);
-    return same ? 0 : 1;
+    free(x); free(ys); free(yc); free(cnt);
+    return same && counted ? 0 : 1;
 }

@@ -134,6 +134,49 @@ static void test_random_nets(void **state) {
     assert_true(ran > 15);
 }
 
+/* Each loop order forced alone (scheduler.loop_order), so that the
+ * psum-spill order is executed and counted even where the scheduler would
+ * not choose it: counts == closed form, bit-exact logits, bounds hold, and
+ * on conv/fc layers with several reduction chunks the partial sums really
+ * make PSRAM round trips (both ways, equal bytes). */
+static void test_forced_orders(void **state) {
+    (void)state;
+    const char *ord[3] = {"spatial_outer", "channel_outer", "psum_spill"};
+    sr_seed = 9001;
+    int spilled = 0, ran = 0;
+    for (int it = 0; it < 240; it++) {
+        sr_opts p;
+        sb_sim_hw hw;
+        sr_graph s;
+        sr_random_hw(&p, it % 2 ? 96 : 400);
+        int o = it % 3;
+        sr_set(&p, "scheduler.loop_order", SB_OPT_STRING, 0, ord[o]);
+        hw_of(&p, &hw);
+        assert_int_equal(hw.only_order, 1 + o);
+        if (it % 8 == 7) sr_random_net(&s, sr_range(5, 12));
+        else sr_random_op(&s, it % 4 == 1 ? 2 : 0); /* conv, fc */
+        sb_sim_report rep;
+        sb_error err = {0};
+        int rc = sb_sim_analyze(&hw, &s.g, &rep, &err);
+        if (rc == 0) {
+            for (int i = 0; i < rep.n_layers; i++) {
+                const sb_sim_layer *L = &rep.layers[i];
+                if (L->s.kind <= SB_SIM_K_POOL) assert_int_equal(L->s.order, o);
+                int64_t rd = L->c.ext_rd_bytes[SB_SIM_PSUM], wr = L->c.ext_wr_bytes[SB_SIM_PSUM];
+                assert_int_equal(rd, wr);
+                if (rd > 0) { assert_int_equal(o, 2); assert_int_equal(L->s.kind, SB_SIM_K_CONV); }
+                if (o == 2 && L->s.kind == SB_SIM_K_CONV && rd > 0) spilled++;
+            }
+            sb_sim_report_free(&rep);
+        } else if (rc != SB_ECAPACITY) fail_msg("analyze: %s", err.msg);
+        if (check_graph(&hw, &s.g, 1) == 0) ran++;
+        sr_free(&s);
+    }
+    print_message("forced orders: %d graphs checked, %d conv/fc layers with spilled partial sums\n", ran, spilled);
+    assert_true(ran > 150);
+    assert_true(spilled >= 20);
+}
+
 static double objective_of(const sb_sim_hw *hw, const sb_sim_layer *L) {
     switch (hw->objective) {
     case SB_SIM_OBJ_LATENCY: return L->latency_ns + 1e-9 * L->energy_pj;
@@ -150,7 +193,7 @@ static void test_search_vs_brute_force(void **state) {
     (void)state;
     sr_seed = 4242;
     double worst = 1, sum = 0;
-    int n = 0;
+    int n = 0, n_spill_best = 0, n_spill_got = 0;
     for (int it = 0; it < 40; it++) {
         sr_opts p;
         sb_sim_hw hw;
@@ -169,17 +212,18 @@ static void test_search_vs_brute_force(void **state) {
         int conv = G.kind == SB_SIM_K_CONV;
         for (int tc = 1; tc <= G.OC; tc++)
         for (int tk = 1; tk <= (conv ? G.C : 1); tk++)
-        for (int x = 0; x < 4; x++) {
+        for (int x = 0; x < 2 * SB_SIM_NORDER; x++) {
             sb_sim_layer L;
             memset(&L, 0, sizeof L);
             L.s.kind = G.kind; L.s.tc = tc; L.s.tk = conv ? tk : tc; L.s.db = x & 1; L.s.order = x >> 1;
-            if (L.s.db > hw.double_buffer) continue;
+            if (L.s.db > hw.double_buffer || (!conv && L.s.order == SB_SIM_ORDER_PSUM_SPILL)) continue;
             L.s.r = sb_rf_group(&hw, &G, L.s.tc, L.s.tk);
             if (L.s.r < 1) continue;
             for (L.s.th = 1; L.s.th <= G.OH; L.s.th++)
                 for (L.s.tw = 1; L.s.tw <= G.OW; L.s.tw++) {
                     L.s.sram_bytes = sb_sched_bytes(&G, &L.s);
                     if (L.s.sram_bytes > hw.capacity_bytes) break;
+                    if (!sb_sched_valid(&G, &L.s)) continue;
                     sb_analyze_op(&G, &L.s, &L.c);
                     sb_sim_layer_cost(&hw, &L);
                     double o = objective_of(&hw, &L);
@@ -195,12 +239,15 @@ static void test_search_vs_brute_force(void **state) {
                           a->th, a->tw, a->tc, a->tk, a->db, a->order, bs.th, bs.tw, bs.tc, bs.tk, bs.db, bs.order);
         }
         if (got / best > worst) worst = got / best;
+        n_spill_best += bs.order == SB_SIM_ORDER_PSUM_SPILL && bs.tk < G.C;
+        n_spill_got += rep.layers[0].s.order == SB_SIM_ORDER_PSUM_SPILL && rep.layers[0].s.tk < G.C;
         sum += got / best;
         n++;
         sb_sim_report_free(&rep);
         sr_free(&s);
     }
-    print_message("search vs every integer tile: %d layers, mean ratio %.4f, worst %.4f\n", n, sum / n, worst);
+    print_message("search vs every integer tile: %d layers, mean ratio %.4f, worst %.4f; psum spill best on %d, chosen on %d\n",
+                  n, sum / n, worst, n_spill_best, n_spill_got);
     assert_true(n >= 20);
     assert_true(worst <= 1.02);
 }
@@ -423,6 +470,7 @@ int main(void) {
         cmocka_unit_test(test_bounds_golden),
         cmocka_unit_test(test_scheduler_objectives),
         cmocka_unit_test(test_search_vs_brute_force),
+        cmocka_unit_test(test_forced_orders),
         cmocka_unit_test(test_presets),
         cmocka_unit_test(test_capacity_error),
         cmocka_unit_test(test_objectives_same_logits),
