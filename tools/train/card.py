@@ -9,6 +9,11 @@
 import argparse
 import json
 import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from sbtools import sbm  # noqa: E402
 
 CLASSES = ["akiec", "bcc", "bkl", "df", "mel", "nv", "vasc"]
 
@@ -41,7 +46,10 @@ def main():
     r, cost = m["recipe"], m["cost"]
     with open(a.reproduce) as f:
         reproduce = f.read().strip()
-    tb = (qt or qv or {}).get("tensor_bytes", {})
+    tb = {}
+    for t in sbm.read(a.sbm).tensors:  # constant tensors of the file, by dtype
+        if "offset" in t:
+            tb[t["dtype"]] = tb.get(t["dtype"], 0) + int(t["nbytes"])
     lines = [
         "# %s" % a.name, "",
         a.summary, "",
@@ -64,7 +72,7 @@ def main():
         "Pixels: the benchmark's own preprocessing (`sbprep`, docs/dataset-cache.md: whole "
         "200x150 image squashed to %d px by exact area averaging), cache `%s`. Split: official "
         "DermaMNIST (train %d / val %d / test %d images); selection on val only, test evaluated "
-        "once. Caveat: the DermaMNIST split is by image, and 641 lesions have images in both "
+        "once (for a logit-adjusted model: once before and once after the adjustment). Caveat: the DermaMNIST split is by image, and 641 lesions have images in both "
         "train and test, so test accuracy is optimistic compared with a lesion-disjoint split."
         % (r["input_size"], a.cache, r["train_images"], m["val"]["n"],
            m.get("test", {}).get("n", 0)),
@@ -80,6 +88,14 @@ def main():
            r["seed"], m["epochs_run"], r["epochs"],
            " --minutes %g" % r["minutes"] if r.get("minutes") else "", m["epoch"],
            m["selection"], r["torch"], r["threads"]),
+    ]
+    adj = r.get("logit_adjust")
+    if adj:
+        lines += ["", "Then logit adjustment (tools/train/adjust.py): tau x log(training prior) "
+                  "added to the classifier bias, tau = %g chosen on val for the best val %s "
+                  "(the class-weighted loss had shifted predictions towards the rare classes; "
+                  "this trades balanced accuracy for accuracy)." % (adj["tau"], adj["select"])]
+    lines += [
         "", "## Accuracy", "",
         "INT8: %s. Float: the PyTorch checkpoint." % a.int8_source, "",
         "| | val acc | val balanced | test acc | test balanced |", "|---|---|---|---|---|",
@@ -91,6 +107,14 @@ def main():
                                          pct(qv and qv["balanced_accuracy"]),
                                          pct(qt and qt["accuracy"]),
                                          pct(qt and qt["balanced_accuracy"])),
+    ]
+    before = m.get("before_adjust")
+    if before and before.get("val"):
+        lines.append("| float32 before logit adjustment | %s | %s | %s | %s |" % (
+            pct(before["val"]["accuracy"]), pct(before["val"]["balanced_accuracy"]),
+            pct((before.get("test") or {}).get("accuracy")),
+            pct((before.get("test") or {}).get("balanced_accuracy"))))
+    lines += [
         "", "Per-class recall on test (%s):" % ", ".join(
             "%s %d" % (c, n) for c, n in zip(CLASSES, [sum(row) for row in m["test"]["confusion"]]))
         if "test" in m else "", "",
