@@ -33,6 +33,15 @@ const char *sb_job_status_name(sb_job_status s) {
     return "?";
 }
 
+long sb_job_same_error_as(const sb_run *run, size_t i) {
+    size_t k;
+    if (!run->jobs[i].err.msg[0]) return -1;
+    for (k = 0; k < i; k++)
+        if (run->jobs[k].status == run->jobs[i].status && strcmp(run->jobs[k].err.msg, run->jobs[i].err.msg) == 0)
+            return (long)k;
+    return -1;
+}
+
 const char *sb_prov_name(sb_provenance p) {
     switch (p) {
     case SB_PROV_MEASURED: return "measured";

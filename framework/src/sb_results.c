@@ -389,8 +389,16 @@ char *sb_results_table_md(const sb_run *run) {
         }
         if (!j->err.msg[0]) continue;
         if (!n_notes++) sb_buf_printf(&b, "\n");
-        sb_buf_printf(&b, "- %s x %s: %s: %s\n", run->models[j->model].cfg->name, run->backends[j->be].cfg->name,
-                      sb_job_status_name(j->status), j->err.msg);
+        {
+            long same = sb_job_same_error_as(run, i);
+            if (same >= 0)
+                sb_buf_printf(&b, "- %s x %s: %s: same error as %s x %s\n", run->models[j->model].cfg->name,
+                              run->backends[j->be].cfg->name, sb_job_status_name(j->status),
+                              run->models[run->jobs[same].model].cfg->name, run->backends[run->jobs[same].be].cfg->name);
+            else
+                sb_buf_printf(&b, "- %s x %s: %s: %s\n", run->models[j->model].cfg->name,
+                              run->backends[j->be].cfg->name, sb_job_status_name(j->status), j->err.msg);
+        }
     }
     return b.oom ? (sb_buf_free(&b), NULL) : b.s;
 }

@@ -26,6 +26,13 @@ typedef enum {
 
 const char *sb_job_status_name(sb_job_status s);
 
+struct sb_run;
+/* The first job before `i` that ended with exactly job i's error message
+ * (a missing dataset folder fails every job alike), or -1: the terminal
+ * says such an error once and then refers to that job. results.json keeps
+ * the whole message in every job. */
+long sb_job_same_error_as(const struct sb_run *run, size_t i);
+
 #define SB_SAMPLE_MAX_CLASSES 32
 
 /* One image through one (model, backend). Written by exactly one worker. */

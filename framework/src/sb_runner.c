@@ -349,10 +349,14 @@ static void job_finished(sb_runner *r) {
     if (job->be_handle) b->api->close(job->be_handle);
     job->prog = job->be_handle = NULL;
     clear_progress(r);
-    if (!r->opts->quiet || job->status != SB_JOB_OK)
+    if (!r->opts->quiet || job->status != SB_JOB_OK) {
+        long same = sb_job_same_error_as(&r->run, r->cur);
+        char ref[64];
+        snprintf(ref, sizeof ref, "same error as job %ld", same + 1);
         fprintf(stderr, "srambench: job %zu/%zu %s x %s x %s: %s%s%s\n", r->cur + 1, r->run.n_jobs,
                 r->run.datasets[job->ds].cfg->inst.name, r->run.models[job->model].cfg->name, b->cfg->name,
-                sb_job_status_name(job->status), job->err.msg[0] ? ": " : "", job->err.msg);
+                sb_job_status_name(job->status), job->err.msg[0] ? ": " : "", same >= 0 ? ref : job->err.msg);
+    }
     write_results(r, 0);
     if (r->opts->on_job_done) r->opts->on_job_done(r, r->cur, r->opts->ud);
     r->cur++;

@@ -345,6 +345,19 @@ static void test_failing_dataset(void **state) {
         assert_string_equal(jstr(job_at(root, j), "error"), "dataset 'fake': fake dataset: told to fail in open");
     assert_non_null(strstr(jstr(cJSON_GetArrayItem(cJSON_GetObjectItem(root, "datasets"), 0), "error"), "told to fail"));
     cJSON_Delete(root);
+    {
+        /* the table says the shared error once, then refers to it */
+        char path[600], *md;
+        const char *first;
+        snprintf(path, sizeof path, "%s/table.md", out);
+        md = read_file(path);
+        assert_non_null(md);
+        first = strstr(md, "told to fail in open");
+        assert_non_null(first);
+        assert_null(strstr(first + 1, "told to fail in open"));
+        assert_non_null(strstr(md, "- fake x b: failed: same error as fake x a"));
+        free(md);
+    }
 }
 
 /* --------------------------------------------------------------- stop */
