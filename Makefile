@@ -12,7 +12,7 @@ NINJAFLAGS ?=
 DEPS_BUILD = meson ninja-build pkg-config gcc libuv1-dev libcjson-dev libjpeg-dev libzip-dev gnuplot-nox
 DEPS_TEST  = libcmocka-dev python3 python3-numpy python3-torch python3-torchvision python3-pil clang valgrind
 
-.PHONY: bench test build deps deps-test clean
+.PHONY: bench test build deps deps-test clean check-sanitize fuzz
 
 bench: build
 	./$(BUILD)/srambench run $(BENCH)
@@ -31,6 +31,15 @@ deps:
 
 deps-test:
 	@./tools/install-deps.sh $(DEPS_BUILD) $(DEPS_TEST)
+
+# The whole suite under ASan + UBSan (clang), then a small run under valgrind.
+check-sanitize: deps-test
+	SB_PLAIN_BUILD=$(BUILD) ./tools/check-sanitize.sh
+
+# Each libFuzzer target for FUZZ_SECONDS (crashes go to tests/fuzz/regressions/).
+FUZZ_SECONDS ?= 30
+fuzz: deps-test
+	./tools/fuzz.sh $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(BUILD)

@@ -46,7 +46,7 @@ shim="$san/no_dlclose.so"
 $cc -shared -fPIC -O2 -o "$shim" "$src/tests/hardening/selfcheck/no_dlclose.c" || exit 2
 
 asan_opts="detect_leaks=1:halt_on_error=1:abort_on_error=0:detect_stack_use_after_return=1"
-asan_opts="$asan_opts:strict_string_checks=1:check_initialization_order=1:print_summary=1"
+asan_opts="$asan_opts:check_initialization_order=1:print_summary=1"
 [ "$cc" = gcc ] && asan_opts="$asan_opts:verify_asan_link_order=0"
 export ASAN_OPTIONS="${SB_ASAN_OPTIONS:-$asan_opts}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:print_summary=1"

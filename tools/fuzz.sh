@@ -21,11 +21,13 @@ build=${SB_FUZZ_BUILD:-$root/build-fuzz}
 targets=${*:-toml sbm hmnist ham_meta npz jpeg}
 
 if [ ! -f "$build/build.ninja" ]; then
+    log=$(mktemp "${TMPDIR:-/tmp}/sbfuzz-setup.XXXXXX")
     CC=clang meson setup "$build" "$src" --buildtype=debugoptimized \
         -Db_sanitize=address,undefined -Db_lundef=false \
         "-Dc_args=['-fsanitize=fuzzer-no-link','-fno-sanitize-recover=all']" \
-        "-Dc_link_args=['-fno-sanitize-recover=all']" >"$build.setup.log" 2>&1 ||
-        { cat "$build.setup.log"; echo "fuzz.sh: meson setup failed" >&2; exit 2; }
+        "-Dc_link_args=['-fno-sanitize-recover=all']" >"$log" 2>&1 ||
+        { cat "$log"; rm -f "$log"; echo "fuzz.sh: meson setup failed" >&2; exit 2; }
+    rm -f "$log"
 fi
 built=""
 for t in $targets; do
@@ -37,6 +39,11 @@ for t in $targets; do
     fi
 done
 
+# The targets write each input to a file under $TMPDIR; a crash or libFuzzer's
+# own exit skips their cleanup, so give them a folder removed here.
+TMPDIR=$(mktemp -d "${TMPDIR:-/tmp}/sbfuzz-run.XXXXXX") || exit 2
+export TMPDIR
+trap 'rm -rf "$TMPDIR"' EXIT
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 status=0

@@ -17,6 +17,10 @@
 
 #include "sb_image.h"
 
+/* Largest image decoded: 64 Mpixel (192 MiB of RGB), far above any
+ * dermoscopy image (HAM10000: 600 x 450). */
+#define SB_JPEG_MAX_PIXELS (1ull << 26)
+
 static atomic_uint_fast64_t decode_count;
 
 uint64_t sb_jpeg_decode_count(void) { return (uint64_t)atomic_load(&decode_count); }
@@ -91,6 +95,14 @@ static int decode(const uint8_t *data, size_t n_bytes, const char *name, int hea
         jpeg_destroy_decompress(&cinfo);
         return sb_error_set(err, SB_EUNSUPPORTED,
                             "%s: JPEG with %d components: expected 1 (gray) or 3 (colour)", name, nc);
+    }
+    /* The header alone sets the allocation: a 700-byte file can claim
+     * 60000 x 60000 pixels (10.8 GB). Refuse before allocating (fuzz_jpeg). */
+    if ((uint64_t)cinfo.image_width * cinfo.image_height > SB_JPEG_MAX_PIXELS) {
+        unsigned w = cinfo.image_width, h = cinfo.image_height;
+        jpeg_destroy_decompress(&cinfo);
+        return sb_error_set(err, SB_EUNSUPPORTED, "%s: JPEG of %ux%u pixels: expected at most %llu pixels",
+                            name, w, h, (unsigned long long)SB_JPEG_MAX_PIXELS);
     }
     if (header_only) {
         jpeg_destroy_decompress(&cinfo);

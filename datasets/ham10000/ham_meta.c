@@ -259,9 +259,11 @@ static int split_dermamnist(ham_meta *m, sb_error *err) {
         tab[n_tab++].subset = subset;
     }
     if (rc == 0) {
-        qsort(tab, n_tab, sizeof *tab, cmp_id_subset);
+        /* An empty split file leaves tab NULL: qsort/bsearch must not see it. */
+        if (n_tab) qsort(tab, n_tab, sizeof *tab, cmp_id_subset);
         for (size_t i = 0; i < m->n; i++) {
-            id_subset key = {m->s[i].image_id, 0}, *hit = bsearch(&key, tab, n_tab, sizeof *tab, cmp_id_subset);
+            id_subset key = {m->s[i].image_id, 0};
+            id_subset *hit = n_tab ? bsearch(&key, tab, n_tab, sizeof *tab, cmp_id_subset) : NULL;
             if (!hit) {
                 rc = sb_error_set(err, SB_EFORMAT, "%s:%d: image %s is not in %s: expected every image to have a split",
                                   m->meta_path, m->s[i].row, m->s[i].image_id, csv.path);

@@ -1,0 +1,80 @@
+/*
+ * hd_plugins.c - misbehaving backend plugins for the bad-input tests; which
+ * one is chosen by -D at build time (tests/hardening/meson.build).
+ *   HD_FAIL_OPEN  "hd-failopen": open() fails with a message.
+ *   HD_CRASH_OPEN "hd-crash":    open() dies of SIGSEGV.
+ *   (default)     "hd-signal":   a backend that answers class 0 for every
+ *                 image and, when its `after_images`-th image runs, sends its
+ *                 own process `signal` ("int" or "term"): an interrupt that
+ *                 arrives mid-run at a known point, with no sleeping.
+ */
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sb_plugin.h"
+
+#if defined(HD_FAIL_OPEN) || defined(HD_CRASH_OPEN)
+static int be_open(const sb_host *host, const sb_options *opts, void **be, sb_error *err) {
+    (void)host; (void)opts; (void)be;
+#if defined(HD_CRASH_OPEN)
+    raise(SIGSEGV);
+#endif
+    return sb_error_set(err, SB_EIO, "hd-failopen: open refused on purpose (test plugin)");
+}
+static void be_close(void *be) { (void)be; }
+static const sb_backend_plugin plugin = {
+#if defined(HD_CRASH_OPEN)
+    SB_PLUGIN_HEADER_INIT(SB_KIND_BACKEND, "hd-crash", "1.0.0", "test: crashes in open", NULL),
+#else
+    SB_PLUGIN_HEADER_INIT(SB_KIND_BACKEND, "hd-failopen", "1.0.0", "test: fails in open", NULL),
+#endif
+    be_open, be_close, NULL, NULL, NULL, NULL};
+#else
+static const sb_option_spec options[] = {
+    {"signal", SB_OPT_STRING, 0, "int | term (default int)"},
+    {"after_images", SB_OPT_INT, 0, "the image whose run sends the signal, 1-based (default 3)"},
+    {NULL, 0, 0, NULL}};
+
+typedef struct hd_be {
+    int sig;
+    long after;
+    atomic_long seen;
+    int n_classes;
+} hd_be;
+
+static int be_open(const sb_host *host, const sb_options *opts, void **out, sb_error *err) {
+    const char *s = sb_opt_str(opts, "signal", "int");
+    hd_be *b = calloc(1, sizeof *b);
+    (void)host;
+    if (!b) return sb_error_set(err, SB_ENOMEM, "hd-signal: out of memory");
+    b->sig = strcmp(s, "term") == 0 ? SIGTERM : SIGINT;
+    b->after = (long)sb_opt_int(opts, "after_images", 3);
+    *out = b;
+    return SB_OK;
+}
+static void be_close(void *be) { free(be); }
+static int be_prepare(void *be, const sb_graph *g, void **prog, sb_error *err) {
+    hd_be *b = be;
+    (void)err;
+    b->n_classes = g->n_classes;
+    *prog = b;
+    return SB_OK;
+}
+static void be_release(void *prog) { (void)prog; }
+static int be_run(void *prog, const int8_t *input, int8_t *logits, sb_metrics *m, sb_error *err) {
+    hd_be *b = prog;
+    (void)input; (void)m; (void)err;
+    memset(logits, 0, (size_t)b->n_classes);
+    logits[0] = 100;
+    if (atomic_fetch_add(&b->seen, 1) + 1 == b->after) kill(getpid(), b->sig);
+    return SB_OK;
+}
+static const sb_backend_plugin plugin = {
+    SB_PLUGIN_HEADER_INIT(SB_KIND_BACKEND, "hd-signal", "1.0.0", "test: signals itself mid-run", options),
+    be_open, be_close, be_prepare, be_release, be_run, NULL};
+#endif
+
+SB_EXPORT const sb_plugin_header *sb_plugin_entry = &plugin.hdr;

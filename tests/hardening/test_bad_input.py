@@ -1,0 +1,503 @@
+#!/usr/bin/python3
+"""Bad input, interruption and determinism tests of the srambench program
+(issue 9), suite 'hardening'. One meson test per case:
+
+    test_bad_input.py --srambench PATH --plugin-dir DIR CASE
+
+Each case builds what it needs in a temporary folder from the synthetic
+dataset (data/mini-ham), the fuzz seed model and the SRAM technology files,
+runs the real program and checks the exit code, the message (it must name
+the file, and line:col where the framework knows them) and results.json.
+"""
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import zlib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+MINI = os.path.join(HERE, "data", "mini-ham")
+TINY = os.path.join(ROOT, "tests", "fuzz", "corpus", "sbm", "tiny_fixed.sbm")
+SRAM1K = os.path.join(ROOT, "backends", "sram", "sram1k.toml")
+
+EXIT_OK, EXIT_JOB_FAILED, EXIT_CONFIG, EXIT_RESULTS, EXIT_INTERRUPTED = 0, 1, 3, 4, 130
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, what, *context):
+    if not cond:
+        raise Fail(what + "".join("\n--- " + str(c) for c in context))
+
+
+class Env:
+    def __init__(self, args):
+        self.exe = os.path.abspath(args.srambench)
+        self.plugins = os.path.abspath(args.plugin_dir)
+        self.tmp = tempfile.mkdtemp(prefix="sbhd.")
+        self.cache = os.path.join(self.tmp, "cache")
+
+    def bench(self, name="bench.toml", dataset=None, models=None, backends="cpu", run=""):
+        """Write a bench.toml; returns its path."""
+        if dataset is None:
+            dataset = 'plugin = "ham10000"\npath = "%s"\nlimit = 6\n' % MINI
+        if models is None:
+            models = ['name = "tiny"\nplugin = "sbm"\npath = "%s"\n' % TINY]
+        if isinstance(backends, str):
+            backends = [b for b in backends.split(",")]
+        text = '[run]\nname = "hd"\n%s\n[dataset]\n%s\n' % (run, dataset)
+        for m in models:
+            text += "[[model]]\n%s\n" % m
+        for b in backends:
+            text += "[[backend]]\n%s\n" % (b if "=" in b else 'plugin = "%s"' % b)
+        path = os.path.join(self.tmp, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def run(self, bench, *extra, out="out", preexec=None, timeout=120):
+        out_dir = os.path.join(self.tmp, out)
+        env = dict(os.environ, SRAMBENCH_PLUGIN_PATH=self.plugins, SRAMBENCH_CACHE_DIR=self.cache)
+        argv = [self.exe, "run", "-q", "--no-charts", "--output-dir", out_dir] + list(extra) + [bench]
+        p = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           universal_newlines=True, preexec_fn=preexec, timeout=timeout)
+        return p.returncode, p.stderr, out_dir
+
+    def results(self, out_dir):
+        with open(os.path.join(out_dir, "results.json")) as f:
+            return json.load(f)
+
+
+def jobs_by_backend(res):
+    return {j["backend"]: j for j in res["jobs"]}
+
+
+# --------------------------------------------------------------- config
+
+
+CONFIG_CASES = [
+    # (bench.toml text, line, col, a word the message must contain)
+    ("[run\n", 1, None, "expected"),
+    ("[run]\nname = \"x\n", 2, None, "string"),
+    ("[run]\nname = 1\n", 2, None, "string"),
+    ("[run]\nworkers = 0\n", 2, None, "workers"),
+    ("[run]\nworkers = \"two\"\n", 2, None, "workers"),
+    ("[run]\nbogus = 1\n", 2, None, "bogus"),
+    ("[run]\nname = \"a\"\nname = \"b\"\n", 3, None, "name"),
+    ("x = {a = 1}\n", 1, None, "inline"),
+    ("s = \"\"\"multi\"\"\"\n", 1, None, "multi-line"),
+    ("d = 1979-05-27\n", 1, None, ""),
+    ("[dataset]\nplugin = \"ham10000\"\nlimit = -1\n[[model]]\nplugin = \"sbm\"\n[[backend]]\nplugin = \"cpu\"\n",
+     3, None, "limit"),
+    ("[dataset]\nplugin = 7\n[[model]]\nplugin = \"sbm\"\n[[backend]]\nplugin = \"cpu\"\n", 2, None, "plugin"),
+    ("[dataset]\nplugin = \"ham10000\"\n[[model]]\nname = \"m\"\n[[backend]]\nplugin = \"cpu\"\n", 3, None, "plugin"),
+    ("[dataset]\nplugin = \"ham10000\"\n[[model]]\nplugin = \"sbm\"\nname = \"a\"\n[[model]]\nplugin = \"sbm\"\n"
+     "name = \"a\"\n[[backend]]\nplugin = \"cpu\"\n", None, None, "a"),
+    ("[dataset]\nplugin = \"ham10000\"\n[[model]]\nplugin = \"sbm\"\n[[backend]]\nplugin = \"cpu\"\n"
+     "config = \"no-such-file.toml\"\n", 7, None, "no-such-file.toml"),
+    ("[dataset]\nplugin = \"ham10000\"\nsplit = 3\n[[model]]\nplugin = \"sbm\"\npath = \"x.sbm\"\n"
+     "[[backend]]\nplugin = \"cpu\"\n", 3, None, "split"),
+    ("[dataset]\nplugin = \"ham10000\"\nno_such_option = 1\n[[model]]\nplugin = \"sbm\"\npath = \"x.sbm\"\n"
+     "[[backend]]\nplugin = \"cpu\"\n", 3, None, "no_such_option"),
+    ("[dataset]\nplugin = \"ham10000\"\n[[model]]\nplugin = \"sbm\"\npath = \"x.sbm\"\n[[backend]]\n"
+     "plugin = \"template\"\nmac_energy_pj = 0.2\nmacs_per_cycle = 1\nclock_mhz = 100\n", None, None, "source"),
+    ("", None, None, "expected"),
+    ("\x00", None, None, "NUL"),
+    ("[[model]]\nplugin = \"sbm\"\n[[backend]]\nplugin = \"cpu\"\n", None, None, "dataset"),
+    ("[run]\nname = \"a\\qb\"\n", 2, None, "escape"),
+    ("[run]\nworkers = 99999999999999999999\n", 2, None, "64 bits"),
+    ("[run]\nworkers = 1.2.3\n", 2, None, "number"),
+    ("[run]\nplugin_path = [1]\n", 2, None, "plugin_path"),
+    ("[run]\nworkers = 5000\n", 2, None, "workers"),
+    ("[dataset]\nplugin = \"ham10000\"\n[model]\nplugin = \"sbm\"\n[[backend]]\nplugin = \"cpu\"\n",
+     3, None, "[[model]]"),
+    ("[[dataset]]\nplugin = \"ham10000\"\n[[dataset]]\nplugin = \"ham10000\"\n[[model]]\nplugin = \"sbm\"\n"
+     "[[backend]]\nplugin = \"cpu\"\n", 3, None, "twice"),
+    ("[dataset]\nplugin = \"ham10000\"\n[[model]]\nplugin = \"sbm\"\n[[backend]]\nplugin = \"cpu\"\n",
+     3, None, "missing required option 'path'"),
+    ("[dataset]\nplugin = \"ham10000\"\n[[model]]\nplugin = \"sbm\"\npath = \"x.sbm\"\n[[backend]]\n"
+     "plugin = \"cpu\"\nconfig = \"inner.toml\"\n", 1, None, "'config' inside a config file", "inner.toml"),
+]
+
+
+def case_config_errors(e):
+    """Every malformed bench.toml: exit 3, message names file:line:col."""
+    problems = []
+    with open(os.path.join(e.tmp, "inner.toml"), "w") as f:
+        f.write('config = "other.toml"\n')
+    for i, case in enumerate(CONFIG_CASES):
+        text, line, _col, word = case[:4]
+        path = os.path.join(e.tmp, "bad%02d.toml" % i)
+        with open(path, "w") as f:
+            f.write(text)
+        rc, err, out = e.run(path, out="out%02d" % i)
+        named = os.path.join(e.tmp, case[4]) if len(case) > 4 else path
+        where = re.escape(named) + (r":%d:\d+: " % line if line else r"(:\d+:\d+)?: ")
+        ok = rc == EXIT_CONFIG and re.search(where, err) and word.lower() in err.lower() \
+            and not os.path.exists(os.path.join(out, "results.json"))
+        if not ok:
+            problems.append("case %d %r: rc %d, want %d; stderr %r; want /%s/ and %r"
+                            % (i, text[:60], rc, EXIT_CONFIG, err.strip()[:300], where, word))
+    check(not problems, "%d of %d config cases wrong" % (len(problems), len(CONFIG_CASES)), *problems)
+    rc, err, _ = e.run(os.path.join(e.tmp, "no-such-bench.toml"))
+    check(rc == EXIT_CONFIG and "no-such-bench.toml: cannot open" in err, "absent bench.toml: rc %d" % rc, err)
+
+
+def case_unknown_plugin(e):
+    for section, text in [("backend", dict(backends=['plugin = "no-such-backend"'])),
+                          ("model", dict(models=['plugin = "no-such-model"'])),
+                          ("dataset", dict(dataset='plugin = "no-such-dataset"\n'))]:
+        b = e.bench(**text)
+        rc, err, out = e.run(b)
+        check(rc == EXIT_CONFIG, "unknown %s plugin: exit %d, want 3" % (section, rc), err)
+        check(re.search(re.escape(b) + r":\d+:\d+: .*not found", err), "message names file:line:col", err)
+        check(not os.path.exists(os.path.join(out, "results.json")), "no results.json for a config error")
+
+
+# -------------------------------------------------------------- plugins
+
+
+def case_plugin_fails_open(e):
+    b = e.bench(backends=["cpu", 'name = "bad"\nplugin = "hd-failopen"', 'name = "cpu2"\nplugin = "cpu"'])
+    rc, err, out = e.run(b)
+    check(rc == EXIT_JOB_FAILED, "exit %d, want 1 (a job failed)" % rc, err)
+    jobs = jobs_by_backend(e.results(out))
+    check(jobs["bad"]["status"] == "failed" and "refused on purpose" in (jobs["bad"]["error"] or ""),
+          "the failure is reported with the plugin's message", jobs["bad"])
+    check(jobs["cpu"]["status"] == "ok" and jobs["cpu2"]["status"] == "ok", "the run goes on", jobs)
+    check("refused on purpose" in err, "the failure is on stderr", err)
+
+
+def _crash_run(e):
+    b = e.bench(backends=["cpu", 'name = "crash"\nplugin = "hd-crash"', 'name = "cpu2"\nplugin = "cpu"'])
+    return e.run(b)
+
+
+def case_plugin_crash_keeps_results(e):
+    """A plugin that dies in open: the jobs finished before are on disk."""
+    rc, err, out = _crash_run(e)
+    check(rc != EXIT_OK, "a crashed plugin cannot give exit 0 (got %d)" % rc, err)
+    jobs = jobs_by_backend(e.results(out))
+    check(jobs["cpu"]["status"] == "ok" and jobs["cpu"]["n_images"] == 6, "finished job kept", jobs)
+
+
+def case_plugin_crash_run_goes_on(e):
+    """Issue 9: reported, and the run goes on. Needs plugin isolation in the
+    framework (a child process per plugin call, or per job)."""
+    rc, err, out = _crash_run(e)
+    jobs = jobs_by_backend(e.results(out))
+    check(jobs.get("crash", {}).get("status") == "failed", "the crash is reported as a failed job", jobs.get("crash"))
+    check(jobs.get("cpu2", {}).get("status") == "ok", "the job after the crash ran", jobs.get("cpu2"))
+    check(rc == EXIT_JOB_FAILED, "exit %d, want 1" % rc, err)
+
+
+# ---------------------------------------------------------- model files
+
+
+def sbm_parts(path):
+    raw = open(path, "rb").read()
+    hlen, doff, dlen = struct.unpack_from("<QQQ", raw, 16)
+    return raw, json.loads(raw[64:64 + hlen]), raw[doff:doff + dlen]
+
+
+def sbm_write(path, header, data, major=1):
+    js = json.dumps(header, separators=(",", ":")).encode()
+    doff = (64 + len(js) + 63) // 64 * 64
+    body = js + b"\0" * (doff - 64 - len(js)) + data
+    prefix = b"SBMODEL\0" + struct.pack("<IIQQQI", major, 0, len(js), doff, len(data),
+                                         zlib.crc32(body) & 0xFFFFFFFF) + b"\0" * 20
+    with open(path, "wb") as f:
+        f.write(prefix + body)
+
+
+def case_model_files(e):
+    raw, header, data = sbm_parts(TINY)
+    bad = {}
+    bad["truncated"] = (raw[:len(raw) - 100], "truncated")
+    flipped = bytearray(raw)
+    flipped[len(raw) - 1] ^= 0xFF
+    bad["checksum"] = (bytes(flipped), "crc32")
+    bad["version"] = (None, "version")
+    bad["chain"] = (None, "")
+    bad["empty"] = (b"", "truncated")
+    bad["not-sbm"] = (b"hello world, not a model file" * 4, "magic")
+    problems = []
+    for name, (content, word) in bad.items():
+        path = os.path.join(e.tmp, name + ".sbm")
+        if name == "version":
+            sbm_write(path, header, data, major=2)
+        elif name == "chain":
+            h = json.loads(json.dumps(header))
+            t = h["ops"][1]["output"]          # dwconv's output: wrong spatial size
+            h["tensors"][t]["shape"] = [1, 5, 5, 4]
+            sbm_write(path, h, data)
+        else:
+            with open(path, "wb") as f:
+                f.write(content)
+        b = e.bench(name=name + ".toml", models=['name = "m"\nplugin = "sbm"\npath = "%s"' % path])
+        rc, err, out = e.run(b, out="out-" + name)
+        msg = ""
+        try:
+            msg = jobs_by_backend(e.results(out))["cpu"]["error"] or ""
+        except (OSError, KeyError, ValueError):
+            pass
+        text = err + msg
+        if rc not in (EXIT_JOB_FAILED, EXIT_CONFIG) or path not in text or word.lower() not in text.lower():
+            problems.append("%s: rc %d, stderr %r, job error %r (want the path and %r)"
+                            % (name, rc, err.strip()[:300], msg[:300], word))
+        if name == "chain" and not re.search(r"op|layer|shape", text):
+            problems.append("chain: message does not name the op/shape: %r" % text[:300])
+    check(not problems, "model-file errors", *problems)
+
+
+# -------------------------------------------------------------- datasets
+
+
+def mini_copy(e, name):
+    d = os.path.join(e.tmp, name)
+    shutil.copytree(MINI, d)
+    return d
+
+
+def ds_run(e, name, folder, extra=""):
+    b = e.bench(name=name + ".toml", dataset='plugin = "ham10000"\npath = "%s"\nlimit = 6\n%s' % (folder, extra))
+    rc, err, out = e.run(b, out="out-" + name)
+    msg = ""
+    try:
+        msg = jobs_by_backend(e.results(out))["cpu"]["error"] or ""
+    except (OSError, KeyError, ValueError):
+        pass
+    return rc, err + msg
+
+
+def case_dataset_errors(e):
+    problems = []
+
+    def expect(name, folder, words, extra=""):
+        rc, text = ds_run(e, name, folder, extra)
+        if rc != EXIT_JOB_FAILED or any(w not in text for w in words):
+            problems.append("%s: rc %d (want 1), message %r lacks %r" % (name, rc, text[:400], words))
+
+    expect("missing", os.path.join(e.tmp, "no-such-folder"), ["no-such-folder", "not found"])
+    empty = os.path.join(e.tmp, "empty")
+    os.mkdir(empty)
+    expect("empty", empty, ["HAM10000_metadata.csv", "not found"])
+    d = mini_copy(e, "corrupt")
+    img = os.path.join(d, "HAM10000_images", "SYN_0000003.jpg")
+    with open(img, "r+b") as f:
+        f.truncate(120)
+    expect("corrupt-image", d, ["SYN_0000003.jpg"])
+    d = mini_copy(e, "gone")
+    os.unlink(os.path.join(d, "HAM10000_images", "SYN_0000002.jpg"))
+    expect("missing-image", d, ["HAM10000_metadata.csv:4", "SYN_0000002"])
+    d = mini_copy(e, "nosplit")
+    lines = open(os.path.join(d, "dermamnist_split_info.csv")).read().splitlines()
+    with open(os.path.join(d, "dermamnist_split_info.csv"), "w") as f:
+        f.write("\n".join(l for l in lines if "SYN_0000005" not in l) + "\n")
+    expect("split-mismatch", d, ["HAM10000_metadata.csv:7", "SYN_0000005", "dermamnist_split_info.csv"])
+    d = mini_copy(e, "badmeta")
+    with open(os.path.join(d, "HAM10000_metadata.csv"), "a") as f:
+        f.write("SYNL_9,SYN_9,melanoma,histo,1.0,male,back\n")
+    expect("bad-dx", d, ["HAM10000_metadata.csv:16", "melanoma"])
+    d = mini_copy(e, "emptymeta")
+    open(os.path.join(d, "dermamnist_split_info.csv"), "w").close()
+    expect("empty-split-file", d, ["SYN_0000000", "dermamnist_split_info.csv"])
+    check(not problems, "dataset errors", *problems)
+
+
+def case_skip_unreadable(e):
+    """skip_unreadable = true: the corrupt image is skipped, not scored, and
+    the run succeeds (docs/datasets.md: the framework counts a failed get()
+    of a sample whose meta says status=unreadable as skipped)."""
+    d = mini_copy(e, "corrupt")
+    with open(os.path.join(d, "HAM10000_images", "SYN_0000003.jpg"), "r+b") as f:
+        f.truncate(120)
+    rc, text = ds_run(e, "skip", d, "skip_unreadable = true\n")
+    check(rc == EXIT_OK, "exit %d, want 0" % rc, text[:400])
+    job = jobs_by_backend(e.results(os.path.join(e.tmp, "out-skip")))["cpu"]
+    check(job["n_images"] == 5 and "SYN_0000003" not in [s["id"] for s in job["samples"]],
+          "5 images scored, SYN_0000003 not among them", job["n_images"])
+
+
+# -------------------------------------------------------------- hardware
+
+
+def sram_backend(extra):
+    return 'name = "s"\nplugin = "sram"\nconfig = "%s"\n%s' % (SRAM1K, extra)
+
+
+def case_sram_too_small(e):
+    b = e.bench(backends=["cpu", sram_backend("sram.capacity_bytes = 16\nsram.words = 4")])
+    rc, err, out = e.run(b)
+    jobs = jobs_by_backend(e.results(out))
+    check(rc == EXIT_JOB_FAILED and jobs["cpu"]["status"] == "ok", "exit %d, want 1; cpu job ok" % rc, err)
+    msg = jobs["s"]["error"] or ""
+    check(jobs["s"]["status"] == "failed" and re.search(r"layer '\w+'", msg) and
+          re.search(r"smallest capacity that works is \d+ bytes", msg),
+          "names the layer and the smallest capacity that works", msg)
+
+
+def case_absurd_hardware(e):
+    problems = []
+    for i, (extra, key) in enumerate([("sram.capacity_bytes = 0", "sram.capacity_bytes"),
+                                      ("flash.bandwidth_mbytes_per_s = 0.0", "flash.bandwidth_mbytes_per_s"),
+                                      ("flash.bandwidth_mbytes_per_s = -40.0", "flash.bandwidth_mbytes_per_s"),
+                                      ("psram.bandwidth_mbytes_per_s = 0.0", "psram.bandwidth_mbytes_per_s"),
+                                      ("sram.period_ns = 0.0", "sram.period_ns"),
+                                      ("sram.period_ns = -1.0", "sram.period_ns"),
+                                      ("mac.macs_per_cycle = 0", "mac.macs_per_cycle"),
+                                      ("sram.read_energy_pj = -1.0", "sram.read_energy_pj")]):
+        b = e.bench(name="hw%d.toml" % i, backends=[sram_backend(extra)])
+        rc, err, out = e.run(b, out="out-hw%d" % i)
+        # The plugin range-checks at open: the job fails naming file:line and the key.
+        where = re.escape(b) + r":%d" % (b and open(b).read().splitlines().index(extra) + 1)
+        if rc not in (EXIT_JOB_FAILED, EXIT_CONFIG) or key not in err or not re.search(where, err):
+            problems.append("%r: rc %d, stderr %r (want /%s/ and %r)" % (extra, rc, err.strip()[:300], where, key))
+    check(not problems, "absurd hardware values", *problems)
+
+
+# --------------------------------------------------------------- results
+
+
+def case_results_not_writable(e):
+    blocker = os.path.join(e.tmp, "a-file")
+    open(blocker, "w").close()
+    b = e.bench()
+    out = os.path.join(blocker, "sub")
+    env = dict(os.environ, SRAMBENCH_PLUGIN_PATH=e.plugins, SRAMBENCH_CACHE_DIR=e.cache)
+    p = subprocess.run([e.exe, "run", "-q", "--no-charts", "--output-dir", out, b], env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=120)
+    check(p.returncode == EXIT_RESULTS, "exit %d, want 4" % p.returncode, p.stderr)
+    check(blocker in p.stderr, "message names the folder", p.stderr)
+
+
+def case_disk_full(e):
+    """A write that fails half-way (RLIMIT_FSIZE, as a full disk): exit 4 and
+    no results.json, not even a partial one; no temporary file left."""
+    b = e.bench()
+    rc, err, out = e.run(b, out="warm")            # builds the image cache first
+    check(rc == EXIT_OK, "warm-up run: exit %d" % rc, err)
+    size = os.path.getsize(os.path.join(out, "results.json"))
+
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)   # EFBIG instead of a kill
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size // 2, size // 2))
+
+    rc, err, out = e.run(b, out="full", preexec=limit)
+    check(rc == EXIT_RESULTS, "exit %d, want 4" % rc, err)
+    check("results.json" in err, "message names results.json", err)
+    left = os.listdir(out) if os.path.isdir(out) else []
+    check(not [f for f in left if ".tmp" in f], "no temporary file left", left)
+    if "results.json" in left:
+        # Only the snapshot written before the failing write may be there:
+        # whole, valid, and not claiming the run completed.
+        res = e.results(out)
+        check(res["complete"] is False, "the snapshot left does not claim completion", res["complete"])
+
+
+# ------------------------------------------------------------ interrupts
+
+
+def interrupt_case(e, which):
+    b = e.bench(backends=["cpu", 'name = "sig"\nplugin = "hd-signal"\nsignal = "%s"\nafter_images = 3' % which,
+                          'name = "cpu2"\nplugin = "cpu"'])
+    rc, err, out = e.run(b)
+    check(rc == EXIT_INTERRUPTED, "exit %d, want 130" % rc, err)
+    res = e.results(out)
+    jobs = jobs_by_backend(res)
+    check(res["interrupted"] is True, "results.json says interrupted", res.get("interrupted"))
+    check(jobs["cpu"]["status"] == "ok" and jobs["cpu"]["n_images"] == 6 and len(jobs["cpu"]["samples"]) == 6,
+          "the job finished before the signal is kept whole", jobs["cpu"]["status"])
+    check(jobs["sig"]["n_images"] >= 3, "images finished before the signal are kept", jobs["sig"]["n_images"])
+    check(jobs["cpu2"]["status"] in ("cancelled", "pending"), "the job after is not run", jobs["cpu2"]["status"])
+    return b, out
+
+
+def case_sigint(e):
+    interrupt_case(e, "int")
+
+
+def case_sigterm(e):
+    interrupt_case(e, "term")
+
+
+def case_resume(e):
+    """`srambench resume <run>` completes only what is missing."""
+    b, out = interrupt_case(e, "int")
+    before = jobs_by_backend(e.results(out))
+    env = dict(os.environ, SRAMBENCH_PLUGIN_PATH=e.plugins, SRAMBENCH_CACHE_DIR=e.cache)
+    p = subprocess.run([e.exe, "resume", out], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       universal_newlines=True, timeout=120)
+    check(p.returncode == EXIT_OK, "resume: exit %d, want 0" % p.returncode, p.stderr)
+    after = jobs_by_backend(e.results(out))
+    check(after["cpu2"]["status"] == "ok", "the missing job ran", after["cpu2"])
+    check(after["cpu"]["samples"] == before["cpu"]["samples"], "finished jobs untouched")
+
+
+# ----------------------------------------------------------- determinism
+
+
+def simulated(job):
+    """A job's reproducible part: predictions and every simulated figure."""
+    sim = {k: v["value"] for k, v in job["backend_metrics"].items() if v.get("provenance") == "simulated"}
+    sim.update({k: v["value"] for k, v in job["metrics"].items() if v.get("provenance") == "simulated"})
+    samples = [(s["index"], s["id"], s["pred"], s["confidence"], json.dumps(s["top3"]),
+                {k: s["metrics"].get(k) for k in sim if k in s.get("metrics", {})}) for s in job["samples"]]
+    return sim, samples
+
+
+def case_determinism(e):
+    b = e.bench(dataset='plugin = "ham10000"\npath = "%s"\nsplit = "all"\n' % MINI,
+                backends=["cpu", sram_backend(""), 'name = "t"\nplugin = "template"\nmac_energy_pj = 0.23\n'
+                          'mac_energy_pj_source = "Horowitz ISSCC 2014"\nmacs_per_cycle = 1\nclock_mhz = 100\n'
+                          'clock_mhz_source = "assumption: test"'])
+    runs = []
+    for i, workers in enumerate(["1", "2", "2", "4"]):
+        rc, err, out = e.run(b, "--workers", workers, out="det%d" % i)
+        check(rc == EXIT_OK, "run %d (workers %s): exit %d" % (i, workers, rc), err)
+        runs.append({j["backend"]: simulated(j) for j in e.results(out)["jobs"]})
+    for backend, (sim, samples) in runs[0].items():
+        check(len(samples) == 14, "%s: 14 images" % backend, len(samples))
+        if backend != "cpu":
+            check(sim, "%s: has simulated figures" % backend)
+        for i, r in enumerate(runs[1:], 1):
+            check(r[backend] == (sim, samples), "%s: run %d differs from run 0" % (backend, i))
+    # Same INT8 model, same bytes: every backend predicts the same.
+    preds = {k: [s[2:5] for s in v[1]] for k, v in runs[0].items()}
+    check(len({json.dumps(v) for v in preds.values()}) == 1, "backends disagree on predictions", preds)
+
+
+CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--srambench", required=True)
+    ap.add_argument("--plugin-dir", required=True)
+    ap.add_argument("case", choices=sorted(CASES))
+    args = ap.parse_args()
+    e = Env(args)
+    try:
+        CASES[args.case](e)
+    except Fail as x:
+        print("FAIL %s: %s" % (args.case, x))
+        return 1
+    finally:
+        if not os.environ.get("SB_KEEP_TMP"):
+            shutil.rmtree(e.tmp, ignore_errors=True)
+    print("ok %s" % args.case)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
