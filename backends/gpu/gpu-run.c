@@ -361,6 +361,9 @@ int main(int argc, char **argv) {
     if (!rc && a.emulate) {
         rc = gr_emulate(g, inputs, cpu, a.check, a.batches[0], fp32, &err);
         if (rc < 0) fprintf(stderr, "gpu-run: %s\n", err.msg);
+        free(inputs);
+        free(cpu);
+        sb_model_file_free(mf);
         return rc < 0 ? 1 : rc;
     }
     int differ = 0, n = 0;

@@ -88,7 +88,7 @@ SB_HD static inline int32_t sb_gpu_load4(const int8_t *p) {
 
 SB_HD static inline int8_t sb_gpu_requant(const sb_gpu_out *o, int32_t ch, int32_t acc) {
     int32_t r = o->fixed ? sb_mbqm(acc, o->mult[ch], o->shift[ch]) : sb_fmul_round(acc, o->scale_f32[ch]);
-    return sb_clamp8(o->zo + r, o->act_min, o->act_max);
+    return sb_clamp8(sb_add_zp(o->zo, r), o->act_min, o->act_max);
 }
 
 /* sum over i < len of x[i] * w[i] into acc, and of w[i] into *wsum. */
@@ -170,7 +170,7 @@ SB_HD static inline void sb_gpu_add_one(const sb_gpu_eltwise_args *a, int64_t e)
         float fb = a->scale_b_f32 * (float)db;
         r = (int32_t)rintf(fa + fb);  /* nvcc -fmad=false: no fused multiply-add */
     }
-    a->y[e] = sb_clamp8(a->out.zo + r, a->out.act_min, a->out.act_max);
+    a->y[e] = sb_clamp8(sb_add_zp(a->out.zo, r), a->out.act_min, a->out.act_max);
 }
 
 /* mul: as sb_out_mul; b is [n,H,W,C] or [n,1,1,C] (broadcast over H, W). */

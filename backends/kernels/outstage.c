@@ -23,7 +23,7 @@ static void requant_row_scalar(int fixed, const int32_t *acc, int32_t n, const i
     for (int32_t j = 0; j < n; j++) {
         int32_t k = per_channel ? j : 0;
         int32_t r = fixed ? sb_mbqm(acc[j], m[k], s[k]) : sb_fmul_round(acc[j], f[k]);
-        y[j] = sb_clamp8(zo + r, lo, hi);
+        y[j] = sb_clamp8(sb_add_zp(zo, r), lo, hi);
     }
 }
 

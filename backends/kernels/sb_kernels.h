@@ -60,7 +60,18 @@ SB_HD static inline int32_t sb_mbqm(int32_t x, int32_t multiplier, int32_t shift
 /* Float mode: round half to even of a float32 product (no FMA: the build
  * uses -ffp-contract=off). */
 SB_HD static inline int32_t sb_fmul_round(int32_t acc, float f) {
-    return (int32_t)rintf((float)acc * f);
+    float p = rintf((float)acc * f);
+    /* Outside int32 (only with absurd scales, or NaN): INT32_MIN, what x86's
+     * cvtps2dq returns, so the scalar and vector paths still agree and no
+     * conversion is undefined. */
+    if (!(p >= -2147483648.0f && p < 2147483648.0f)) return INT32_MIN;
+    return (int32_t)p;
+}
+
+/* zero point + requantised value, wrapping as the vector paths' 32-bit adds
+ * do (only an out-of-range sb_fmul_round result can get near the edge). */
+SB_HD static inline int32_t sb_add_zp(int32_t zp, int32_t r) {
+    return (int32_t)((uint32_t)zp + (uint32_t)r);
 }
 
 SB_HD static inline int8_t sb_clamp8(int32_t v, int32_t lo, int32_t hi) {
@@ -74,7 +85,7 @@ static inline int8_t sb_out_conv(const sb_graph *g, const sb_op *op, int32_t ch,
     int32_t zo = g->tensors[op->output].zero_point;
     int32_t r = g->requant == SB_REQUANT_FIXED ? sb_mbqm(acc, op->multiplier[ch], op->shift[ch])
                                                : sb_fmul_round(acc, op->scale_f32[ch]);
-    return sb_clamp8(zo + r, op->act_min, op->act_max);
+    return sb_clamp8(sb_add_zp(zo, r), op->act_min, op->act_max);
 }
 
 static inline int8_t sb_out_add(const sb_graph *g, const sb_op *op, int8_t a, int8_t b) {
@@ -91,7 +102,7 @@ static inline int8_t sb_out_add(const sb_graph *g, const sb_op *op, int8_t a, in
         float fb = op->scale_b_f32 * (float)(b - zb);
         r = (int32_t)rintf(fa + fb);
     }
-    return sb_clamp8(zo + r, op->act_min, op->act_max);
+    return sb_clamp8(sb_add_zp(zo, r), op->act_min, op->act_max);
 }
 
 static inline int8_t sb_out_mul(const sb_graph *g, const sb_op *op, int8_t a, int8_t b) {
@@ -101,7 +112,7 @@ static inline int8_t sb_out_mul(const sb_graph *g, const sb_op *op, int8_t a, in
     int32_t p = (a - za) * (b - zb);
     int32_t r = g->requant == SB_REQUANT_FIXED ? sb_mbqm(p, op->multiplier[0], op->shift[0])
                                                : sb_fmul_round(p, op->scale_f32[0]);
-    return sb_clamp8(zo + r, op->act_min, op->act_max);
+    return sb_clamp8(sb_add_zp(zo, r), op->act_min, op->act_max);
 }
 
 /* gavgpool: sum already holds sum over H,W of (x - zi). */
@@ -109,7 +120,7 @@ static inline int8_t sb_out_gavgpool(const sb_graph *g, const sb_op *op, int32_t
     int32_t zo = g->tensors[op->output].zero_point;
     int32_t r = g->requant == SB_REQUANT_FIXED ? sb_mbqm(sum, op->multiplier[0], op->shift[0])
                                                : sb_fmul_round(sum, op->scale_f32[0]);
-    return sb_clamp8(zo + r, op->act_min, op->act_max);
+    return sb_clamp8(sb_add_zp(zo, r), op->act_min, op->act_max);
 }
 
 static inline int8_t sb_out_lut(const sb_op *op, int8_t x) {

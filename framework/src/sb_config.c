@@ -5,6 +5,7 @@
  */
 #include "sb_config.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -15,7 +16,9 @@ const char *const sb_cfg_dataset_keys[] = {"name", "plugin", "per_class", "limit
 const char *const sb_cfg_model_keys[] = {"name", "plugin", NULL};
 const char *const sb_cfg_backend_keys[] = {"name", "plugin", "config", NULL};
 static const char *const run_keys[] = {"name", "output", "workers", "plugin_path", "cache_dir", NULL};
-static const char *const top_keys[] = {"run", "dataset", "model", "backend", NULL};
+static const char *const top_keys[] = {"run", "dataset", "model", "backend", "sweep", NULL};
+static const char *const sweep_keys[] = {"preset", "models", "capacity_bytes", "word_bits", "ports", "macs_per_cycle",
+                                         "clock_mhz", "extmem", "latency_budget_ms", "energy_budget_mj", "exact", NULL};
 
 static int in_list(const char *const *list, const char *key) {
     for (; *list; list++)
@@ -278,6 +281,141 @@ static int load_datasets(sb_config *cfg, sb_error *err) {
     return 0;
 }
 
+/* ---------------------------------------------------------------- [sweep] */
+
+/* A non-empty array of at most SB_CFG_SWEEP_MAX_ITEMS; item errors name the
+ * item by number at the key's position. */
+static int sweep_array(const sb_toml *v, const char *expected, sb_error *err) {
+    if (v->type != SB_TOML_ARRAY) return wrong_type(v, "[sweep] key", expected, err);
+    if (v->n == 0 || v->n > SB_CFG_SWEEP_MAX_ITEMS)
+        return sb_error_set(err, SB_EINVAL, "%s:%d:%d: [sweep] key '%s' has %zu items: expected %s with 1..%d items",
+                            v->file, v->line, v->col, v->key, v->n, expected, SB_CFG_SWEEP_MAX_ITEMS);
+    return 0;
+}
+
+static int bad_item(const sb_toml *v, size_t i, const char *expected, sb_error *err) {
+    return sb_error_set(err, SB_EINVAL, "%s:%d:%d: [sweep] key '%s' item %zu: expected %s, found %s", v->file, v->line,
+                        v->col, v->key, i + 1, expected, sb_toml_type_name(v->kids[i]->type));
+}
+
+/* Positive numbers; `ints`: integers only (capacities, widths, counts). */
+static int sweep_axis(const sb_toml *t, const char *key, int ints, sb_cfg_axis *ax, sb_error *err) {
+    const sb_toml *v = sb_toml_get(t, key);
+    const char *exp = ints ? "an array of positive integers" : "an array of positive numbers";
+    size_t i;
+    int rc;
+    if (!v) return 0;
+    if ((rc = sweep_array(v, exp, err)) < 0) return rc;
+    if (!(ax->v = calloc(v->n, sizeof *ax->v))) return sb_error_set(err, SB_ENOMEM, "out of memory");
+    for (i = 0; i < v->n; i++) {
+        const sb_toml *k = v->kids[i];
+        double x;
+        if (k->type == SB_TOML_INT) x = (double)k->i;
+        else if (k->type == SB_TOML_FLOAT && !ints) x = k->f;
+        else return bad_item(v, i, ints ? "a positive integer" : "a positive number", err);
+        if (!(x > 0) || isinf(x) || (ints && k->i > INT32_MAX))
+            return sb_error_set(err, SB_EINVAL, "%s:%d:%d: [sweep] key '%s' item %zu = %g: expected a positive %s%s",
+                                v->file, v->line, v->col, key, i + 1, x, ints ? "integer" : "finite number",
+                                ints ? " up to 2147483647" : "");
+        ax->v[ax->n++] = x;
+    }
+    return 0;
+}
+
+/* Paths relative to bench.toml's folder. */
+static int sweep_paths(const sb_config *cfg, const sb_toml *t, const char *key, char ***out, size_t *n, sb_error *err) {
+    const sb_toml *v = sb_toml_get(t, key);
+    size_t i;
+    int rc;
+    if (!v) return 0;
+    if ((rc = sweep_array(v, "an array of file names", err)) < 0) return rc;
+    if (!(*out = calloc(v->n, sizeof **out))) return sb_error_set(err, SB_ENOMEM, "out of memory");
+    for (i = 0; i < v->n; i++) {
+        if (v->kids[i]->type != SB_TOML_STRING) return bad_item(v, i, "a string (a file name)", err);
+        if (!((*out)[(*n)++] = sb_path_join(cfg->dir, v->kids[i]->s)))
+            return sb_error_set(err, SB_ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+static int sweep_budget(const sb_toml *t, const char *key, double *out, sb_error *err) {
+    const sb_toml *v = sb_toml_get(t, key);
+    double x;
+    if (!v) return 0;
+    if (v->type != SB_TOML_INT && v->type != SB_TOML_FLOAT) return wrong_type(v, "[sweep] key", "a number", err);
+    x = v->type == SB_TOML_INT ? (double)v->i : v->f;
+    if (!(x > 0) || isinf(x))
+        return sb_error_set(err, SB_EINVAL, "%s:%d:%d: [sweep] key '%s' = %g: expected a positive finite number",
+                            v->file, v->line, v->col, key, x);
+    *out = x;
+    return 0;
+}
+
+/* Without `models`: the [[model]] tables of the sbm plugin, by `path`. */
+static int sweep_default_models(sb_config *cfg, sb_error *err) {
+    sb_cfg_sweep *sw = &cfg->sweep;
+    size_t i;
+    if (!(sw->models = calloc(cfg->n_models + 1, sizeof *sw->models))) return sb_error_set(err, SB_ENOMEM, "out of memory");
+    for (i = 0; i < cfg->n_models; i++) {
+        const sb_toml *p = sb_toml_get(cfg->models[i].table, "path");
+        if (strcmp(cfg->models[i].plugin, "sbm") != 0 || !p || p->type != SB_TOML_STRING) continue;
+        if (!(sw->models[sw->n_models++] = sb_path_join(cfg->dir, p->s)))
+            return sb_error_set(err, SB_ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
+static int load_sweep(sb_config *cfg, sb_error *err) {
+    const sb_toml *t = sb_toml_get(cfg->root, "sweep"), *ex;
+    sb_cfg_sweep *sw = &cfg->sweep;
+    char *preset = NULL;
+    int rc;
+    sw->latency_budget_ms = sw->energy_budget_mj = NAN;
+    sw->exact = -1;
+    if (t) {
+        if (t->type != SB_TOML_TABLE) return wrong_type(t, "key", "a [sweep] table", err);
+        sw->present = 1;
+        if ((rc = check_keys(t, "[sweep]", sweep_keys, err)) < 0 ||
+            (rc = get_str(t, "preset", "[sweep] key", &preset, err)) < 0 ||
+            (rc = sweep_paths(cfg, t, "models", &sw->models, &sw->n_models, err)) < 0 ||
+            (rc = sweep_paths(cfg, t, "extmem", &sw->extmem, &sw->n_extmem, err)) < 0 ||
+            (rc = sweep_axis(t, "capacity_bytes", 1, &sw->capacity_bytes, err)) < 0 ||
+            (rc = sweep_axis(t, "word_bits", 1, &sw->word_bits, err)) < 0 ||
+            (rc = sweep_axis(t, "ports", 1, &sw->ports, err)) < 0 ||
+            (rc = sweep_axis(t, "macs_per_cycle", 1, &sw->macs_per_cycle, err)) < 0 ||
+            (rc = sweep_axis(t, "clock_mhz", 0, &sw->clock_mhz, err)) < 0 ||
+            (rc = sweep_budget(t, "latency_budget_ms", &sw->latency_budget_ms, err)) < 0 ||
+            (rc = sweep_budget(t, "energy_budget_mj", &sw->energy_budget_mj, err)) < 0) {
+            free(preset);
+            return rc;
+        }
+        if (preset) {
+            sw->preset = sb_path_join(cfg->dir, preset);
+            free(preset);
+            if (!sw->preset) return sb_error_set(err, SB_ENOMEM, "out of memory");
+        }
+        if ((ex = sb_toml_get(t, "exact")) != NULL) {
+            if (ex->type != SB_TOML_BOOL) return wrong_type(ex, "[sweep] key", "true or false", err);
+            sw->exact = ex->b;
+        }
+    }
+    return sw->models ? 0 : sweep_default_models(cfg, err);
+}
+
+static void sweep_free(sb_cfg_sweep *sw) {
+    size_t i;
+    for (i = 0; i < sw->n_models; i++) free(sw->models[i]);
+    for (i = 0; i < sw->n_extmem; i++) free(sw->extmem[i]);
+    free(sw->models);
+    free(sw->extmem);
+    free(sw->preset);
+    free(sw->capacity_bytes.v);
+    free(sw->word_bits.v);
+    free(sw->ports.v);
+    free(sw->macs_per_cycle.v);
+    free(sw->clock_mhz.v);
+}
+
 static int check_top(const sb_config *cfg, sb_error *err) {
     size_t i;
     for (i = 0; i < cfg->root->n; i++)
@@ -286,7 +424,16 @@ static int check_top(const sb_config *cfg, sb_error *err) {
     return 0;
 }
 
+static int parse_all(const char *text, const char *path, sb_config *cfg, sb_error *err);
+
+/* On error nothing stays allocated: the caller only reports and exits. */
 int sb_config_parse(const char *text, const char *path, sb_config *cfg, sb_error *err) {
+    int rc = parse_all(text, path, cfg, err);
+    if (rc < 0) sb_config_free(cfg);
+    return rc;
+}
+
+static int parse_all(const char *text, const char *path, sb_config *cfg, sb_error *err) {
     int rc;
     memset(cfg, 0, sizeof *cfg);
     if (!(cfg->path = strdup(path)) || !(cfg->dir = sb_dirname(path)))
@@ -294,7 +441,8 @@ int sb_config_parse(const char *text, const char *path, sb_config *cfg, sb_error
     if ((rc = sb_toml_parse(text, strlen(text), path, &cfg->root, err)) < 0) return rc;
     if ((rc = check_top(cfg, err)) < 0 || (rc = load_run(cfg, err)) < 0 || (rc = load_datasets(cfg, err)) < 0 ||
         (rc = load_list(cfg, "model", &cfg->models, &cfg->n_models, err)) < 0 ||
-        (rc = load_list(cfg, "backend", &cfg->backends, &cfg->n_backends, err)) < 0)
+        (rc = load_list(cfg, "backend", &cfg->backends, &cfg->n_backends, err)) < 0 ||
+        (rc = load_sweep(cfg, err)) < 0)
         return rc;
     if (cfg->n_models == 0)
         return sb_error_set(err, SB_EINVAL, "%s: no [[model]] table: expected at least one model", path);
@@ -344,6 +492,7 @@ void sb_config_free(sb_config *cfg) {
     for (i = 0; i < cfg->n_models; i++) inst_free(&cfg->models[i]);
     for (i = 0; i < cfg->n_backends; i++) inst_free(&cfg->backends[i]);
     for (i = 0; i < cfg->n_plugin_path; i++) free(cfg->plugin_path[i]);
+    sweep_free(&cfg->sweep);
     free(cfg->plugin_path);
     free(cfg->datasets);
     free(cfg->models);

@@ -479,6 +479,11 @@ static int check_fixed(const char *path, const uint8_t *b, size_t size, uint64_t
     *hlen = rd64(b + 16);
     *doff = rd64(b + 24);
     *dlen = rd64(b + 32);
+    /* Checked first and alone: 64 + header_len would wrap around for a huge
+     * header_len and slip past the data_offset check below. */
+    if (*hlen > size - SB_SBM_FIXED_BYTES)
+        return sb_error_set(err, SB_EFORMAT, "%s: header_len %llu: expected at most the file's %zu bytes after the 64-byte header",
+                            path, (unsigned long long)*hlen, size - SB_SBM_FIXED_BYTES);
     if (*doff % SB_SBM_ALIGN_BYTES || *doff < SB_SBM_FIXED_BYTES + *hlen || *doff > size)
         return sb_error_set(err, SB_EFORMAT,
                             "%s: data_offset %llu: expected a multiple of 64, at least 64 + header_len (%llu), within the file (%zu bytes)",

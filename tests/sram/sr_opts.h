@@ -18,6 +18,7 @@ typedef struct sr_opts {
     sb_option it[80];
     char keys[80][208];
     char strs[80][512];
+    char file[512]; /* the preset's path: option values point here, not at the caller's buffer */
     sb_options o;
 } sr_opts;
 
@@ -45,6 +46,7 @@ static inline void sr_num(sr_opts *p, const char *key, sb_opt_type type, double 
 /* The preset files, read by a minimal parser of the subset they use
  * ([table] headers, key = number | "string" | true/false, # comments). */
 static inline int sr_load_preset(sr_opts *p, const char *path) {
+    snprintf(p->file, sizeof p->file, "%s", path);
     FILE *f = fopen(path, "r");
     char line[1024], table[64] = "";
     if (!f) return -1;
@@ -72,7 +74,7 @@ static inline int sr_load_preset(sr_opts *p, const char *path) {
         } else {
             sr_set(p, full, SB_OPT_INT, (double)strtoll(v, NULL, 10), NULL);
         }
-        p->it[p->o.n - 1].file = path;
+        p->it[p->o.n - 1].file = p->file;
     }
     fclose(f);
     return 0;
