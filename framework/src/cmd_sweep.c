@@ -38,6 +38,9 @@ typedef struct sweep_args {
     axis cap, word, ports, macs, clock;
     double lat_budget_ms, energy_budget_mj;
     int workers, charts, quiet, exact;
+    sb_config cfg;     /* --config: owns the strings the axes point to   */
+    int have_cfg;
+    int cli_models, cli_extmem; /* a command-line list replaces the file's */
 } sweep_args;
 
 /* "256,1k,64k" -> numbers; k = 1024 for capacities. */
@@ -70,6 +73,45 @@ static void default_axes(sweep_args *a) {
     a->clock = (axis){{25, 50, 100, 200}, 4};
 }
 
+static void axis_from_cfg(const sb_cfg_axis *c, axis *a) {
+    size_t i;
+    if (!c->n) return;
+    for (a->n = 0, i = 0; i < c->n && i < MAX_AXIS; i++) a->v[a->n++] = c->v[i];
+}
+
+/* --config FILE: the [sweep] table of a bench.toml as the defaults; the
+ * command line, parsed afterwards, overrides each axis. */
+static int apply_config(const char *path, sweep_args *a) {
+    const sb_cfg_sweep *sw;
+    sb_error err = {0};
+    size_t i;
+    if (sb_config_load(path, &a->cfg, &err) < 0) {
+        fprintf(stderr, "srambench sweep: %s\n", err.msg);
+        sb_config_free(&a->cfg);
+        return -1;
+    }
+    a->have_cfg = 1;
+    sw = &a->cfg.sweep;
+    if (sw->n_models > MAX_MODELS || sw->n_extmem > MAX_EXTMEM) {
+        fprintf(stderr, "srambench sweep: %s: [sweep] has %zu models and %zu extmem files: expected at most %d and %d\n",
+                path, sw->n_models, sw->n_extmem, MAX_MODELS, MAX_EXTMEM);
+        return -1;
+    }
+    if (sw->preset) a->preset = sw->preset;
+    for (i = 0; i < sw->n_models; i++) a->models[a->n_models++] = sw->models[i];
+    for (i = 0; i < sw->n_extmem; i++) a->extmem[a->n_extmem++] = sw->extmem[i];
+    axis_from_cfg(&sw->capacity_bytes, &a->cap);
+    axis_from_cfg(&sw->word_bits, &a->word);
+    axis_from_cfg(&sw->ports, &a->ports);
+    axis_from_cfg(&sw->macs_per_cycle, &a->macs);
+    axis_from_cfg(&sw->clock_mhz, &a->clock);
+    if (!isnan(sw->latency_budget_ms)) a->lat_budget_ms = sw->latency_budget_ms;
+    if (!isnan(sw->energy_budget_mj)) a->energy_budget_mj = sw->energy_budget_mj;
+    if (sw->exact >= 0) a->exact = sw->exact;
+    return 0;
+}
+
+/* Returns 0, -1 (usage) or -2 (the --config file is wrong). */
 static int parse_args(int argc, char **argv, sweep_args *a) {
     int i;
     memset(a, 0, sizeof *a);
@@ -77,6 +119,14 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
     a->lat_budget_ms = a->energy_budget_mj = NAN;
     a->charts = 1;
     default_axes(a);
+    for (i = 1; i + 1 < argc; i++)
+        if (!strcmp(argv[i], "--config")) {
+            if (a->have_cfg) {
+                fprintf(stderr, "srambench sweep: --config given twice: expected one bench.toml\n");
+                return -1;
+            }
+            if (apply_config(argv[i + 1], a) < 0) return -2;
+        }
     for (i = 1; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int bad = 0;
@@ -88,6 +138,9 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
             return -1;
         }
         i++;
+        if (!strcmp(o, "--config")) continue; /* read above */
+        if (!strcmp(o, "--model") && !a->cli_models++) a->n_models = 0;
+        if (!strcmp(o, "--extmem") && !a->cli_extmem++) a->n_extmem = 0;
         if (!strcmp(o, "--preset")) a->preset = v;
         else if (!strcmp(o, "--model") && a->n_models < MAX_MODELS) a->models[a->n_models++] = v;
         else if (!strcmp(o, "--extmem") && a->n_extmem < MAX_EXTMEM) a->extmem[a->n_extmem++] = v;
@@ -429,8 +482,11 @@ static int sweep_main(int argc, char **argv) {
     char *dir = NULL;
     long front;
     int rc, m;
-    if (parse_args(argc, argv, &a) < 0) return SB_EXIT_USAGE;
     memset(&s, 0, sizeof s);
+    if ((rc = parse_args(argc, argv, &a)) < 0) {
+        rc = rc == -2 ? SB_EXIT_CONFIG : SB_EXIT_USAGE;
+        goto out;
+    }
     s.exact = a.exact;
     s.workers = a.workers > 0 ? a.workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (s.workers < 1) s.workers = 1;
@@ -468,6 +524,7 @@ out:
     free(s.pts), free(s.extmem), free(s.graphs), free(s.model_names), free(s.accuracy), free(dir);
     for (m = 0; m < MAX_MODELS; m++)
         if (mfs[m]) sb_model_file_free(mfs[m]);
+    if (a.have_cfg) sb_config_free(&a.cfg);
     return rc;
 }
 
@@ -482,6 +539,9 @@ const sb_command sb_cmd_sweep = {
     "folder. Designs that do not fit the SRAM are listed as infeasible with the reason.\n"
     "\n"
     "options:\n"
+    "  --config BENCH.TOML      take the axes from its [sweep] table (models default to\n"
+    "                           its [[model]] tables of plugin sbm); the options below\n"
+    "                           override each axis (docs/bench-toml.md)\n"
     "  --preset FILE            base hardware (default backends/sram/sram256.toml)\n"
     "  --model FILE.sbm         model (repeat; default every plugins/models/*/*.sbm)\n"
     "  --capacity LIST          SRAM bytes, e.g. 256,1k,64k (default 256 B ... 512 kB, x2)\n"

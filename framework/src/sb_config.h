@@ -29,6 +29,29 @@ typedef struct sb_cfg_dataset {
     uint64_t seed;
 } sb_cfg_dataset;
 
+/* One numeric axis of [sweep] (integers stored exactly as doubles). */
+typedef struct sb_cfg_axis {
+    double *v;
+    size_t n;          /* 0: not given                                   */
+} sb_cfg_axis;
+
+#define SB_CFG_SWEEP_MAX_ITEMS 64
+
+/* [sweep]: the axes of `srambench sweep --config` (docs/bench-toml.md).
+ * `srambench run` parses but never runs it. Paths are resolved against
+ * bench.toml's folder. */
+typedef struct sb_cfg_sweep {
+    int present;       /* the table was written                          */
+    char *preset;      /* NULL: the command's default                    */
+    char **models;     /* [sweep] models, else the [[model]] tables with */
+    size_t n_models;   /* plugin "sbm" by their `path`                    */
+    char **extmem;
+    size_t n_extmem;
+    sb_cfg_axis capacity_bytes, word_bits, ports, macs_per_cycle, clock_mhz;
+    double latency_budget_ms, energy_budget_mj; /* NaN: none              */
+    int exact;         /* -1: not given                                  */
+} sb_cfg_sweep;
+
 typedef struct sb_config {
     char *path;        /* bench.toml as given                            */
     char *dir;         /* its folder: base of relative paths             */
@@ -45,6 +68,7 @@ typedef struct sb_config {
     size_t n_models;
     sb_cfg_inst *backends;
     size_t n_backends;
+    sb_cfg_sweep sweep;
 } sb_config;
 
 /* Parse and check the framework's part; plugin options are checked later,

@@ -309,13 +309,80 @@ static void test_no_spec(void **state) {
     sb_config_free(&cfg);
 }
 
+/* [sweep]: the axes of `srambench sweep --config`, read back; paths are
+ * relative to bench.toml's folder. */
+static void test_sweep_table(void **state) {
+    sb_config cfg;
+    sb_error err = {0};
+    char want[600];
+    (void)state;
+    assert_int_equal(sb_config_parse("[dataset]\nplugin = \"d\"\n[[model]]\nplugin = \"m\"\n[[backend]]\nplugin = \"b\"\n"
+                                     "[sweep]\npreset = \"hw/p.toml\"\nmodels = [\"a.sbm\", \"/abs/b.sbm\"]\n"
+                                     "capacity_bytes = [256, 1024]\nword_bits = [16]\nports = [1, 2]\n"
+                                     "macs_per_cycle = [4]\nclock_mhz = [50, 12.5]\nextmem = [\"e.toml\"]\n"
+                                     "latency_budget_ms = 2.5\nenergy_budget_mj = 3\nexact = true\n",
+                                     bench_path(), &cfg, &err), 0);
+    assert_int_equal(cfg.sweep.present, 1);
+    snprintf(want, sizeof want, "%s/hw/p.toml", tmpdir);
+    assert_string_equal(cfg.sweep.preset, want);
+    assert_int_equal(cfg.sweep.n_models, 2);
+    snprintf(want, sizeof want, "%s/a.sbm", tmpdir);
+    assert_string_equal(cfg.sweep.models[0], want);
+    assert_string_equal(cfg.sweep.models[1], "/abs/b.sbm");
+    assert_int_equal(cfg.sweep.capacity_bytes.n, 2);
+    assert_true(cfg.sweep.capacity_bytes.v[1] == 1024);
+    assert_int_equal(cfg.sweep.word_bits.n, 1);
+    assert_int_equal(cfg.sweep.ports.n, 2);
+    assert_true(cfg.sweep.macs_per_cycle.v[0] == 4);
+    assert_true(cfg.sweep.clock_mhz.v[1] == 12.5);
+    assert_int_equal(cfg.sweep.n_extmem, 1);
+    assert_true(cfg.sweep.latency_budget_ms == 2.5);
+    assert_true(cfg.sweep.energy_budget_mj == 3);
+    assert_int_equal(cfg.sweep.exact, 1);
+    sb_config_free(&cfg);
+    /* no [sweep]: nothing given, models from the sbm [[model]] tables */
+    assert_int_equal(sb_config_parse("[dataset]\nplugin = \"d\"\n[[model]]\nplugin = \"sbm\"\npath = \"t.sbm\"\n"
+                                     "[[model]]\nname = \"x\"\nplugin = \"other\"\npath = \"u\"\n[[backend]]\nplugin = \"b\"\n",
+                                     bench_path(), &cfg, &err), 0);
+    assert_int_equal(cfg.sweep.present, 0);
+    assert_int_equal(cfg.sweep.n_models, 1);
+    snprintf(want, sizeof want, "%s/t.sbm", tmpdir);
+    assert_string_equal(cfg.sweep.models[0], want);
+    assert_int_equal(cfg.sweep.capacity_bytes.n, 0);
+    assert_int_equal(cfg.sweep.exact, -1);
+    assert_null(cfg.sweep.preset);
+    sb_config_free(&cfg);
+}
+
+static void test_sweep_bad(void **state) {
+    char text[512];
+    (void)state;
+    snprintf(text, sizeof text, "[dataset]\nplugin = \"d\"\n%s[sweep]\nports = [1]\ncapacity = [256]\n", minimal_tail);
+    parse_bad(text, 9, 1, "unknown key 'capacity' in [sweep]: expected one of preset, models, capacity_bytes");
+    snprintf(text, sizeof text, "[dataset]\nplugin = \"d\"\n%s[sweep]\n  word_bits = 16\n", minimal_tail);
+    parse_bad(text, 8, 3, "'word_bits': expected an array of positive integers, found integer");
+    snprintf(text, sizeof text, "[dataset]\nplugin = \"d\"\n%s[sweep]\nclock_mhz = [50, \"x\"]\n", minimal_tail);
+    parse_bad(text, 8, 1, "'clock_mhz' item 2: expected a positive number, found string");
+    snprintf(text, sizeof text, "[dataset]\nplugin = \"d\"\n%s[sweep]\nports = [1.5]\n", minimal_tail);
+    parse_bad(text, 8, 1, "'ports' item 1: expected a positive integer, found float");
+    snprintf(text, sizeof text, "[dataset]\nplugin = \"d\"\n%s[sweep]\nmacs_per_cycle = [0]\n", minimal_tail);
+    parse_bad(text, 8, 1, "expected a positive integer");
+    snprintf(text, sizeof text, "[dataset]\nplugin = \"d\"\n%s[sweep]\nexact = 1\n", minimal_tail);
+    parse_bad(text, 8, 1, "'exact': expected true or false, found integer");
+    snprintf(text, sizeof text, "[dataset]\nplugin = \"d\"\n%s[sweep]\nlatency_budget_ms = \"1\"\n", minimal_tail);
+    parse_bad(text, 8, 1, "'latency_budget_ms': expected a number, found string");
+    snprintf(text, sizeof text, "[dataset]\nplugin = \"d\"\n%s[sweep]\nmodels = []\n", minimal_tail);
+    parse_bad(text, 8, 1, "expected an array of file names with 1..64 items");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full),         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_unknown_keys), cmocka_unit_test(test_wrong_types),
         cmocka_unit_test(test_missing),      cmocka_unit_test(test_config_merge),
         cmocka_unit_test(test_options_ok),   cmocka_unit_test(test_options_bad),
-        cmocka_unit_test(test_no_spec),
+        cmocka_unit_test(test_no_spec),      cmocka_unit_test(test_sweep_table),
+        cmocka_unit_test(test_sweep_bad),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

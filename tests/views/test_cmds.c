@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #define MODEL SB_SRC_ROOT "/plugins/models/effnet-b0-224/effnet-b0-224.sbm"
+#define TINY SB_SRC_ROOT "/plugins/models/tiny/tiny.sbm"
 
 static char tmp[64];
 
@@ -84,8 +85,37 @@ static void test_sweep_small(void **state) {
     assert_int_equal(sh("awk -F, 'NR > 1 && $18 != 1' '%s/sw/sweep.csv' | grep -q . && exit 1 || exit 0", tmp), 0);
 }
 
+/* `sweep --config`: the axes from bench.toml's [sweep] table, the model
+ * from its [[model]] table of plugin sbm; the command line overrides an axis. */
+static void test_sweep_config(void **state) {
+    (void)state;
+    if (access(TINY, R_OK) != 0) skip();
+    assert_int_equal(sh("printf '[dataset]\\nplugin = \"d\"\\n[[model]]\\nplugin = \"sbm\"\\npath = \"%s\"\\n"
+                        "[[backend]]\\nplugin = \"sram\"\\n[sweep]\\npreset = \"%s/backends/sram/sram256.toml\"\\n"
+                        "capacity_bytes = [256, 1024]\\nword_bits = [16]\\nports = [1]\\nmacs_per_cycle = [4]\\n"
+                        "clock_mhz = [100]\\n' > '%s/bench.toml'",
+                        TINY, SB_SRC_ROOT, tmp),
+                     0);
+    /* 1 model x 2 capacities x 1 of everything else = 2 rows + header */
+    assert_int_equal(sh("'%s' sweep --config '%s/bench.toml' --output-dir '%s/swc' --no-charts -q 2>/dev/null",
+                        SB_PROGRAM, tmp, tmp), 0);
+    assert_int_equal(sh("test $(wc -l < '%s/swc/sweep.csv') -eq 3", tmp), 0);
+    assert_int_equal(sh("test $(grep -c ',256,16,1,4,100,' '%s/swc/sweep.csv') -eq 1", tmp), 0);
+    assert_int_equal(sh("test $(grep -c ',1024,16,1,4,100,' '%s/swc/sweep.csv') -eq 1", tmp), 0);
+    /* --ports overrides the table's ports only: 2 x 2 = 4 rows */
+    assert_int_equal(sh("'%s' sweep --ports 1,2 --config '%s/bench.toml' --output-dir '%s/swo' --no-charts -q 2>/dev/null",
+                        SB_PROGRAM, tmp, tmp), 0);
+    assert_int_equal(sh("test $(wc -l < '%s/swo/sweep.csv') -eq 5", tmp), 0);
+    assert_int_equal(sh("test $(grep -c ',1024,16,2,4,100,' '%s/swo/sweep.csv') -eq 1", tmp), 0);
+    /* a wrong [sweep] table is a configuration error (exit 3) */
+    assert_int_equal(sh("printf '[sweep]\\nport = [1]\\n' >> '%s/bench.toml'", tmp), 0);
+    assert_int_equal(sh("'%s' sweep --config '%s/bench.toml' --output-dir '%s/swe' -q 2>'%s/err.txt'", SB_PROGRAM, tmp,
+                        tmp, tmp), 3);
+    assert_int_equal(sh("grep -q 'bench.toml:' '%s/err.txt'", tmp), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_usage_errors), cmocka_unit_test(test_report_stored_run),
-                                       cmocka_unit_test(test_sweep_small)};
+                                       cmocka_unit_test(test_sweep_small), cmocka_unit_test(test_sweep_config)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }
