@@ -24,7 +24,10 @@ import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-MINI = os.path.join(HERE, "data", "mini-ham")
+sys.path.insert(0, HERE)
+import make_data  # noqa: E402
+
+MINI = make_data.ensure()
 TINY = os.path.join(ROOT, "tests", "fuzz", "corpus", "sbm", "tiny_fixed.sbm")
 SRAM1K = os.path.join(ROOT, "backends", "sram", "sram1k.toml")
 
