@@ -6,6 +6,7 @@
 #include "sb_cmd.h"
 #include "sb_config.h"
 #include "sb_report.h"
+#include "sb_isolate.h"
 #include "sb_runner.h"
 #include "sb_util.h"
 
@@ -24,26 +25,68 @@ static void write_report(const sb_config *cfg, const sb_run_opts *opts, const ch
     free(ref);
 }
 
+typedef struct bench_args {
+    const sb_config *cfg;
+    const sb_run_opts *opts;
+} bench_args;
+
+/* One process's work: run (or resume) and write the report. */
+static int bench_in_process(void *ud, const char *resume_dir) {
+    const bench_args *a = ud;
+    sb_run_opts o = *a->opts;
+    sb_run_summary sum;
+    sb_error err = {0};
+    int rc;
+    o.resume_dir = resume_dir;
+    rc = sb_run_bench(a->cfg, &o, &sum, &err);
+    if (rc >= 0 && !sum.interrupted) write_report(a->cfg, &o, sum.out_dir);
+    if (rc < 0) {
+        fprintf(stderr, "srambench: %s\n", err.msg);
+        return rc == SB_EIO ? SB_EXIT_IO : SB_EXIT_CONFIG;
+    }
+    if (sum.interrupted) return SB_EXIT_INTERRUPTED;
+    return sum.n_failed ? SB_EXIT_JOBS_FAILED : SB_EXIT_OK;
+}
+
+int sb_cmd_bench(const sb_config *cfg, const sb_run_opts *opts, const char *resume_dir, int in_process) {
+    bench_args a = {cfg, opts};
+    /* libuv sizes its pool on first use: set it before anything else. */
+    sb_runner_set_workers(cfg->workers);
+    if (in_process) return bench_in_process(&a, resume_dir);
+    return sb_isolate_run(cfg, bench_in_process, &a, resume_dir);
+}
+
+/* Options shared by run and resume; returns 1 if argv[*i] was one of them,
+ * -1 (after saying why) if it was one with a bad value. */
+int sb_cmd_bench_option(const char *cmd, int argc, char **argv, int *i, sb_run_opts *opts, long *workers,
+                        int *in_process) {
+    const char *a = argv[*i];
+    if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) opts->quiet = 1;
+    else if (strcmp(a, "--no-charts") == 0) opts->no_charts = 1;
+    else if (strcmp(a, "--in-process") == 0) *in_process = 1;
+    else if (strcmp(a, "--workers") == 0 && *i + 1 < argc) {
+        char *end;
+        *workers = strtol(argv[++*i], &end, 10);
+        if (*end || *workers < 1 || *workers > 1024) {
+            fprintf(stderr, "srambench %s: --workers '%s': expected an integer 1..1024\n", cmd, argv[*i]);
+            return -1;
+        }
+    } else return 0;
+    return 1;
+}
+
 static int run_main(int argc, char **argv) {
     sb_run_opts opts = {0};
-    sb_run_summary sum;
     sb_config cfg;
     sb_error err = {0};
     const char *path = NULL;
     long workers = 0;
-    int i, rc;
+    int i, rc, in_process = 0, k;
     for (i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--quiet") == 0 || strcmp(argv[i], "-q") == 0) opts.quiet = 1;
-        else if (strcmp(argv[i], "--no-charts") == 0) opts.no_charts = 1;
+        if ((k = sb_cmd_bench_option("run", argc, argv, &i, &opts, &workers, &in_process)) < 0) return SB_EXIT_USAGE;
+        else if (k) continue;
         else if (strcmp(argv[i], "--output-dir") == 0 && i + 1 < argc) opts.out_dir = argv[++i];
-        else if (strcmp(argv[i], "--workers") == 0 && i + 1 < argc) {
-            char *end;
-            workers = strtol(argv[++i], &end, 10);
-            if (*end || workers < 1 || workers > 1024) {
-                fprintf(stderr, "srambench run: --workers '%s': expected an integer 1..1024\n", argv[i]);
-                return SB_EXIT_USAGE;
-            }
-        } else if (argv[i][0] == '-' && argv[i][1]) {
+        else if (argv[i][0] == '-' && argv[i][1]) {
             fprintf(stderr, "srambench run: unknown option '%s' (see srambench run --help)\n", argv[i]);
             return SB_EXIT_USAGE;
         } else if (!path) path = argv[i];
@@ -61,17 +104,9 @@ static int run_main(int argc, char **argv) {
         return SB_EXIT_CONFIG;
     }
     if (workers) cfg.workers = (int)workers;
-    /* libuv sizes its pool on first use: set it before anything else. */
-    sb_runner_set_workers(cfg.workers);
-    rc = sb_run_bench(&cfg, &opts, &sum, &err);
-    if (rc >= 0 && !sum.interrupted) write_report(&cfg, &opts, sum.out_dir);
+    rc = sb_cmd_bench(&cfg, &opts, NULL, in_process);
     sb_config_free(&cfg);
-    if (rc < 0) {
-        fprintf(stderr, "srambench: %s\n", err.msg);
-        return rc == SB_EIO ? SB_EXIT_IO : SB_EXIT_CONFIG;
-    }
-    if (sum.interrupted) return SB_EXIT_INTERRUPTED;
-    return sum.n_failed ? SB_EXIT_JOBS_FAILED : SB_EXIT_OK;
+    return rc;
 }
 
 const sb_command sb_cmd_run = {
@@ -82,13 +117,17 @@ const sb_command sb_cmd_run = {
     "bench.toml (docs/bench-toml.md) and writes results/<YYYYmmdd-HHMMSS>-<name>/:\n"
     "results.json (docs/results-schema.md), results.csv, table.md, *.gp and PNG charts,\n"
     "and report.md + report.html (the views of `srambench report`, docs/views.md).\n"
-    "Results are rewritten after every job, so an interrupted run keeps what finished.\n"
-    "Ctrl-C once: finish the images in flight, write, exit 130. Twice: exit at once.\n"
+    "Results are rewritten after every job, so an interrupted run keeps what finished\n"
+    "and `srambench resume <dir>` completes it. Ctrl-C once: finish the images in\n"
+    "flight, write, exit 130. Twice: exit at once.\n"
+    "The jobs run in a child process: a plugin that crashes fails its job (the error\n"
+    "names the plugin and the signal) and the run goes on in a new child.\n"
     "\n"
     "options:\n"
     "  --output-dir DIR  write the results exactly into DIR\n"
     "  --workers N       worker threads (overrides [run] workers)\n"
     "  --no-charts       do not call gnuplot (scripts are still written)\n"
+    "  --in-process      no child process (for debuggers); a crashing plugin ends the run\n"
     "  -q, --quiet       no progress line and no table on the terminal\n"
     "  -h, --help        this text\n"
     "\n"

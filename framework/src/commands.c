@@ -3,12 +3,13 @@
 
 #include "sb_cmd.h"
 
-extern const sb_command sb_cmd_run;
+extern const sb_command sb_cmd_run, sb_cmd_resume;
 extern const sb_command sb_cmd_plugins;
 extern const sb_command sb_cmd_report, sb_cmd_compare, sb_cmd_batch, sb_cmd_flow, sb_cmd_sweep, sb_cmd_infer; /* views (vw) */
 
 const sb_command *const sb_commands[] = {
     &sb_cmd_run,
+    &sb_cmd_resume,
     &sb_cmd_plugins,
     &sb_cmd_compare,
     &sb_cmd_batch,

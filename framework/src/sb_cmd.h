@@ -29,6 +29,16 @@ typedef struct sb_command {
 
 extern const sb_command *const sb_commands[];
 
+struct sb_config;
+struct sb_run_opts;
+/* run and resume (cmd_run.c): the bench in a supervised child process
+ * (sb_isolate.h) unless in_process; returns the exit code. */
+int sb_cmd_bench(const struct sb_config *cfg, const struct sb_run_opts *opts, const char *resume_dir, int in_process);
+/* Their shared options (-q, --no-charts, --in-process, --workers N): 1 if
+ * argv[*i] was one, 0 if not, -1 after saying why its value is bad. */
+int sb_cmd_bench_option(const char *cmd, int argc, char **argv, int *i, struct sb_run_opts *opts, long *workers,
+                        int *in_process);
+
 /* 1 if argv holds -h or --help. */
 int sb_cmd_wants_help(int argc, char **argv);
 int sb_cmd_print_help(const sb_command *c, FILE *out);

@@ -19,7 +19,7 @@ const char *const sb_fig_names[SB_FIG_COUNT] = {
     "accuracy", "balanced_accuracy", "latency_ms_median", "latency_ms_p95",
     "throughput_ips", "energy_mj_per_image", "power_mw_avg"};
 
-static const char *const fig_units[SB_FIG_COUNT] = {"1", "1", "ms", "ms", "images/s", "mJ", "mW"};
+const char *const sb_fig_units[SB_FIG_COUNT] = {"1", "1", "ms", "ms", "images/s", "mJ", "mW"};
 
 const char *sb_job_status_name(sb_job_status s) {
     switch (s) {
@@ -71,7 +71,7 @@ static void set_null(sb_fig *f, int idx, const char *why) {
     f->has = 0;
     f->value = 0;
     f->prov = NULL;
-    f->unit = fig_units[idx];
+    f->unit = sb_fig_units[idx];
     f->note = strdup(why);
 }
 
@@ -80,7 +80,7 @@ static void set_val(sb_fig *f, int idx, double v, const char *prov, const char *
     f->has = 1;
     f->value = v;
     f->prov = prov;
-    f->unit = fig_units[idx];
+    f->unit = sb_fig_units[idx];
     f->note = note ? strdup(note) : NULL;
 }
 
@@ -330,4 +330,30 @@ void sb_job_compute(const sb_run *run, sb_job *job) {
     free(lat.v);
     free(en.v);
     backend_metrics(job);
+}
+
+/* The provenance word as one of our own constants (sb_fig.prov is never
+ * freed), or NULL for anything else. */
+static const char *known_prov(const char *s) {
+    static const char *const words[] = {"measured", "simulated", "recorded"};
+    size_t i;
+    for (i = 0; s && i < sizeof words / sizeof words[0]; i++)
+        if (strcmp(s, words[i]) == 0) return words[i];
+    return NULL;
+}
+
+void sb_job_figs_from_json(sb_job *job, const cJSON *metrics) {
+    size_t i;
+    sb_job_clear_figs(job);
+    for (i = 0; i < SB_FIG_COUNT; i++) {
+        const cJSON *f = cJSON_GetObjectItemCaseSensitive(metrics, sb_fig_names[i]);
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(f, "value");
+        const cJSON *p = cJSON_GetObjectItemCaseSensitive(f, "provenance");
+        const cJSON *n = cJSON_GetObjectItemCaseSensitive(f, "note");
+        const char *note = cJSON_IsString(n) ? n->valuestring : NULL;
+        if (cJSON_IsNumber(v) && known_prov(cJSON_IsString(p) ? p->valuestring : NULL))
+            set_val(&job->figs[i], (int)i, v->valuedouble, known_prov(p->valuestring), note);
+        else
+            set_null(&job->figs[i], (int)i, note ? note : "not in the results being resumed");
+    }
 }

@@ -137,7 +137,7 @@ static cJSON *environment(const sb_run *run) {
 
 /* ------------------------------------------------------------ config */
 
-static cJSON *toml_to_json(const sb_toml *t) {
+cJSON *sb_results_config_json(const sb_toml *t) {
     size_t i;
     cJSON *j;
     switch (t->type) {
@@ -147,11 +147,11 @@ static cJSON *toml_to_json(const sb_toml *t) {
     case SB_TOML_BOOL: return cJSON_CreateBool(t->b);
     case SB_TOML_ARRAY:
         j = cJSON_CreateArray();
-        for (i = 0; i < t->n; i++) cJSON_AddItemToArray(j, toml_to_json(t->kids[i]));
+        for (i = 0; i < t->n; i++) cJSON_AddItemToArray(j, sb_results_config_json(t->kids[i]));
         return j;
     case SB_TOML_TABLE:
         j = cJSON_CreateObject();
-        for (i = 0; i < t->n; i++) cJSON_AddItemToObject(j, t->kids[i]->key, toml_to_json(t->kids[i]));
+        for (i = 0; i < t->n; i++) cJSON_AddItemToObject(j, t->kids[i]->key, sb_results_config_json(t->kids[i]));
         return j;
     }
     return cJSON_CreateNull();
@@ -206,10 +206,33 @@ static cJSON *sample_json(const sb_run_dataset *ds, const sb_job *job, size_t i)
     return o;
 }
 
+/* The images the dataset marked unreadable: not scored, listed. */
+static void skipped_json(cJSON *o, const sb_run_dataset *ds, const sb_job *job) {
+    cJSON *arr = cJSON_CreateArray();
+    size_t i;
+    for (i = 0; job->samples && ds->h && i < job->n; i++) {
+        const char *id;
+        cJSON *x;
+        if (!job->samples[i].skipped) continue;
+        id = ds->api->sample_id ? ds->api->sample_id(ds->h, ds->sel[i]) : NULL;
+        x = cJSON_CreateObject();
+        cJSON_AddNumberToObject(x, "index", (double)ds->sel[i]);
+        if (id) cJSON_AddStringToObject(x, "id", id);
+        else cJSON_AddNullToObject(x, "id");
+        cJSON_AddItemToArray(arr, x);
+    }
+    cJSON_AddNumberToObject(o, "n_skipped", (double)cJSON_GetArraySize(arr));
+    cJSON_AddItemToObject(o, "skipped", arr);
+}
+
 static cJSON *job_json(const sb_run *run, const sb_job *job) {
     const sb_run_dataset *ds = &run->datasets[job->ds];
-    cJSON *o = cJSON_CreateObject(), *metrics = cJSON_CreateObject(), *bm = cJSON_CreateObject(), *samples;
+    cJSON *o, *metrics, *bm, *samples;
     size_t i;
+    if (job->restored) return cJSON_Duplicate(job->restored, 1); /* resume: as it was written */
+    o = cJSON_CreateObject();
+    metrics = cJSON_CreateObject();
+    bm = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "dataset", ds->cfg->inst.name);
     cJSON_AddStringToObject(o, "model", run->models[job->model].cfg->name);
     cJSON_AddStringToObject(o, "backend", run->backends[job->be].cfg->name);
@@ -220,10 +243,11 @@ static cJSON *job_json(const sb_run *run, const sb_job *job) {
     else cJSON_AddNullToObject(o, "error");
     cJSON_AddNumberToObject(o, "n_images", (double)atomic_load(&((sb_job *)job)->n_done));
     cJSON_AddNumberToObject(o, "n_selected", (double)job->n);
+    skipped_json(o, ds, job);
     if (job->t1_ns > job->t0_ns && job->t0_ns) cJSON_AddNumberToObject(o, "wall_s", (double)(job->t1_ns - job->t0_ns) * 1e-9);
     else cJSON_AddNullToObject(o, "wall_s");
     for (i = 0; i < SB_FIG_COUNT; i++) {
-        sb_fig pending = {0, 0, NULL, NULL, (char *)"job not finished"};
+        sb_fig pending = {0, 0, NULL, sb_fig_units[i], (char *)"job not finished"};
         cJSON_AddItemToObject(metrics, sb_fig_names[i], fig_json(job->figs[i].unit ? &job->figs[i] : &pending));
     }
     cJSON_AddItemToObject(o, "metrics", metrics);
@@ -247,7 +271,13 @@ static cJSON *datasets_json(const sb_run *run) {
     int c;
     for (i = 0; i < run->cfg->n_datasets; i++) {
         const sb_run_dataset *ds = &run->datasets[i];
-        cJSON *o = cJSON_CreateObject(), *sel = cJSON_CreateObject(), *cls;
+        cJSON *o, *sel, *cls;
+        if (!ds->h && ds->restored) { /* resume: not opened again, as it was written */
+            cJSON_AddItemToArray(arr, cJSON_Duplicate(ds->restored, 1));
+            continue;
+        }
+        o = cJSON_CreateObject();
+        sel = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "name", ds->cfg->inst.name);
         cJSON_AddStringToObject(o, "plugin", ds->cfg->inst.plugin);
         cJSON_AddNumberToObject(sel, "per_class", (double)ds->cfg->per_class);
@@ -294,8 +324,9 @@ static char *results_json(const sb_run *run, int final) {
     cJSON_AddStringToObject(root, "written_utc", now);
     cJSON_AddBoolToObject(root, "complete", final);
     cJSON_AddBoolToObject(root, "interrupted", run->interrupted);
+    if (run->resumed_utc) cJSON_AddItemToObject(root, "resumed_utc", cJSON_Duplicate(run->resumed_utc, 1));
     cJSON_AddStringToObject(root, "config_file", run->cfg->path);
-    cJSON_AddItemToObject(root, "config", toml_to_json(run->cfg->root));
+    cJSON_AddItemToObject(root, "config", sb_results_config_json(run->cfg->root));
     cJSON_AddItemToObject(root, "environment", environment(run));
     cJSON_AddItemToObject(root, "datasets", datasets_json(run));
     jobs = cJSON_AddArrayToObject(root, "jobs");
@@ -376,6 +407,13 @@ char *sb_results_table_md(const sb_run *run) {
         const sb_job *j = &run->jobs[i];
         static const int why_null[] = {SB_FIG_LATENCY_MS_MEDIAN, SB_FIG_ENERGY_MJ_PER_IMAGE};
         size_t k;
+        size_t n_skipped = atomic_load(&((sb_job *)j)->n_skipped);
+        if (n_skipped) {
+            if (!n_notes++) sb_buf_printf(&b, "\n");
+            sb_buf_printf(&b, "- %s x %s: %zu image%s skipped, not scored: the dataset marks them unreadable "
+                              "(listed in results.json)\n", run->models[j->model].cfg->name,
+                          run->backends[j->be].cfg->name, n_skipped, n_skipped == 1 ? "" : "s");
+        }
         if (j->status == SB_JOB_OK) {
             /* an n/a in the table deserves its reason right under it */
             for (k = 0; k < 2; k++) {

@@ -17,6 +17,9 @@
  * `final` marks results.json complete. */
 int sb_results_write(const sb_run *run, int charts, int final, sb_error *err);
 
+/* The config as run, as results.json's "config" holds it. */
+struct cJSON *sb_results_config_json(const sb_toml *t);
+
 /* The markdown comparison table (as in table.md); malloc'd. */
 char *sb_results_table_md(const sb_run *run);
 void sb_results_print_table(const sb_run *run, FILE *out);

@@ -38,6 +38,7 @@ long sb_job_same_error_as(const struct sb_run *run, size_t i);
 /* One image through one (model, backend). Written by exactly one worker. */
 typedef struct sb_sample {
     int done;             /* 1 once the record is complete       */
+    int skipped;          /* the dataset marks it unreadable     */
     int pred;             /* predicted class                     */
     double confidence;    /* softmax probability of pred         */
     int top_cls[3];
@@ -64,6 +65,7 @@ typedef struct sb_run_dataset {
     int n_classes;
     size_t *class_counts; /* of the selection, per class         */
     int prepared_size_px; /* last size prepare() ran for         */
+    struct cJSON *restored; /* resume: its entry in results.json */
 } sb_run_dataset;
 
 typedef struct sb_run_model {
@@ -103,6 +105,7 @@ enum {
     SB_FIG_COUNT
 };
 extern const char *const sb_fig_names[SB_FIG_COUNT];
+extern const char *const sb_fig_units[SB_FIG_COUNT];
 
 typedef struct sb_job {
     size_t ds, model, be;           /* indices into the run's arrays  */
@@ -112,6 +115,7 @@ typedef struct sb_job {
     sb_sample *samples;             /* one per selected image         */
     size_t n;
     atomic_size_t n_done;
+    atomic_size_t n_skipped;        /* unreadable images, not scored  */
     atomic_int img_failed;          /* first image error claims err   */
     uint64_t t0_ns, t1_ns;          /* wall time of the image phase   */
     sb_fig figs[SB_FIG_COUNT];      /* computed when the job ends     */
@@ -119,6 +123,9 @@ typedef struct sb_job {
     const char **bm_names;
     sb_fig *bm;
     size_t n_bm;
+    /* resume: the job's entry in the results.json being completed,
+     * written back verbatim; such a job is not run again */
+    struct cJSON *restored;
     /* live only while the job runs */
     void *be_handle, *prog;
     int size_px;
@@ -134,12 +141,15 @@ typedef struct sb_run {
     sb_job *jobs;
     size_t n_jobs;
     int interrupted;
+    struct cJSON *resumed_utc;      /* resume: when each resume began  */
 } sb_run;
 
 /* Fill job->figs and job->bm from the samples (loop thread, at job end,
  * while the backend's program still lives: notes are copied). */
 void sb_job_compute(const sb_run *run, sb_job *job);
 void sb_job_clear_figs(sb_job *job);
+/* Resume: a job's figures back from its results.json "metrics" object. */
+void sb_job_figs_from_json(sb_job *job, const struct cJSON *metrics);
 /* The provenance word of a metric. */
 const char *sb_prov_name(sb_provenance p);
 

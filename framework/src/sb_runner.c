@@ -18,6 +18,9 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include <cjson/cJSON.h>
+
+#include "sb_resume.h"
 #include "sb_results.h"
 #include "sb_util.h"
 
@@ -29,6 +32,27 @@
 
 static atomic_int g_cancel;
 static int g_verbose_log = -1;
+static int g_progress_fd = -1;
+
+void sb_runner_set_progress_fd(int fd) { g_progress_fd = fd; }
+
+/* One line to the supervising process (sb_isolate.c): which job and phase
+ * is under way, so that a crash can be pinned on the plugin at fault. One
+ * write() of less than PIPE_BUF bytes is atomic, so worker threads may
+ * call it too. */
+void sb_runner_event(const char *fmt, ...) {
+    char line[512];
+    va_list ap;
+    int n;
+    if (g_progress_fd < 0) return;
+    va_start(ap, fmt);
+    n = vsnprintf(line, sizeof line - 1, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    if (n > (int)sizeof line - 2) n = (int)sizeof line - 2;
+    line[n++] = '\n';
+    if (write(g_progress_fd, line, (size_t)n) < 0) { /* the supervisor is gone: nothing to tell */ }
+}
 
 static void host_log(int level, const char *fmt, ...) {
     static const char *const tag[] = {"error", "warning", "info", "debug"};
@@ -188,9 +212,11 @@ static void setup_work(uv_work_t *req) {
     sb_run_backend *b = &r->run.backends[job->be];
     sb_error e = {0};
     int rc;
-    if ((rc = ensure_dataset(ds, &job->err)) < 0 || (rc = ensure_model(m, &job->err)) < 0 ||
-        (rc = check_graph(ds, m, &job->size_px, &job->err)) < 0)
-        goto fail;
+    sb_runner_event("job %zu dataset", r->cur);
+    if ((rc = ensure_dataset(ds, &job->err)) < 0) goto fail;
+    sb_runner_event("job %zu model", r->cur);
+    if ((rc = ensure_model(m, &job->err)) < 0 || (rc = check_graph(ds, m, &job->size_px, &job->err)) < 0) goto fail;
+    sb_runner_event("job %zu dataset", r->cur);
     if (ds->api->prepare && ds->prepared_size_px != job->size_px) {
         if ((rc = ds->api->prepare(ds->h, job->size_px, &e)) < 0) {
             sb_error_set(&job->err, rc, "dataset '%s' at %d px: %s", ds->cfg->inst.name, job->size_px, e.msg);
@@ -198,6 +224,7 @@ static void setup_work(uv_work_t *req) {
         }
         ds->prepared_size_px = job->size_px;
     }
+    sb_runner_event("job %zu backend-open", r->cur);
     if ((rc = b->api->open(&g_host, &b->opts.opts, &job->be_handle, &e)) < 0) {
         job->be_handle = NULL;
         if (rc == SB_EUNAVAILABLE) {
@@ -208,6 +235,7 @@ static void setup_work(uv_work_t *req) {
         sb_error_set(&job->err, rc, "backend '%s': open: %s", b->cfg->name, e.msg);
         goto fail;
     }
+    sb_runner_event("job %zu backend-prepare", r->cur);
     if ((rc = b->api->prepare(job->be_handle, m->graph, &job->prog, &e)) < 0) {
         job->prog = NULL;
         sb_error_set(&job->err, rc, "backend '%s': prepare model '%s': %s", b->cfg->name, m->cfg->name, e.msg);
@@ -261,6 +289,15 @@ static void postprocess(const sb_graph *g, const int8_t *logits, sb_sample *s) {
     }
 }
 
+/* The dataset says why get() failed: status=unreadable in its metadata
+ * (docs/datasets.md), which it sets only when asked to skip such images. */
+static int marked_unreadable(const sb_run_dataset *ds, size_t index) {
+    const char *const *kv = ds->api->sample_meta ? ds->api->sample_meta(ds->h, index) : NULL;
+    for (; kv && *kv; kv++)
+        if (strcmp(*kv, "status=unreadable") == 0) return 1;
+    return 0;
+}
+
 static void chunk_fail(sb_job *job, int rc, const char *what, size_t idx, const sb_error *e) {
     int zero = 0;
     /* The first failing image names the error; the rest of the job stops. */
@@ -292,6 +329,11 @@ static void chunk_work(uv_work_t *req) {
         if (atomic_load(&g_cancel) || atomic_load(&job->img_failed)) break;
         memset(&e, 0, sizeof e);
         if ((rc = ds->api->get(ds->h, ds->sel[i], job->size_px, rgb, &e)) < 0) {
+            if (marked_unreadable(ds, ds->sel[i])) { /* skip_unreadable: listed, not scored */
+                s->skipped = 1;
+                atomic_fetch_add(&job->n_skipped, 1);
+                continue;
+            }
             chunk_fail(job, rc, "dataset get", ds->sel[i], &e);
             break;
         }
@@ -338,7 +380,7 @@ static void job_finished(sb_runner *r) {
     size_t n_done = atomic_load(&job->n_done);
     if (job->status == SB_JOB_RUNNING) {
         if (atomic_load(&job->img_failed)) job->status = SB_JOB_FAILED;
-        else if (n_done < job->n) {
+        else if (n_done + atomic_load(&job->n_skipped) < job->n) {
             job->status = SB_JOB_CANCELLED;
             sb_error_set(&job->err, SB_ECANCELED, "interrupted after %zu of %zu images", n_done, job->n);
         } else job->status = SB_JOB_OK;
@@ -358,6 +400,7 @@ static void job_finished(sb_runner *r) {
                 sb_job_status_name(job->status), job->err.msg[0] ? ": " : "", same >= 0 ? ref : job->err.msg);
     }
     write_results(r, 0);
+    sb_runner_event("job %zu done", r->cur);
     if (r->opts->on_job_done) r->opts->on_job_done(r, r->cur, r->opts->ud);
     r->cur++;
     next_job(r);
@@ -398,6 +441,7 @@ static void setup_after(uv_work_t *req, int status) {
     }
     job->t0_ns = sb_now_ns();
     r->chunks_left = n_chunks;
+    sb_runner_event("job %zu images", r->cur);
     for (c = 0; c < n_chunks; c++) {
         chunk *ch = &r->chunks[c];
         ch->r = r;
@@ -419,6 +463,7 @@ static void close_handles(sb_runner *r) {
 }
 
 static void next_job(sb_runner *r) {
+    while (r->cur < r->run.n_jobs && r->run.jobs[r->cur].restored) r->cur++; /* resume: finished before */
     while (r->cur < r->run.n_jobs && r->stopping) {
         sb_job *job = &r->run.jobs[r->cur++];
         job->status = SB_JOB_CANCELLED;
@@ -484,6 +529,7 @@ static void on_signal(uv_signal_t *h, int signum) {
      * whole; only stdio needs flushing before leaving. */
     fprintf(stderr, "\nsrambench: interrupted again: exiting now; finished jobs are in %s\n", r->run.out_dir);
     fflush(NULL);
+    sb_runner_event("exit");
     _exit(130);
 }
 
@@ -594,6 +640,7 @@ static void teardown(sb_runner *r) {
     size_t i;
     for (i = 0; i < run->n_jobs; i++) {
         sb_job_clear_figs(&run->jobs[i]);
+        cJSON_Delete(run->jobs[i].restored);
         free(run->jobs[i].samples);
         free(run->jobs[i].report_json);
     }
@@ -606,6 +653,7 @@ static void teardown(sb_runner *r) {
     for (i = 0; run->datasets && i < run->cfg->n_datasets; i++) {
         sb_run_dataset *d = &run->datasets[i];
         if (d->h) d->api->close(d->h);
+        cJSON_Delete(d->restored);
         free(d->sel);
         free(d->class_counts);
         sb_options_free(&d->opts);
@@ -620,6 +668,7 @@ static void teardown(sb_runner *r) {
     free(run->models);
     free(run->backends);
     free(run->out_dir);
+    cJSON_Delete(run->resumed_utc);
 }
 
 static void summarise(const sb_runner *r, sb_run_summary *sum) {
@@ -647,7 +696,9 @@ int sb_run_bench(const sb_config *cfg, const sb_run_opts *opts, sb_run_summary *
     atomic_store(&g_cancel, 0);
     g_host.cache_dir = cfg->cache_dir;
     g_host.repo_root = cfg->dir;
-    if ((rc = prepare_run(r, cfg, err)) < 0 || (rc = make_out_dir(r, cfg, r->opts->out_dir, err)) < 0) {
+    if ((rc = prepare_run(r, cfg, err)) < 0 ||
+        (rc = r->opts->resume_dir ? sb_resume_restore(&r->run, r->opts->resume_dir, err)
+                                  : make_out_dir(r, cfg, r->opts->out_dir, err)) < 0) {
         teardown(r);
         free(r);
         return rc;
@@ -657,6 +708,7 @@ int sb_run_bench(const sb_config *cfg, const sb_run_opts *opts, sb_run_summary *
         free(r);
         return sb_error_set(err, SB_EIO, "libuv: %s", uv_strerror(rc));
     }
+    sb_runner_event("dir %s", r->run.out_dir);
     write_results(r, 0); /* the config and environment are on disk from the start */
     uv_timer_init(&r->loop, &r->timer);
     uv_signal_init(&r->loop, &r->sigint);

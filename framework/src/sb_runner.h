@@ -16,6 +16,7 @@ typedef struct sb_runner sb_runner;
 
 typedef struct sb_run_opts {
     const char *out_dir;   /* write exactly here instead of <output>/<stamp>-<name> */
+    const char *resume_dir; /* complete the run in this folder (sb_resume.h) */
     int quiet;             /* no progress line, no table on the terminal */
     int no_charts;         /* skip calling gnuplot (scripts still written) */
     /* Called on the loop thread after each job's results are written. */
@@ -40,6 +41,11 @@ void sb_runner_stop(sb_runner *r);
 
 /* The run being executed (for the on_job_done hook). */
 sb_run *sb_runner_run(sb_runner *r);
+
+/* Where to tell a supervising process what is under way (sb_isolate.h):
+ * lines "dir PATH", "job K PHASE" and "exit". -1: nobody listens. */
+void sb_runner_set_progress_fd(int fd);
+void sb_runner_event(const char *fmt, ...);
 
 /* The host services handed to plugins. */
 const sb_host *sb_runner_host(void);

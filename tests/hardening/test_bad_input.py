@@ -71,6 +71,10 @@ class Env:
     def run(self, bench, *extra, out="out", preexec=None, timeout=120):
         out_dir = os.path.join(self.tmp, out)
         env = dict(os.environ, SRAMBENCH_PLUGIN_PATH=self.plugins, SRAMBENCH_CACHE_DIR=self.cache)
+        if "ASAN_OPTIONS" in env:
+            # make check-sanitize: let the test plugins' SIGSEGV kill the process
+            # as it would without ASan (whose handler would exit(1) instead).
+            env["ASAN_OPTIONS"] += ":handle_segv=0"
         argv = [self.exe, "run", "-q", "--no-charts", "--output-dir", out_dir] + list(extra) + [bench]
         p = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            universal_newlines=True, preexec_fn=preexec, timeout=timeout)
@@ -202,6 +206,26 @@ def case_plugin_crash_run_goes_on(e):
     check(jobs.get("crash", {}).get("status") == "failed", "the crash is reported as a failed job", jobs.get("crash"))
     check(jobs.get("cpu2", {}).get("status") == "ok", "the job after the crash ran", jobs.get("cpu2"))
     check(rc == EXIT_JOB_FAILED, "exit %d, want 1" % rc, err)
+    msg = jobs["crash"]["error"] or ""
+    check("'hd-crash'" in msg and "in open" in msg and "signal %d" % signal.SIGSEGV in msg,
+          "the error names the plugin, the call and the signal", msg)
+    check("x crash: failed: crashed" in err, "the crash is on stderr with the job's names", err)
+    check(jobs["crash"]["metrics"]["accuracy"]["value"] is None and jobs["crash"]["metrics"]["accuracy"]["unit"] == "1",
+          "the crashed job's figures are null with their units", jobs["crash"]["metrics"]["accuracy"])
+    # A crash half-way through a job's images (abort() in run, after 2 images).
+    b = e.bench(name="abort.toml", backends=["cpu", 'name = "ab"\nplugin = "hd-signal"\nsignal = "abort"\n'
+                                             'after_images = 2', 'name = "cpu2"\nplugin = "cpu"'])
+    rc, err, out = e.run(b, out="abort")
+    jobs = jobs_by_backend(e.results(out))
+    msg = jobs["ab"]["error"] or ""
+    check(rc == EXIT_JOB_FAILED and jobs["ab"]["status"] == "failed" and jobs["cpu2"]["status"] == "ok",
+          "abort() in run: that job failed, the next ran (exit %d)" % rc, jobs["ab"], err)
+    check("signal %d" % signal.SIGABRT in msg and "while the images ran" in msg and "'hd-signal'" in msg,
+          "names the signal, the phase and the plugin", msg)
+    # --in-process: no supervisor, the crash ends the run (for debuggers).
+    b = e.bench(name="inproc.toml", backends=["cpu", 'name = "crash"\nplugin = "hd-crash"'])
+    rc, err, out = e.run(b, "--in-process", out="inproc")
+    check(rc == -signal.SIGSEGV, "--in-process: the crash kills the run (rc %d)" % rc, err)
 
 
 # ---------------------------------------------------------- model files
@@ -330,6 +354,13 @@ def case_skip_unreadable(e):
     job = jobs_by_backend(e.results(os.path.join(e.tmp, "out-skip")))["cpu"]
     check(job["n_images"] == 5 and "SYN_0000003" not in [s["id"] for s in job["samples"]],
           "5 images scored, SYN_0000003 not among them", job["n_images"])
+    check(job["n_skipped"] == 1 and [s["id"] for s in job["skipped"]] == ["SYN_0000003"],
+          "the skipped image is listed", job.get("skipped"))
+    check(job["status"] == "ok" and "of 5 images correct" in job["metrics"]["accuracy"]["note"],
+          "accuracy over the 5 scored images", job["metrics"]["accuracy"])
+    with open(os.path.join(e.tmp, "out-skip", "table.md")) as f:
+        table = f.read()
+    check("1 image skipped" in table, "the table says an image was skipped", table)
 
 
 # -------------------------------------------------------------- hardware
@@ -438,13 +469,35 @@ def case_resume(e):
     """`srambench resume <run>` completes only what is missing."""
     b, out = interrupt_case(e, "int")
     before = jobs_by_backend(e.results(out))
-    env = dict(os.environ, SRAMBENCH_PLUGIN_PATH=e.plugins, SRAMBENCH_CACHE_DIR=e.cache)
+    env = dict(os.environ, SRAMBENCH_PLUGIN_PATH=e.plugins, SRAMBENCH_CACHE_DIR=e.cache, HD_SIGNAL_OFF="1")
     p = subprocess.run([e.exe, "resume", out], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        universal_newlines=True, timeout=120)
     check(p.returncode == EXIT_OK, "resume: exit %d, want 0" % p.returncode, p.stderr)
     after = jobs_by_backend(e.results(out))
     check(after["cpu2"]["status"] == "ok", "the missing job ran", after["cpu2"])
     check(after["cpu"]["samples"] == before["cpu"]["samples"], "finished jobs untouched")
+    check(after["sig"]["status"] == "ok" and after["sig"]["n_images"] == 6, "the cut job ran again whole", after["sig"])
+    res = e.results(out)
+    check(res["complete"] is True and res["interrupted"] is False and len(res.get("resumed_utc", [])) == 1,
+          "results.json: complete, not interrupted, one resume listed", res.get("resumed_utc"))
+    # Resuming a complete run runs nothing and changes no job.
+    p = subprocess.run([e.exe, "resume", "-q", out], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       universal_newlines=True, timeout=120)
+    again = e.results(out)
+    check(p.returncode == EXIT_OK and again["jobs"] == res["jobs"], "a second resume changes nothing", p.stderr)
+    # Another config: refused, naming the first differing key, nothing written.
+    with open(b) as f:
+        text = f.read()
+    with open(b, "w") as f:
+        f.write(text.replace("limit = 6", "limit = 5"))
+    p = subprocess.run([e.exe, "resume", out], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       universal_newlines=True, timeout=120)
+    check(p.returncode == EXIT_CONFIG and "dataset.limit" in p.stderr, "changed config: exit 3 naming dataset.limit",
+          p.returncode, p.stderr)
+    check(e.results(out)["jobs"] == res["jobs"], "a refused resume writes nothing")
+    p = subprocess.run([e.exe, "resume", os.path.join(e.tmp, "no-such-run")], env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, universal_newlines=True, timeout=120)
+    check(p.returncode == EXIT_CONFIG and "no-such-run/results.json" in p.stderr, "missing folder named", p.stderr)
 
 
 # ----------------------------------------------------------- determinism
@@ -460,12 +513,15 @@ def simulated(job):
 
 
 def case_determinism(e):
-    b = e.bench(dataset='plugin = "ham10000"\npath = "%s"\nsplit = "all"\n' % MINI,
-                backends=["cpu", sram_backend(""), 'name = "t"\nplugin = "template"\nmac_energy_pj = 0.23\n'
-                          'mac_energy_pj_source = "Horowitz ISSCC 2014"\nmacs_per_cycle = 1\nclock_mhz = 100\n'
-                          'clock_mhz_source = "assumption: test"'])
     runs = []
-    for i, workers in enumerate(["1", "2", "2", "4"]):
+    # Worker threads (images in parallel) and threads_per_image (one image's
+    # convolutions split across threads) both vary; nothing may change.
+    for i, (workers, per_image) in enumerate([("1", 1), ("2", 2), ("2", 1), ("4", 3)]):
+        b = e.bench(name="det%d.toml" % i, dataset='plugin = "ham10000"\npath = "%s"\nsplit = "all"\n' % MINI,
+                    backends=['plugin = "cpu"\nthreads_per_image = %d' % per_image, sram_backend(""),
+                              'name = "t"\nplugin = "template"\nmac_energy_pj = 0.23\n'
+                              'mac_energy_pj_source = "Horowitz ISSCC 2014"\nmacs_per_cycle = 1\nclock_mhz = 100\n'
+                              'clock_mhz_source = "assumption: test"'])
         rc, err, out = e.run(b, "--workers", workers, out="det%d" % i)
         check(rc == EXIT_OK, "run %d (workers %s): exit %d" % (i, workers, rc), err)
         runs.append({j["backend"]: simulated(j) for j in e.results(out)["jobs"]})

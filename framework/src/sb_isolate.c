@@ -1,0 +1,192 @@
+/*
+ * sb_isolate.c - the crash supervisor (sb_isolate.h).
+ *
+ * Why a process and not a signal handler: after a SIGSEGV inside a plugin
+ * the heap may be corrupt, so nothing run afterwards in that process could
+ * be trusted. results.json is rewritten atomically after every job, so the
+ * dead child leaves a whole file behind, and resuming from it is the same
+ * code as `srambench resume`.
+ *
+ * The child gets a process group of its own, so that a terminal's Ctrl-C
+ * reaches it once, through the parent, and keeps its meaning (first: finish
+ * and write; second: quit).
+ */
+#define _GNU_SOURCE
+#include "sb_isolate.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#if defined(__linux__)
+#include <sys/prctl.h>
+#endif
+
+#include "sb_cmd.h"
+#include "sb_resume.h"
+#include "sb_runner.h"
+#include "sb_util.h"
+
+static volatile sig_atomic_t g_child;
+
+static void forward(int sig) {
+    if (g_child > 0) kill((pid_t)g_child, sig);
+}
+
+/* What the child said last. */
+typedef struct watch {
+    char dir[4096];
+    long job;          /* -1: between jobs */
+    char phase[32];
+    int exited;        /* it said "exit": it ended as it meant to */
+} watch;
+
+static void on_line(watch *w, const char *line) {
+    long k;
+    char phase[32];
+    if (strncmp(line, "dir ", 4) == 0) snprintf(w->dir, sizeof w->dir, "%s", line + 4);
+    else if (strcmp(line, "exit") == 0) w->exited = 1;
+    else if (sscanf(line, "job %ld %31s", &k, phase) == 2) {
+        w->job = strcmp(phase, "done") == 0 ? -1 : k;
+        snprintf(w->phase, sizeof w->phase, "%s", phase);
+    }
+}
+
+static void read_events(int fd, watch *w) {
+    char buf[8192];
+    size_t have = 0;
+    for (;;) {
+        ssize_t n = read(fd, buf + have, sizeof buf - 1 - have);
+        char *p, *nl;
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        have += (size_t)n;
+        buf[have] = 0;
+        for (p = buf; (nl = strchr(p, '\n')); p = nl + 1) {
+            *nl = 0;
+            on_line(w, p);
+        }
+        have -= (size_t)(p - buf);
+        memmove(buf, p, have);
+        if (have == sizeof buf - 1) have = 0; /* a line this long is not ours */
+    }
+}
+
+/* The plugin that was being called in this phase of job k. */
+static void culprit(const sb_config *cfg, size_t k, const char *phase, char *out, size_t len) {
+    size_t nb = cfg->n_backends, nm = cfg->n_models;
+    const sb_cfg_inst *d = &cfg->datasets[k / (nm * nb)].inst, *m = &cfg->models[(k / nb) % nm],
+                      *b = &cfg->backends[k % nb];
+    if (strcmp(phase, "dataset") == 0)
+        snprintf(out, len, "the dataset plugin '%s' (dataset '%s'), opening or preparing it", d->plugin, d->name);
+    else if (strcmp(phase, "model") == 0)
+        snprintf(out, len, "the model plugin '%s' (model '%s'), loading it", m->plugin, m->name);
+    else if (strcmp(phase, "backend-open") == 0)
+        snprintf(out, len, "the backend plugin '%s' (backend '%s'), in open", b->plugin, b->name);
+    else if (strcmp(phase, "backend-prepare") == 0)
+        snprintf(out, len, "the backend plugin '%s' (backend '%s'), preparing model '%s'", b->plugin, b->name, m->name);
+    else
+        snprintf(out, len, "a plugin while the images ran (backend plugin '%s' run, or dataset plugin '%s' get)",
+                 b->plugin, d->plugin);
+}
+
+static void how_it_ended(int status, char *out, size_t len) {
+    if (WIFSIGNALED(status))
+        snprintf(out, len, "signal %d, %s", WTERMSIG(status), strsignal(WTERMSIG(status)));
+    else
+        snprintf(out, len, "exit(%d) called from inside it", WEXITSTATUS(status));
+}
+
+static pid_t start_child(sb_isolated_fn fn, void *ud, const char *dir, int fds[2]) {
+    pid_t pid;
+    fflush(NULL); /* nothing buffered twice */
+    if ((pid = fork()) != 0) return pid;
+    close(fds[0]);
+    setpgid(0, 0);
+#if defined(__linux__)
+    prctl(PR_SET_PDEATHSIG, SIGTERM); /* the parent killed outright: stop too */
+#endif
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
+    sb_runner_set_progress_fd(fds[1]);
+    {
+        int code = fn(ud, dir);
+        sb_runner_event("exit");
+        exit(code);
+    }
+}
+
+/* One child from fork to wait; the child's exit code, or -1 when it died in
+ * the middle of a job (w says which). */
+static int one_child(sb_isolated_fn fn, void *ud, const char *dir, watch *w, int *status) {
+    struct sigaction fw, old[3];
+    int fds[2], st = 0, sigs[3] = {SIGINT, SIGTERM, SIGHUP}, i;
+    pid_t pid;
+    if (pipe2(fds, O_CLOEXEC) < 0) return fn(ud, dir); /* no pipe: run here, unguarded */
+    memset(&fw, 0, sizeof fw);
+    fw.sa_handler = forward;
+    sigemptyset(&fw.sa_mask);
+    for (i = 0; i < 3; i++) sigaction(sigs[i], &fw, &old[i]);
+    if ((pid = start_child(fn, ud, dir, fds)) < 0) {
+        for (i = 0; i < 3; i++) sigaction(sigs[i], &old[i], NULL);
+        close(fds[0]);
+        close(fds[1]);
+        return fn(ud, dir);
+    }
+    setpgid(pid, pid); /* also here: whichever of the two runs first */
+    g_child = pid;
+    close(fds[1]);
+    w->job = -1;
+    w->exited = 0;
+    read_events(fds[0], w);
+    close(fds[0]);
+    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+    g_child = 0;
+    for (i = 0; i < 3; i++) sigaction(sigs[i], &old[i], NULL);
+    *status = st;
+    if (w->exited && WIFEXITED(st)) return WEXITSTATUS(st);
+    if (w->exited) return SB_EXIT_INTERRUPTED; /* killed after saying goodbye */
+    return -1;
+}
+
+int sb_isolate_run(const sb_config *cfg, sb_isolated_fn fn, void *ud, const char *resume_dir) {
+    size_t n_jobs = cfg->n_datasets * cfg->n_models * cfg->n_backends, tries;
+    watch w;
+    char dir[4096] = "";
+    memset(&w, 0, sizeof w);
+    if (resume_dir) snprintf(dir, sizeof dir, "%s", resume_dir);
+    for (tries = 0; tries <= n_jobs; tries++) {
+        int status = 0, code = one_child(fn, ud, dir[0] ? dir : NULL, &w, &status);
+        char who[512], how[128], *why;
+        sb_error err = {0};
+        if (code >= 0) return code;
+        how_it_ended(status, how, sizeof how);
+        if (w.job < 0 || !w.dir[0]) {
+            fprintf(stderr, "srambench: error: the run ended abruptly (%s) outside any job%s%s\n", how,
+                    w.dir[0] ? "; finished jobs are in " : "", w.dir);
+            return SB_EXIT_JOBS_FAILED;
+        }
+        culprit(cfg, (size_t)w.job, w.phase, who, sizeof who);
+        why = sb_strdupf("crashed (%s): %s; the run went on in a new process", how, who);
+        {
+            size_t k = (size_t)w.job, nb = cfg->n_backends, nm = cfg->n_models;
+            fprintf(stderr, "srambench: job %zu/%zu %s x %s x %s: failed: %s\n", k + 1, n_jobs,
+                    cfg->datasets[k / (nm * nb)].inst.name, cfg->models[(k / nb) % nm].name, cfg->backends[k % nb].name,
+                    why ? why : how);
+        }
+        if (!why || sb_resume_mark_failed(w.dir, (size_t)w.job, why, &err) < 0) {
+            fprintf(stderr, "srambench: error: could not record the crash: %s\n", why ? err.msg : "out of memory");
+            free(why);
+            return SB_EXIT_IO;
+        }
+        free(why);
+        snprintf(dir, sizeof dir, "%s", w.dir);
+    }
+    fprintf(stderr, "srambench: error: more crashes than jobs; giving up (results in %s)\n", dir);
+    return SB_EXIT_JOBS_FAILED;
+}

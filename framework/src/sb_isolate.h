@@ -1,0 +1,25 @@
+/*
+ * sb_isolate.h - running a bench in a child process, so that a plugin that
+ * crashes (SIGSEGV, abort(), exit() in a library) costs one job, not the run.
+ *
+ * The child runs the jobs and tells the parent which job and phase is under
+ * way (sb_runner_event). When it dies in the middle of a job, the parent
+ * marks that job failed in results.json, naming the plugin and the signal,
+ * and resumes the run in a new child (sb_resume.h): the jobs finished before
+ * are kept as written and the ones after still run.
+ */
+#ifndef SB_ISOLATE_H
+#define SB_ISOLATE_H
+
+#include "sb_config.h"
+
+/* The work of one child: run (resume_dir NULL) or resume the bench; returns
+ * the process exit code (sb_cmd.h). */
+typedef int (*sb_isolated_fn)(void *ud, const char *resume_dir);
+
+/* Run fn in child processes until the bench is complete; returns the exit
+ * code of the last child, or 1 when a job crashed and the rest went well.
+ * cfg names the jobs in messages. */
+int sb_isolate_run(const sb_config *cfg, sb_isolated_fn fn, void *ud, const char *resume_dir);
+
+#endif /* SB_ISOLATE_H */

@@ -1,0 +1,192 @@
+/*
+ * sb_resume.c - completing a run from its results.json.
+ *
+ * Finished jobs are kept as the JSON they were written as (job_json()
+ * writes them back verbatim), so a resume can never change a figure that
+ * was already reported; their table figures are read back from it.
+ */
+#include "sb_resume.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "sb_report.h"
+#include "sb_results.h"
+#include "sb_util.h"
+
+static const char *jstr(const cJSON *o, const char *key) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* The first place where two configs differ, as a dotted path ("backend[1].
+ * sram.capacity_bytes"), written into buf. */
+static void first_difference(const cJSON *a, const cJSON *b, char *buf, size_t len) {
+    size_t used = strlen(buf);
+    if (cJSON_IsObject(a) && cJSON_IsObject(b)) {
+        const cJSON *x;
+        cJSON_ArrayForEach(x, a) {
+            const cJSON *y = cJSON_GetObjectItemCaseSensitive(b, x->string);
+            if (y && cJSON_Compare(x, y, 1)) continue;
+            snprintf(buf + used, len - used, "%s%s", used ? "." : "", x->string);
+            if (y) first_difference(x, y, buf, len);
+            return;
+        }
+        cJSON_ArrayForEach(x, b)
+            if (!cJSON_GetObjectItemCaseSensitive(a, x->string)) {
+                snprintf(buf + used, len - used, "%s%s", used ? "." : "", x->string);
+                return;
+            }
+    } else if (cJSON_IsArray(a) && cJSON_IsArray(b) && cJSON_GetArraySize(a) == cJSON_GetArraySize(b)) {
+        int i, n = cJSON_GetArraySize(a);
+        for (i = 0; i < n; i++)
+            if (!cJSON_Compare(cJSON_GetArrayItem(a, i), cJSON_GetArrayItem(b, i), 1)) {
+                snprintf(buf + used, len - used, "[%d]", i);
+                first_difference(cJSON_GetArrayItem(a, i), cJSON_GetArrayItem(b, i), buf, len);
+                return;
+            }
+    }
+}
+
+static int same_config(const sb_run *run, const cJSON *res, const char *path, sb_error *err) {
+    cJSON *now = sb_results_config_json(run->cfg->root);
+    const cJSON *then = cJSON_GetObjectItemCaseSensitive(res, "config");
+    char where[512] = "";
+    int same = now && then && cJSON_Compare(now, then, 1);
+    if (!same && now && then) first_difference(then, now, where, sizeof where);
+    cJSON_Delete(now);
+    if (same) return 0;
+    return sb_error_set(err, SB_EINVAL,
+                        "%s: the run was made with another config than %s (first difference: %s): expected the "
+                        "bench.toml as it was when the run started (srambench resume --config FILE)",
+                        path, run->cfg->path, where[0] ? where : "the whole config");
+}
+
+static int final_status(const char *s, sb_job_status *st) {
+    if (!s) return 0;
+    if (strcmp(s, "ok") == 0) *st = SB_JOB_OK;
+    else if (strcmp(s, "failed") == 0) *st = SB_JOB_FAILED;
+    else if (strcmp(s, "unavailable") == 0) *st = SB_JOB_UNAVAILABLE;
+    else return 0;
+    return 1;
+}
+
+static double jnum(const cJSON *o, const char *key) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) && v->valuedouble >= 0 ? v->valuedouble : 0;
+}
+
+static int restore_jobs(sb_run *run, const cJSON *jobs, const char *path, sb_error *err) {
+    size_t i;
+    if (cJSON_GetArraySize(jobs) != (int)run->n_jobs)
+        return sb_error_set(err, SB_EINVAL, "%s: %d jobs, but the config makes %zu: expected the same jobs", path,
+                            cJSON_GetArraySize(jobs), run->n_jobs);
+    for (i = 0; i < run->n_jobs; i++) {
+        sb_job *job = &run->jobs[i];
+        const cJSON *o = cJSON_GetArrayItem(jobs, (int)i);
+        const char *names[3] = {run->datasets[job->ds].cfg->inst.name, run->models[job->model].cfg->name,
+                                run->backends[job->be].cfg->name};
+        const char *keys[3] = {"dataset", "model", "backend"};
+        const char *err_msg = jstr(o, "error");
+        int k;
+        for (k = 0; k < 3; k++)
+            if (!jstr(o, keys[k]) || strcmp(jstr(o, keys[k]), names[k]) != 0)
+                return sb_error_set(err, SB_EINVAL, "%s: jobs[%zu].%s is '%s': expected '%s' as the config says",
+                                    path, i, keys[k], jstr(o, keys[k]) ? jstr(o, keys[k]) : "(missing)", names[k]);
+        if (!final_status(jstr(o, "status"), &job->status)) continue; /* runs again */
+        if (!(job->restored = cJSON_Duplicate(o, 1))) return sb_error_set(err, SB_ENOMEM, "out of memory");
+        snprintf(job->err.msg, sizeof job->err.msg, "%s", err_msg ? err_msg : "");
+        job->err.code = err_msg ? SB_ECRASH : 0;
+        job->n = (size_t)jnum(o, "n_selected");
+        atomic_store(&job->n_done, (size_t)jnum(o, "n_images"));
+        atomic_store(&job->n_skipped, (size_t)jnum(o, "n_skipped"));
+        sb_job_figs_from_json(job, cJSON_GetObjectItemCaseSensitive(o, "metrics"));
+    }
+    return 0;
+}
+
+int sb_resume_restore(sb_run *run, const char *dir, sb_error *err) {
+    cJSON *res = NULL;
+    const cJSON *ds, *prev;
+    char *path = sb_strdupf("%s/results.json", dir), now[32];
+    time_t t = time(NULL);
+    struct tm tm;
+    size_t i;
+    int rc;
+    if (!path) return sb_error_set(err, SB_ENOMEM, "out of memory");
+    if ((rc = sb_report_load(dir, &res, err)) < 0) goto out;
+    if (jnum(res, "schema_version") != SB_RESULTS_SCHEMA_VERSION) {
+        rc = sb_error_set(err, SB_EFORMAT, "%s: schema_version %g: expected %d", path, jnum(res, "schema_version"),
+                          SB_RESULTS_SCHEMA_VERSION);
+        goto out;
+    }
+    if ((rc = same_config(run, res, path, err)) < 0 ||
+        (rc = restore_jobs(run, cJSON_GetObjectItemCaseSensitive(res, "jobs"), path, err)) < 0)
+        goto out;
+    ds = cJSON_GetObjectItemCaseSensitive(res, "datasets");
+    for (i = 0; i < run->cfg->n_datasets && i < (size_t)cJSON_GetArraySize(ds); i++)
+        run->datasets[i].restored = cJSON_Duplicate(cJSON_GetArrayItem(ds, (int)i), 1);
+    snprintf(run->started_utc, sizeof run->started_utc, "%s", jstr(res, "started_utc") ? jstr(res, "started_utc") : "");
+    prev = cJSON_GetObjectItemCaseSensitive(res, "resumed_utc");
+    run->resumed_utc = cJSON_IsArray(prev) ? cJSON_Duplicate(prev, 1) : cJSON_CreateArray();
+    gmtime_r(&t, &tm);
+    strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    cJSON_AddItemToArray(run->resumed_utc, cJSON_CreateString(now));
+    if (!(run->out_dir = strdup(dir))) rc = sb_error_set(err, SB_ENOMEM, "out of memory");
+out:
+    cJSON_Delete(res);
+    free(path);
+    return rc;
+}
+
+/* Every figure null with the reason, as sb_job_compute() does for a failed job. */
+static void null_metrics(cJSON *job, const char *why) {
+    cJSON *m = cJSON_GetObjectItemCaseSensitive(job, "metrics"), *f;
+    char *note = sb_strdupf("job failed: %s", why);
+    cJSON_ArrayForEach(f, m) {
+        cJSON_ReplaceItemInObjectCaseSensitive(f, "value", cJSON_CreateNull());
+        cJSON_ReplaceItemInObjectCaseSensitive(f, "provenance", cJSON_CreateNull());
+        cJSON_ReplaceItemInObjectCaseSensitive(f, "note", note ? cJSON_CreateString(note) : cJSON_CreateNull());
+    }
+    free(note);
+}
+
+int sb_resume_mark_failed(const char *dir, size_t job, const char *why, sb_error *err) {
+    cJSON *res = NULL, *o;
+    char *path = sb_strdupf("%s/results.json", dir), *text = NULL;
+    int rc;
+    if (!path) return sb_error_set(err, SB_ENOMEM, "out of memory");
+    if ((rc = sb_report_load(dir, &res, err)) < 0) goto out;
+    if (!(o = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(res, "jobs"), (int)job))) {
+        rc = sb_error_set(err, SB_EFORMAT, "%s: no job %zu", path, job);
+        goto out;
+    }
+    cJSON_ReplaceItemInObjectCaseSensitive(o, "status", cJSON_CreateString("failed"));
+    cJSON_ReplaceItemInObjectCaseSensitive(o, "error", cJSON_CreateString(why));
+    cJSON_ReplaceItemInObjectCaseSensitive(o, "n_images", cJSON_CreateNumber(0));
+    cJSON_ReplaceItemInObjectCaseSensitive(o, "samples", cJSON_CreateArray());
+    null_metrics(o, why);
+    if (!(text = cJSON_Print(res))) rc = sb_error_set(err, SB_ENOMEM, "out of memory");
+    else rc = sb_write_atomic(path, text, strlen(text), err);
+out:
+    cJSON_Delete(res);
+    free(text);
+    free(path);
+    return rc;
+}
+
+char *sb_resume_config_file(const char *dir, sb_error *err) {
+    cJSON *res = NULL;
+    char *file = NULL;
+    if (sb_report_load(dir, &res, err) < 0) return NULL;
+    if (!jstr(res, "config_file"))
+        sb_error_set(err, SB_EFORMAT, "%s/results.json: no \"config_file\": give the bench.toml with --config", dir);
+    else if (!(file = strdup(jstr(res, "config_file"))))
+        sb_error_set(err, SB_ENOMEM, "out of memory");
+    cJSON_Delete(res);
+    return file;
+}

@@ -1,0 +1,29 @@
+/*
+ * sb_resume.h - completing a run from its results.json (`srambench resume`,
+ * and the crash supervisor of sb_isolate.h).
+ *
+ * A job that ended (ok, failed or unavailable) is kept exactly as written;
+ * every other job (pending, or cancelled part-way: its figures would mix two
+ * processes' timings) is run again from its first image.
+ */
+#ifndef SB_RESUME_H
+#define SB_RESUME_H
+
+#include <stddef.h>
+
+#include "sb_run.h"
+
+/* Load <dir>/results.json into a freshly prepared run of the same config:
+ * the config must be the one the run was started with (a differing key is
+ * named), the jobs the same. Sets out_dir, started_utc and resumed_utc. */
+int sb_resume_restore(sb_run *run, const char *dir, sb_error *err);
+
+/* Mark job `job` of <dir>/results.json failed with `why` (rewritten
+ * atomically), so that a resume keeps it failed instead of running it. */
+int sb_resume_mark_failed(const char *dir, size_t job, const char *why, sb_error *err);
+
+/* The config file a run was started with, from <dir>/results.json;
+ * malloc'd. */
+char *sb_resume_config_file(const char *dir, sb_error *err);
+
+#endif /* SB_RESUME_H */
