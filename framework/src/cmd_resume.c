@@ -9,32 +9,14 @@
 #include "sb_runner.h"
 
 static int resume_main(int argc, char **argv) {
-    sb_run_opts opts = {0};
+    sb_bench_args a = {.arg_what = "<results folder>", .value_opt = "--config"};
     sb_config cfg;
     sb_error err = {0};
-    const char *dir = NULL, *config = NULL;
+    const char *config;
     char *recorded = NULL;
-    long workers = 0;
-    int i, rc, in_process = 0, k;
-    for (i = 1; i < argc; i++) {
-        if ((k = sb_cmd_bench_option("resume", argc, argv, &i, &opts, &workers, &in_process)) < 0)
-            return SB_EXIT_USAGE;
-        else if (k) continue;
-        else if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) config = argv[++i];
-        else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "srambench resume: unknown option '%s' (see srambench resume --help)\n", argv[i]);
-            return SB_EXIT_USAGE;
-        } else if (!dir) dir = argv[i];
-        else {
-            fprintf(stderr, "srambench resume: one results folder expected, got '%s' too\n", argv[i]);
-            return SB_EXIT_USAGE;
-        }
-    }
-    if (!dir) {
-        fprintf(stderr, "srambench resume: missing <results folder> (see srambench resume --help)\n");
-        return SB_EXIT_USAGE;
-    }
-    if (!config && !(config = recorded = sb_resume_config_file(dir, &err))) {
+    int rc;
+    if ((rc = sb_cmd_bench_args("resume", argc, argv, &a)) != 0) return rc;
+    if (!(config = a.value) && !(config = recorded = sb_resume_config_file(a.arg, &err))) {
         fprintf(stderr, "srambench: %s\n", err.msg);
         return SB_EXIT_CONFIG;
     }
@@ -44,8 +26,8 @@ static int resume_main(int argc, char **argv) {
         free(recorded);
         return SB_EXIT_CONFIG;
     }
-    if (workers) cfg.workers = (int)workers;
-    rc = sb_cmd_bench(&cfg, &opts, dir, in_process);
+    if (a.workers) cfg.workers = (int)a.workers;
+    rc = sb_cmd_bench(&cfg, &a.opts, a.arg, a.in_process);
     sb_config_free(&cfg);
     free(recorded);
     return rc;

@@ -56,55 +56,50 @@ int sb_cmd_bench(const sb_config *cfg, const sb_run_opts *opts, const char *resu
     return sb_isolate_run(cfg, bench_in_process, &a, resume_dir);
 }
 
-/* Options shared by run and resume; returns 1 if argv[*i] was one of them,
- * -1 (after saying why) if it was one with a bad value. */
-int sb_cmd_bench_option(const char *cmd, int argc, char **argv, int *i, sb_run_opts *opts, long *workers,
-                        int *in_process) {
-    const char *a = argv[*i];
-    if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) opts->quiet = 1;
-    else if (strcmp(a, "--no-charts") == 0) opts->no_charts = 1;
-    else if (strcmp(a, "--in-process") == 0) *in_process = 1;
-    else if (strcmp(a, "--workers") == 0 && *i + 1 < argc) {
-        char *end;
-        *workers = strtol(argv[++*i], &end, 10);
-        if (*end || *workers < 1 || *workers > 1024) {
-            fprintf(stderr, "srambench %s: --workers '%s': expected an integer 1..1024\n", cmd, argv[*i]);
-            return -1;
+int sb_cmd_bench_args(const char *cmd, int argc, char **argv, sb_bench_args *a) {
+    int i;
+    for (i = 1; i < argc; i++) {
+        const char *x = argv[i];
+        if (strcmp(x, "--quiet") == 0 || strcmp(x, "-q") == 0) a->opts.quiet = 1;
+        else if (strcmp(x, "--no-charts") == 0) a->opts.no_charts = 1;
+        else if (strcmp(x, "--in-process") == 0) a->in_process = 1;
+        else if (strcmp(x, "--workers") == 0 && i + 1 < argc) {
+            char *end;
+            a->workers = strtol(argv[++i], &end, 10);
+            if (*end || a->workers < 1 || a->workers > 1024) {
+                fprintf(stderr, "srambench %s: --workers '%s': expected an integer 1..1024\n", cmd, argv[i]);
+                return SB_EXIT_USAGE;
+            }
+        } else if (a->value_opt && strcmp(x, a->value_opt) == 0 && i + 1 < argc) a->value = argv[++i];
+        else if (x[0] == '-' && x[1]) {
+            fprintf(stderr, "srambench %s: unknown option '%s' (see srambench %s --help)\n", cmd, x, cmd);
+            return SB_EXIT_USAGE;
+        } else if (!a->arg) a->arg = x;
+        else {
+            fprintf(stderr, "srambench %s: one %s expected, got '%s' too\n", cmd, a->arg_what, x);
+            return SB_EXIT_USAGE;
         }
-    } else return 0;
-    return 1;
+    }
+    if (!a->arg) {
+        fprintf(stderr, "srambench %s: missing %s (see srambench %s --help)\n", cmd, a->arg_what, cmd);
+        return SB_EXIT_USAGE;
+    }
+    return 0;
 }
 
 static int run_main(int argc, char **argv) {
-    sb_run_opts opts = {0};
+    sb_bench_args a = {.arg_what = "<bench.toml>", .value_opt = "--output-dir"};
     sb_config cfg;
     sb_error err = {0};
-    const char *path = NULL;
-    long workers = 0;
-    int i, rc, in_process = 0, k;
-    for (i = 1; i < argc; i++) {
-        if ((k = sb_cmd_bench_option("run", argc, argv, &i, &opts, &workers, &in_process)) < 0) return SB_EXIT_USAGE;
-        else if (k) continue;
-        else if (strcmp(argv[i], "--output-dir") == 0 && i + 1 < argc) opts.out_dir = argv[++i];
-        else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "srambench run: unknown option '%s' (see srambench run --help)\n", argv[i]);
-            return SB_EXIT_USAGE;
-        } else if (!path) path = argv[i];
-        else {
-            fprintf(stderr, "srambench run: one bench.toml expected, got '%s' too\n", argv[i]);
-            return SB_EXIT_USAGE;
-        }
-    }
-    if (!path) {
-        fprintf(stderr, "srambench run: missing <bench.toml> (see srambench run --help)\n");
-        return SB_EXIT_USAGE;
-    }
-    if (sb_config_load(path, &cfg, &err) < 0) {
+    int rc;
+    if ((rc = sb_cmd_bench_args("run", argc, argv, &a)) != 0) return rc;
+    a.opts.out_dir = a.value;
+    if (sb_config_load(a.arg, &cfg, &err) < 0) {
         fprintf(stderr, "srambench: %s\n", err.msg);
         return SB_EXIT_CONFIG;
     }
-    if (workers) cfg.workers = (int)workers;
-    rc = sb_cmd_bench(&cfg, &opts, NULL, in_process);
+    if (a.workers) cfg.workers = (int)a.workers;
+    rc = sb_cmd_bench(&cfg, &a.opts, NULL, a.in_process);
     sb_config_free(&cfg);
     return rc;
 }

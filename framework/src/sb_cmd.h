@@ -10,6 +10,8 @@
 
 #include <stdio.h>
 
+#include "sb_runner.h"
+
 /* Exit codes (docs/errors.md). */
 enum {
     SB_EXIT_OK = 0,          /* everything ran (unavailable backends are fine) */
@@ -30,14 +32,20 @@ typedef struct sb_command {
 extern const sb_command *const sb_commands[];
 
 struct sb_config;
-struct sb_run_opts;
 /* run and resume (cmd_run.c): the bench in a supervised child process
  * (sb_isolate.h) unless in_process; returns the exit code. */
 int sb_cmd_bench(const struct sb_config *cfg, const struct sb_run_opts *opts, const char *resume_dir, int in_process);
-/* Their shared options (-q, --no-charts, --in-process, --workers N): 1 if
- * argv[*i] was one, 0 if not, -1 after saying why its value is bad. */
-int sb_cmd_bench_option(const char *cmd, int argc, char **argv, int *i, struct sb_run_opts *opts, long *workers,
-                        int *in_process);
+/* The command line of run and resume: -q, --no-charts, --in-process,
+ * --workers N, one option with a value (value_opt) and one argument. */
+typedef struct sb_bench_args {
+    const char *arg_what, *value_opt; /* in: "<bench.toml>", "--output-dir" */
+    const char *arg, *value;          /* out                               */
+    sb_run_opts opts;
+    long workers;
+    int in_process;
+} sb_bench_args;
+/* 0, or the exit code after saying what is wrong. */
+int sb_cmd_bench_args(const char *cmd, int argc, char **argv, sb_bench_args *a);
 
 /* 1 if argv holds -h or --help. */
 int sb_cmd_wants_help(int argc, char **argv);
