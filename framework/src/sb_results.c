@@ -448,72 +448,6 @@ void sb_results_print_table(const sb_run *run, FILE *out) {
     fprintf(out, "\nresults: %s\n", run->out_dir);
 }
 
-/* ------------------------------------------------------------ charts */
-
-static const char *const chart_names[] = {"latency", "energy"};
-
-static char *chart_data(const sb_run *run, int *n_points) {
-    sb_buf b = {0};
-    size_t i;
-    *n_points = 0;
-    sb_buf_printf(&b, "# job\tlatency_ms_median\tenergy_mj_per_image\n");
-    for (i = 0; i < run->n_jobs; i++) {
-        const sb_job *j = &run->jobs[i];
-        const sb_fig *l = &j->figs[SB_FIG_LATENCY_MS_MEDIAN], *e = &j->figs[SB_FIG_ENERGY_MJ_PER_IMAGE];
-        char label[256], *p;
-        if (run->cfg->n_datasets > 1)
-            snprintf(label, sizeof label, "%s/%s/%s", run->datasets[j->ds].cfg->inst.name,
-                     run->models[j->model].cfg->name, run->backends[j->be].cfg->name);
-        else
-            snprintf(label, sizeof label, "%s/%s", run->models[j->model].cfg->name, run->backends[j->be].cfg->name);
-        for (p = label; *p; p++)
-            if (*p == '\t' || *p == '"' || *p == '\n') *p = ' ';
-        sb_buf_printf(&b, "\"%s\"\t", label);
-        if (l->has && l->value > 0) sb_buf_printf(&b, "%.9g\t", l->value);
-        else sb_buf_printf(&b, "?\t");
-        if (e->has && e->value > 0) sb_buf_printf(&b, "%.9g\n", e->value);
-        else sb_buf_printf(&b, "?\n");
-        if ((l->has && l->value > 0) || (e->has && e->value > 0)) (*n_points)++;
-    }
-    return b.s;
-}
-
-static char *chart_script(const char *what) {
-    int lat = strcmp(what, "latency") == 0;
-    return sb_strdupf(
-        "# srambench: %s per image by job, log scale.\n"
-        "# Render: gnuplot -e \"set terminal pngcairo size 1000,600; set output '%s.png'\" %s.gp\n"
-        "set title \"%s (log scale; bars missing where the figure is unavailable)\"\n"
-        "set datafile separator \"\\t\"\n"
-        "set datafile missing \"?\"\n"
-        "set style data histograms\n"
-        "set style fill solid 0.8 border -1\n"
-        "set boxwidth 0.8\n"
-        "set logscale y\n"
-        "set grid ytics\n"
-        "set ylabel \"%s\"\n"
-        "set xtics rotate by -30 noenhanced\n"
-        "set bmargin 10\n"
-        "set key off\n"
-        "plot \"chart-data.tsv\" using %d:xtic(1) linecolor rgb \"%s\"\n",
-        what, what, what, lat ? "Median latency per image" : "Energy per image", lat ? "ms" : "mJ",
-        lat ? 2 : 3, lat ? "#3465a4" : "#cc0000");
-}
-
-static int have_program(const char *name) {
-    const char *path = getenv("PATH");
-    char *copy, *save = NULL, *dir;
-    int found = 0;
-    if (!path || !(copy = strdup(path))) return 0;
-    for (dir = strtok_r(copy, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
-        char *f = sb_strdupf("%s/%s", dir, name);
-        found = f && access(f, X_OK) == 0;
-        free(f);
-    }
-    free(copy);
-    return found;
-}
-
 static int write_text(const char *dir, const char *name, const char *text, sb_error *err) {
     char *path = sb_strdupf("%s/%s", dir, name);
     int rc;
@@ -526,62 +460,14 @@ static int write_text(const char *dir, const char *name, const char *text, sb_er
     return rc;
 }
 
-static int write_charts(const sb_run *run, sb_error *err) {
-    int n_points, rc = 0;
-    size_t i;
-    char *data = chart_data(run, &n_points);
-    if ((rc = write_text(run->out_dir, "chart-data.tsv", data, err)) < 0) goto out;
-    for (i = 0; i < 2 && rc == 0; i++) {
-        char *s = chart_script(chart_names[i]), *gp = sb_strdupf("%s.gp", chart_names[i]);
-        rc = write_text(run->out_dir, gp ? gp : "x.gp", s, err);
-        free(s);
-        free(gp);
-    }
-    if (rc < 0) goto out;
-    if (!have_program("gnuplot")) {
-        fprintf(stderr, "srambench: gnuplot not found: chart scripts written to %s, PNGs not rendered "
-                        "(install gnuplot-nox)\n", run->out_dir);
-        goto out;
-    }
-    if (n_points == 0) {
-        fprintf(stderr, "srambench: no latency or energy figures to chart; scripts written, PNGs not rendered\n");
-        goto out;
-    }
-    for (i = 0; i < 2; i++) {
-        char *set = sb_strdupf("set terminal pngcairo size 1000,600; set output '%s.png.tmp'", chart_names[i]);
-        char *gp = sb_strdupf("%s.gp", chart_names[i]);
-        char *tmp = sb_strdupf("%s/%s.png.tmp", run->out_dir, chart_names[i]);
-        char *png = sb_strdupf("%s/%s.png", run->out_dir, chart_names[i]);
-        char *argv[] = {"gnuplot", "-e", set, gp, NULL};
-        if (set && gp && tmp && png) {
-            int st = sb_run_program(run->out_dir, argv, NULL);
-            if (st == 0 && rename(tmp, png) == 0) {
-                /* rendered */
-            } else {
-                unlink(tmp);
-                fprintf(stderr, "srambench: gnuplot failed on %s/%s (exit %d); the script is kept\n", run->out_dir,
-                        gp, st);
-            }
-        }
-        free(set);
-        free(gp);
-        free(tmp);
-        free(png);
-    }
-out:
-    free(data);
-    return rc;
-}
-
 /* ------------------------------------------------------------ all */
 
-int sb_results_write(const sb_run *run, int charts, int final, sb_error *err) {
+int sb_results_write(const sb_run *run, int final, sb_error *err) {
     char *json = results_json(run, final), *csv = results_csv(run), *md = sb_results_table_md(run);
     int rc;
     if ((rc = write_text(run->out_dir, "results.json", json, err)) == 0 &&
-        (rc = write_text(run->out_dir, "results.csv", csv, err)) == 0 &&
-        (rc = write_text(run->out_dir, "table.md", md, err)) == 0 && charts)
-        rc = write_charts(run, err);
+        (rc = write_text(run->out_dir, "results.csv", csv, err)) == 0)
+        rc = write_text(run->out_dir, "table.md", md, err);
     free(json);
     free(csv);
     free(md);

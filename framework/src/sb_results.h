@@ -1,7 +1,8 @@
 /*
  * sb_results.h - the files of a run (docs/results-schema.md): results.json,
- * results.csv, table.md, gnuplot scripts and PNG charts. Every file goes to a
- * temporary name first and is renamed, so no reader sees half a file.
+ * results.csv and table.md (charts and the report are the views' job:
+ * sb_report.h). Every file goes to a temporary name first and is renamed,
+ * so no reader sees half a file.
  */
 #ifndef SB_RESULTS_H
 #define SB_RESULTS_H
@@ -12,10 +13,9 @@
 
 #define SB_RESULTS_SCHEMA_VERSION 1
 
-/* Write results.json, results.csv and table.md into run->out_dir; with
- * `charts`, also the gnuplot scripts and (if gnuplot is there) the PNGs.
- * `final` marks results.json complete. */
-int sb_results_write(const sb_run *run, int charts, int final, sb_error *err);
+/* Write results.json, results.csv and table.md into run->out_dir. `final`
+ * marks results.json complete. */
+int sb_results_write(const sb_run *run, int final, sb_error *err);
 
 /* The config as run, as results.json's "config" holds it. */
 struct cJSON *sb_results_config_json(const sb_toml *t);

@@ -359,7 +359,7 @@ out:
 
 static void write_results(sb_runner *r, int final) {
     sb_error e = {0};
-    int rc = sb_results_write(&r->run, final && !r->opts->no_charts, final, &e);
+    int rc = sb_results_write(&r->run, final, &e);
     if (rc < 0 && r->write_rc == 0) {
         r->write_rc = rc;
         r->write_err = e;

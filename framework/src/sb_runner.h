@@ -18,7 +18,7 @@ typedef struct sb_run_opts {
     const char *out_dir;   /* write exactly here instead of <output>/<stamp>-<name> */
     const char *resume_dir; /* complete the run in this folder (sb_resume.h) */
     int quiet;             /* no progress line, no table on the terminal */
-    int no_charts;         /* skip calling gnuplot (scripts still written) */
+    int no_charts;         /* the report after the run: no gnuplot (cmd_run.c) */
     /* Called on the loop thread after each job's results are written. */
     void (*on_job_done)(sb_runner *r, size_t job_index, void *ud);
     void *ud;

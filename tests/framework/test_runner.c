@@ -468,14 +468,14 @@ static void test_atomic_write(void **state) {
     assert_int_equal(leftovers, 0);
 }
 
-static void test_results_folder_and_charts(void **state) {
+static void test_results_folder(void **state) {
     char body[1024], path[700];
     sb_config cfg;
     sb_run_opts o = {0};
     sb_run_summary sum;
     sb_error err = {0};
     struct stat st;
-    const char *files[] = {"results.json", "results.csv", "table.md", "latency.gp", "energy.gp", "chart-data.tsv"};
+    const char *files[] = {"results.json", "results.csv", "table.md"};
     size_t i;
     (void)state;
     n_runs++;
@@ -496,16 +496,9 @@ static void test_results_folder_and_charts(void **state) {
         if (stat(path, &st) != 0) print_error("missing %s\n", path);
         assert_int_equal(stat(path, &st), 0);
     }
-    if (system("command -v gnuplot >/dev/null 2>&1") == 0) {
-        snprintf(path, sizeof path, "%s/latency.png", sum.out_dir);
-        assert_int_equal(stat(path, &st), 0);
-        assert_true(st.st_size > 1000);
-        snprintf(path, sizeof path, "%s/energy.png", sum.out_dir);
-        assert_int_equal(stat(path, &st), 0);
-    }
 }
 
-static void test_charts_without_gnuplot(void **state) {
+static void test_no_git_on_path(void **state) {
     char out[512], path[700], *old_path = getenv("PATH") ? strdup(getenv("PATH")) : NULL;
     sb_run_opts o = {0};
     sb_run_summary sum;
@@ -513,7 +506,7 @@ static void test_charts_without_gnuplot(void **state) {
     struct stat st;
     (void)state;
     o.no_charts = 0;
-    setenv("PATH", "/nonexistent", 1); /* no gnuplot (and no git) to be found */
+    setenv("PATH", "/nonexistent", 1); /* no git to be found */
     snprintf(out, sizeof out, "%s/out-%d", tmpdir, n_runs + 1);
     {
         sb_config cfg;
@@ -526,12 +519,8 @@ static void test_charts_without_gnuplot(void **state) {
     }
     if (old_path) setenv("PATH", old_path, 1);
     free(old_path);
-    snprintf(path, sizeof path, "%s/latency.gp", out);
-    assert_int_equal(stat(path, &st), 0); /* scripts still written */
-    snprintf(path, sizeof path, "%s/energy.gp", out);
+    snprintf(path, sizeof path, "%s/results.json", out);
     assert_int_equal(stat(path, &st), 0);
-    snprintf(path, sizeof path, "%s/latency.png", out);
-    assert_int_equal(stat(path, &st), -1);
     {
         cJSON *root = read_json(out);
         assert_true(cJSON_IsNull(cJSON_GetObjectItem(cJSON_GetObjectItem(root, "environment"), "git_revision")));
@@ -617,8 +606,8 @@ int main(void) {
         cmocka_unit_test(test_stop_keeps_finished),
         cmocka_unit_test(test_sigint_keeps_finished),
         cmocka_unit_test(test_atomic_write),
-        cmocka_unit_test(test_results_folder_and_charts),
-        cmocka_unit_test(test_charts_without_gnuplot),
+        cmocka_unit_test(test_results_folder),
+        cmocka_unit_test(test_no_git_on_path),
         cmocka_unit_test(test_selection),
         cmocka_unit_test(test_config_errors_before_any_job),
         cmocka_unit_test(test_class_mismatch),
