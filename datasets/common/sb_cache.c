@@ -149,6 +149,13 @@ static int map_and_check(const char *path, sb_cache **out, char *why, size_t why
         snprintf(why, why_len, "version %u: expected 1", get_u32(m + 8));
     } else if (get_u32(m + 16) != 3) {
         snprintf(why, why_len, "%u channels: expected 3", get_u32(m + 16));
+    } else if (c->size_px == 0 || c->size_px > 4096) {
+        /* The limits sb_cache_open puts on spec->size_px. Without them
+         * n * size_px^2 * 3 can wrap in u64 (n 4, size_px 2^31: 3 * 2^64), so
+         * a 192-byte file passed the size check below and sb_cache_pixels
+         * pointed at 12 EiB "images"; sb_cache_size_px also went negative.
+         * Found by review while adding tests/fuzz/fuzz_sbc.c. */
+        snprintf(why, why_len, "size %u px: expected 1..4096", c->size_px);
     } else if (get_u64(m + 32) != HDR_BYTES || c->pixels_offset != pixels_offset_for(c->n)) {
         snprintf(why, why_len, "index/pixel offsets do not match n_images %u", c->n);
     } else if (data_end != c->map_bytes) {

@@ -18,7 +18,7 @@ from PIL import Image
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
-from sbtools import sbm  # noqa: E402
+from sbtools import data, sbm  # noqa: E402
 
 CORPUS = os.path.join(HERE, "corpus")
 RNG = np.random.default_rng(9)
@@ -162,6 +162,35 @@ def toml_seeds():
     put("toml", "errors.toml", "[run\nname = \"x\n")
 
 
+def sbc_seeds():
+    """Tiny .sbc caches written by tools/sbtools/data.write_cache (the format's own writer)."""
+    rng = np.random.default_rng(11)  # its own generator: the other corpora stay as they are
+    d = os.path.join(CORPUS, "sbc")
+    os.makedirs(d, exist_ok=True)
+
+    def write(name, n, size_px, labels, unreadable=()):
+        path = os.path.join(d, name)
+        px = rng.integers(0, 256, size=(n, size_px, size_px, 3), dtype=np.uint8)
+        for i in unreadable:
+            px[i] = 0
+        data.write_cache(path, px, ["ISIC_%07d" % (24306 + i) for i in range(n)], labels,
+                         key=0x0123456789abcdef)
+        if unreadable:  # status 1 (unreadable: zero pixels), then the CRC again
+            raw = bytearray(open(path, "rb").read())
+            for i in unreadable:
+                struct.pack_into("<i", raw, 64 + 32 * i + 28, 1)
+            struct.pack_into("<I", raw, 48, zlib.crc32(bytes(raw[64:])))
+            open(path, "wb").write(bytes(raw))
+        return path
+
+    write("two_4px.sbc", 2, 4, [0, 6])
+    write("three_2px_unreadable.sbc", 3, 2, [4, -1, 5], unreadable=[1])
+    write("one_3px.sbc", 1, 3, [2])
+    write("empty_2px.sbc", 0, 2, [])
+    raw = open(write("three_3px.sbc", 3, 3, [1, 2, 3]), "rb").read()
+    put("sbc", "truncated.sbc", raw[:len(raw) - 5])
+
+
 if __name__ == "__main__":
     jpegs()
     hmnist()
@@ -169,3 +198,4 @@ if __name__ == "__main__":
     npz()
     sbm_seeds()
     toml_seeds()
+    sbc_seeds()
