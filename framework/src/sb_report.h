@@ -35,6 +35,11 @@ void sb_doc_heading(sb_doc *d, const char *fmt, ...) __attribute__((format(print
 void sb_doc_para(sb_doc *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* A chart rendered (by sb_charts) as <dir>/<stem>.png and .svg. */
 void sb_doc_chart(sb_doc *d, const char *stem, const char *caption);
+/* Write <dir>/<stem>.gp and its data, render them when `render` (sb_charts.h)
+ * and add the chart; one that cannot be rendered leaves a paragraph saying
+ * why. */
+void sb_doc_chart_render(sb_doc *d, const char *dir, int render, const char *stem, const char *caption,
+                         const char *data, const char *script, int width_px, int height_px);
 /* A table with ncols columns; head holds ncols strings. */
 sb_table *sb_doc_table(sb_doc *d, const char *caption, int ncols, const char *const *head);
 /* Append a row: ncols strings (copied; NULL prints as empty). */
@@ -56,6 +61,10 @@ char *sb_doc_html(const sb_doc *d, const char *dir);
  * `scale` multiplies the value, `unit` (may be NULL: the figure's) and
  * `fmt` (printf for a double) format it. malloc'd. */
 char *sb_fig_cell(sb_table *t, const cJSON *fig, double scale, const char *fmt, const char *unit);
+/* results.json fields: a string (dflt when absent or not a string), a
+ * number (NaN when absent or not a number). */
+const char *sb_json_str(const cJSON *o, const char *key, const char *dflt);
+double sb_json_num(const cJSON *o, const char *key);
 /* The value of a figure, or NaN when null/absent. */
 double sb_fig_value(const cJSON *fig);
 const char *sb_fig_prov(const cJSON *fig);

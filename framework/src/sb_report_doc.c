@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sb_charts.h"
 #include "sb_report.h"
 #include "sb_report_int.h"
 #include "sb_util.h"
@@ -131,20 +132,29 @@ const char *sb_table_note(sb_table *t, const char *text) {
     return t->letters[t->nnotes++];
 }
 
+void sb_doc_chart_render(sb_doc *d, const char *dir, int render, const char *stem, const char *caption,
+                         const char *data, const char *script, int width_px, int height_px) {
+    sb_error err = {0};
+    if (sb_chart_write(dir, stem, data, script, width_px, height_px, render, &err) < 0)
+        sb_doc_para(d, "Chart %s: %s", stem, err.msg);
+    sb_doc_chart(d, stem, caption);
+}
+
 /* ------------------------------------------------------------ figures */
 
-double sb_fig_value(const cJSON *fig) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(fig, "value");
+const char *sb_json_str(const cJSON *o, const char *key, const char *dflt) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : dflt;
+}
+
+double sb_json_num(const cJSON *o, const char *key) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
-static const char *str_field(const cJSON *o, const char *key) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-const char *sb_fig_prov(const cJSON *fig) { return str_field(fig, "provenance"); }
-const char *sb_fig_note(const cJSON *fig) { return str_field(fig, "note"); }
+double sb_fig_value(const cJSON *fig) { return sb_json_num(fig, "value"); }
+const char *sb_fig_prov(const cJSON *fig) { return sb_json_str(fig, "provenance", NULL); }
+const char *sb_fig_note(const cJSON *fig) { return sb_json_str(fig, "note", NULL); }
 
 char *sb_fig_cell(sb_table *t, const cJSON *fig, double scale, const char *fmt, const char *unit) {
     double v = sb_fig_value(fig);
@@ -152,7 +162,7 @@ char *sb_fig_cell(sb_table *t, const cJSON *fig, double scale, const char *fmt, 
     char num[64];
     if (!fig) return xstrdup("unavailable: not in results.json");
     if (isnan(v) || !prov) return sb_strdupf("unavailable: %s", note && *note ? note : "no reason given");
-    if (!unit) unit = str_field(fig, "unit");
+    if (!unit) unit = sb_json_str(fig, "unit", NULL);
     /* %g would print 17140 as 1.714e+04: large values as integers */
     if ((!fmt || strcmp(fmt, "%.4g") == 0) && fabs(v * scale) >= 1e4 && fabs(v * scale) < 1e15)
         snprintf(num, sizeof num, "%.0f", v * scale);

@@ -13,16 +13,6 @@
 
 #define J(o, k) cJSON_GetObjectItemCaseSensitive((o), (k))
 
-static const char *jstr(const cJSON *o, const char *k, const char *dflt) {
-    const cJSON *v = J(o, k);
-    return cJSON_IsString(v) ? v->valuestring : dflt;
-}
-
-static double jnum(const cJSON *o, const char *k) {
-    const cJSON *v = J(o, k);
-    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
-}
-
 static char *shape(const cJSON *a) {
     sb_buf b = {0};
     const cJSON *x;
@@ -33,25 +23,17 @@ static char *shape(const cJSON *a) {
 
 static double cls_sum(const cJSON *counts, const char *field, const char *const *cls) {
     double s = 0;
-    for (; *cls; cls++) s += jnum(J(counts, *cls), field);
+    for (; *cls; cls++) s += sb_json_num(J(counts, *cls), field);
     return s;
 }
 
 static char *tile_text(const cJSON *t) {
     if (!t) return strdup("-");
     if (J(t, "rows"))
-        return sb_strdupf("%.0fx%.0f px x %.0f ch%s%s", jnum(t, "rows"), jnum(t, "cols"), jnum(t, "channels"),
+        return sb_strdupf("%.0fx%.0f px x %.0f ch%s%s", sb_json_num(t, "rows"), sb_json_num(t, "cols"), sb_json_num(t, "channels"),
                           cJSON_IsTrue(J(t, "double_buffered")) ? ", double-buffered" : "", "");
-    return sb_strdupf("%.0f px x %.0f ch%s", jnum(t, "pixels"), jnum(t, "channels"),
+    return sb_strdupf("%.0f px x %.0f ch%s", sb_json_num(t, "pixels"), sb_json_num(t, "channels"),
                       cJSON_IsTrue(J(t, "double_buffered")) ? ", double-buffered" : "");
-}
-
-/* A chart that could not be rendered leaves a line in the doc saying why. */
-static void chart(sb_doc *d, const char *dir, int render, const char *stem, const char *caption, const char *data,
-                  const char *script, int w, int h) {
-    sb_error err = {0};
-    if (sb_chart_write(dir, stem, data, script, w, h, render, &err) < 0) sb_doc_para(d, "Chart %s: %s", stem, err.msg);
-    sb_doc_chart(d, stem, caption);
 }
 
 static const char *const all_cls[] = {"weights", "input", "output", "psum", NULL};
@@ -65,14 +47,14 @@ static void flow_table(sb_doc *d, const cJSON *job, const cJSON *rep) {
     const cJSON *L;
     /* a backend without per-layer counts gets the first 7 columns only */
     int sim = J(rep, "total") && J(J(rep, "layers")->child, "counts") != NULL, i = 0, ncols = sim ? 14 : 7;
-    char *cap = sb_strdupf("Layers of %s on %s: %s", jstr(job, "model", "?"), jstr(job, "backend", "?"),
+    char *cap = sb_strdupf("Layers of %s on %s: %s", sb_json_str(job, "model", "?"), sb_json_str(job, "backend", "?"),
                            sim ? "simulated (counted events x per-event costs of the hardware in results.json)"
                                : "as the backend reports them");
     sb_table *t;
     if (!sim)
         sb_doc_para(d, "%s on %s: shapes, tiles, SRAM use, accesses, cycles, time and energy per layer are unavailable: "
                        "the %s backend reports no per-layer figure of this kind (it measures whole inferences; see the "
-                       "comparison table).", jstr(job, "model", "?"), jstr(job, "backend", "?"), jstr(job, "backend_plugin", "?"));
+                       "comparison table).", sb_json_str(job, "model", "?"), sb_json_str(job, "backend", "?"), sb_json_str(job, "backend_plugin", "?"));
     t = sb_doc_table(d, cap, ncols, h);
     free(cap);
     cJSON_ArrayForEach(L, J(rep, "layers")) {
@@ -80,22 +62,22 @@ static void flow_table(sb_doc *d, const cJSON *job, const cJSON *rep) {
         const cJSON *c = J(L, "counts");
         int k;
         r[0] = sb_strdupf("%d", i++);
-        r[1] = strdup(jstr(L, "name", "?"));
-        r[2] = strdup(jstr(L, "kind", jstr(L, "type", "?")));
+        r[1] = strdup(sb_json_str(L, "name", "?"));
+        r[2] = strdup(sb_json_str(L, "kind", sb_json_str(L, "type", "?")));
         r[3] = shape(J(L, "input_shape"));
         r[4] = shape(J(L, "output_shape"));
-        r[5] = !isnan(jnum(L, "param_bytes")) ? sb_strdupf("%.0f", jnum(L, "param_bytes"))
-               : !isnan(jnum(L, "weight_bytes")) ? sb_strdupf("%.0f", jnum(L, "weight_bytes")) : strdup("-");
-        r[6] = !isnan(jnum(c, "macs")) ? sb_strdupf("%.0f", jnum(c, "macs"))
-               : !isnan(jnum(L, "macs")) ? sb_strdupf("%.0f", jnum(L, "macs")) : strdup("-");
+        r[5] = !isnan(sb_json_num(L, "param_bytes")) ? sb_strdupf("%.0f", sb_json_num(L, "param_bytes"))
+               : !isnan(sb_json_num(L, "weight_bytes")) ? sb_strdupf("%.0f", sb_json_num(L, "weight_bytes")) : strdup("-");
+        r[6] = !isnan(sb_json_num(c, "macs")) ? sb_strdupf("%.0f", sb_json_num(c, "macs"))
+               : !isnan(sb_json_num(L, "macs")) ? sb_strdupf("%.0f", sb_json_num(L, "macs")) : strdup("-");
         if (sim && c) {
             r[7] = tile_text(J(L, "tile"));
-            r[8] = sb_strdupf("%.0f (%.1f%%)", jnum(L, "sram_bytes"), jnum(L, "sram_occupancy_pct"));
+            r[8] = sb_strdupf("%.0f (%.1f%%)", sb_json_num(L, "sram_bytes"), sb_json_num(L, "sram_occupancy_pct"));
             r[9] = sb_strdupf("%.0f / %.0f", cls_sum(c, "ext_read_bytes", all_cls), cls_sum(c, "ext_write_bytes", all_cls));
             r[10] = sb_strdupf("%.0f / %.0f", cls_sum(c, "sram_read_words", all_cls), cls_sum(c, "sram_write_words", all_cls));
-            r[11] = sb_strdupf("%.0f / %.0f", jnum(L, "compute_cycles"), jnum(L, "sram_port_cycles"));
-            r[12] = sb_strdupf("%.4f (simulated)", jnum(L, "latency_ns") * 1e-6);
-            r[13] = sb_strdupf("%.2f (simulated)", jnum(L, "energy_pj") * 1e-6);
+            r[11] = sb_strdupf("%.0f / %.0f", sb_json_num(L, "compute_cycles"), sb_json_num(L, "sram_port_cycles"));
+            r[12] = sb_strdupf("%.4f (simulated)", sb_json_num(L, "latency_ns") * 1e-6);
+            r[13] = sb_strdupf("%.2f (simulated)", sb_json_num(L, "energy_pj") * 1e-6);
         } else {
             for (k = 7; k < 14; k++) r[k] = NULL;
         }
@@ -107,7 +89,7 @@ static void flow_table(sb_doc *d, const cJSON *job, const cJSON *rep) {
 static void flow_charts(sb_doc *d, const char *dir, int render, const cJSON *job, const cJSON *rep, int idx) {
     sb_buf tdata = {0}, mdata = {0};
     const cJSON *L, *hw = J(rep, "hardware");
-    double period_ns = jnum(hw, "sram.period_ns"), t_ms = 0, cap = jnum(hw, "sram.capacity_bytes");
+    double period_ns = sb_json_num(hw, "sram.period_ns"), t_ms = 0, cap = sb_json_num(hw, "sram.capacity_bytes");
     int i = 0, n;
     char stem[64], *script, *title;
     const char *const w_cls[] = {"weights", NULL}, *const a_cls[] = {"input", "output", "psum", NULL};
@@ -115,17 +97,17 @@ static void flow_charts(sb_doc *d, const char *dir, int render, const cJSON *job
     sb_buf_printf(&mdata, "# t_ms flash_rd_kB psram_rd_kB psram_wr_kB sram_used_B\n");
     cJSON_ArrayForEach(L, J(rep, "layers")) {
         const cJSON *c = J(L, "counts");
-        double lat = jnum(L, "latency_ns"), comp = jnum(L, "compute_cycles") * period_ns;
+        double lat = sb_json_num(L, "latency_ns"), comp = sb_json_num(L, "compute_cycles") * period_ns;
         if (!c) continue;
         if (isnan(comp) || comp > lat) comp = lat;
         sb_buf_printf(&tdata, "%d %.6g %.6g %.6g %.6g %.6g %.6g %.6g %.6g\n", i, comp * 1e-6, (lat - comp) * 1e-6,
-                      jnum(L, "energy_sram_pj") * 1e-6, jnum(L, "energy_external_pj") * 1e-6, jnum(L, "energy_mac_pj") * 1e-6,
-                      jnum(L, "energy_regfile_pj") * 1e-6, jnum(L, "energy_leakage_pj") * 1e-6,
-                      jnum(L, "energy_idle_clock_pj") * 1e-6);
+                      sb_json_num(L, "energy_sram_pj") * 1e-6, sb_json_num(L, "energy_external_pj") * 1e-6, sb_json_num(L, "energy_mac_pj") * 1e-6,
+                      sb_json_num(L, "energy_regfile_pj") * 1e-6, sb_json_num(L, "energy_leakage_pj") * 1e-6,
+                      sb_json_num(L, "energy_idle_clock_pj") * 1e-6);
         /* one step per layer: its traffic spread over its duration */
         sb_buf_printf(&mdata, "%.9g %.6g %.6g %.6g %.0f\n", t_ms, cls_sum(c, "ext_read_bytes", w_cls) / 1024.0,
                       cls_sum(c, "ext_read_bytes", a_cls) / 1024.0, cls_sum(c, "ext_write_bytes", a_cls) / 1024.0,
-                      jnum(L, "sram_bytes"));
+                      sb_json_num(L, "sram_bytes"));
         t_ms += lat * 1e-6;
         i++;
     }
@@ -135,7 +117,7 @@ static void flow_charts(sb_doc *d, const char *dir, int render, const cJSON *job
         return;
     }
     sb_buf_printf(&mdata, "%.9g 0 0 0 0\n", t_ms);
-    title = sb_strdupf("%s on %s", jstr(job, "model", "?"), jstr(job, "backend", "?"));
+    title = sb_strdupf("%s on %s", sb_json_str(job, "model", "?"), sb_json_str(job, "backend", "?"));
     {
         char *q = sb_gp_quote(title);
         free(title);
@@ -149,7 +131,7 @@ static void flow_charts(sb_doc *d, const char *dir, int render, const cJSON *job
                         "plot '%s.dat' using 2 title 'compute (MAC array busy)' lc rgb '#4477aa', "
                         "'' using 3 title 'memory + DMA stall' lc rgb '#ee7733'\n",
                         title, n > 40 ? 10 : n > 15 ? 5 : 1, n, stem);
-    chart(d, dir, render, stem, "Time per layer, stacked: compute and memory/DMA stall", tdata.s, script, 1300, 520);
+    sb_doc_chart_render(d, dir, render, stem, "Time per layer, stacked: compute and memory/DMA stall", tdata.s, script, 1300, 520);
     free(script);
     snprintf(stem, sizeof stem, "flow-energy-%d", idx);
     script = sb_strdupf(SB_CHART_STYLE
@@ -160,7 +142,7 @@ static void flow_charts(sb_doc *d, const char *dir, int render, const cJSON *job
                         "'' using 6 title 'MACs' lc rgb '#228833', '' using 7 title 'register file' lc rgb '#ccbb44', "
                         "'' using 8 title 'leakage' lc rgb '#66ccee', '' using 9 title 'idle clock' lc rgb '#aa3377'\n",
                         title, n > 40 ? 10 : n > 15 ? 5 : 1, n, stem);
-    chart(d, dir, render, stem, "Energy per layer, stacked by where it is spent", tdata.s, script, 1300, 520);
+    sb_doc_chart_render(d, dir, render, stem, "Energy per layer, stacked by where it is spent", tdata.s, script, 1300, 520);
     free(script);
     snprintf(stem, sizeof stem, "flow-timeline-%d", idx);
     script = sb_strdupf(SB_CHART_STYLE
@@ -175,7 +157,7 @@ static void flow_charts(sb_doc *d, const char *dir, int render, const cJSON *job
                         "%.0f with lines dt 2 lc rgb '#999999' title 'capacity (%.0f B)'\n"
                         "unset multiplot\n",
                         title, stem, cap * 1.1, stem, cap, cap);
-    chart(d, dir, render, stem, "Memory-access timeline: external traffic and SRAM occupancy per layer", mdata.s, script, 1300, 760);
+    sb_doc_chart_render(d, dir, render, stem, "Memory-access timeline: external traffic and SRAM occupancy per layer", mdata.s, script, 1300, 760);
     free(script), free(title);
     sb_buf_free(&tdata), sb_buf_free(&mdata);
 }
@@ -186,11 +168,11 @@ void sb_view_flow(const cJSON *res, sb_doc *d, const char *dir, int charts, cons
     sb_doc_heading(d, "Flow: layer by layer");
     cJSON_ArrayForEach(j, J(res, "jobs")) {
         const cJSON *rep = J(j, "backend_report"), *tot;
-        if (model && strcmp(jstr(j, "model", ""), model)) continue;
-        if (backend && strcmp(jstr(j, "backend", ""), backend)) continue;
+        if (model && strcmp(sb_json_str(j, "model", ""), model)) continue;
+        if (backend && strcmp(sb_json_str(j, "backend", ""), backend)) continue;
         if (!cJSON_IsArray(J(rep, "layers"))) {
-            sb_doc_para(d, "%s on %s: unavailable: the backend's report has no layer list (status %s%s%s)", jstr(j, "model", "?"),
-                        jstr(j, "backend", "?"), jstr(j, "status", "?"), jstr(j, "error", NULL) ? ": " : "", jstr(j, "error", ""));
+            sb_doc_para(d, "%s on %s: unavailable: the backend's report has no layer list (status %s%s%s)", sb_json_str(j, "model", "?"),
+                        sb_json_str(j, "backend", "?"), sb_json_str(j, "status", "?"), sb_json_str(j, "error", NULL) ? ": " : "", sb_json_str(j, "error", ""));
             continue;
         }
         flow_table(d, j, rep);
@@ -198,11 +180,11 @@ void sb_view_flow(const cJSON *res, sb_doc *d, const char *dir, int charts, cons
             sb_doc_para(d, "Total (simulated): %.4g ms = compute %.4g ms + memory %.4g ms + DMA %.4g ms; %.4g mJ "
                            "(SRAM %.4g, external %.4g, MAC %.4g, register file %.4g, leakage %.4g, idle clock %.4g mJ); "
                            "peak SRAM use %.0f B of %.0f B.",
-                        jnum(tot, "latency_ns") * 1e-6, jnum(tot, "latency_compute_ns") * 1e-6, jnum(tot, "latency_memory_ns") * 1e-6,
-                        jnum(tot, "latency_dma_ns") * 1e-6, jnum(tot, "energy_pj") * 1e-9, jnum(tot, "energy_sram_pj") * 1e-9,
-                        jnum(tot, "energy_external_pj") * 1e-9, jnum(tot, "energy_mac_pj") * 1e-9, jnum(tot, "energy_regfile_pj") * 1e-9,
-                        jnum(tot, "energy_leakage_pj") * 1e-9, jnum(tot, "energy_idle_clock_pj") * 1e-9,
-                        jnum(tot, "sram_peak_bytes"), jnum(J(rep, "hardware"), "sram.capacity_bytes"));
+                        sb_json_num(tot, "latency_ns") * 1e-6, sb_json_num(tot, "latency_compute_ns") * 1e-6, sb_json_num(tot, "latency_memory_ns") * 1e-6,
+                        sb_json_num(tot, "latency_dma_ns") * 1e-6, sb_json_num(tot, "energy_pj") * 1e-9, sb_json_num(tot, "energy_sram_pj") * 1e-9,
+                        sb_json_num(tot, "energy_external_pj") * 1e-9, sb_json_num(tot, "energy_mac_pj") * 1e-9, sb_json_num(tot, "energy_regfile_pj") * 1e-9,
+                        sb_json_num(tot, "energy_leakage_pj") * 1e-9, sb_json_num(tot, "energy_idle_clock_pj") * 1e-9,
+                        sb_json_num(tot, "sram_peak_bytes"), sb_json_num(J(rep, "hardware"), "sram.capacity_bytes"));
         if (J(rep, "total")) flow_charts(d, dir, charts, j, rep, idx++);
     }
 }
@@ -211,7 +193,7 @@ void sb_view_flow(const cJSON *res, sb_doc *d, const char *dir, int charts, cons
 
 static const char *class_name(const cJSON *res, int c) {
     const cJSON *x;
-    cJSON_ArrayForEach(x, J(J(res, "datasets")->child, "classes")) if ((int)jnum(x, "index") == c) return jstr(x, "name", "?");
+    cJSON_ArrayForEach(x, J(J(res, "datasets")->child, "classes")) if ((int)sb_json_num(x, "index") == c) return sb_json_str(x, "name", "?");
     return "?";
 }
 
@@ -223,7 +205,7 @@ void sb_view_infer(const cJSON *res, sb_doc *d) {
     if (cJSON_IsArray(J(res, "preprocessing"))) {
         const cJSON *st;
         int n = 1;
-        sb_doc_para(d, "Image: %s. Preprocessing, step by step:", jstr(res, "image", "?"));
+        sb_doc_para(d, "Image: %s. Preprocessing, step by step:", sb_json_str(res, "image", "?"));
         cJSON_ArrayForEach(st, J(res, "preprocessing")) sb_doc_para(d, "%d. %s", n++, cJSON_IsString(st) ? st->valuestring : "?");
     } else {
         sb_doc_para(d, "Preprocessing (docs/dataset-cache.md): JPEG decoded by libjpeg (ISLOW, fancy upsampling) to 8-bit RGB; "
@@ -238,10 +220,10 @@ void sb_view_infer(const cJSON *res, sb_doc *d) {
             sb_buf top = {0};
             int k;
             cJSON_ArrayForEach(p, J(s, "top3"))
-                sb_buf_printf(&top, "%s%s %.1f%%", p == J(s, "top3")->child ? "" : ", ", class_name(res, (int)jnum(p, "class")), 100 * jnum(p, "p"));
-            r[0] = sb_strdupf("%s / %s (image %s)", jstr(j, "backend", "?"), jstr(j, "model", "?"), jstr(s, "id", "?"));
-            r[1] = sb_strdupf("%s, confidence %.1f%% (label: %s)", class_name(res, (int)jnum(s, "pred")), 100 * jnum(s, "confidence"),
-                              jnum(s, "label") >= 0 ? class_name(res, (int)jnum(s, "label")) : "none, a file outside the dataset");
+                sb_buf_printf(&top, "%s%s %.1f%%", p == J(s, "top3")->child ? "" : ", ", class_name(res, (int)sb_json_num(p, "class")), 100 * sb_json_num(p, "p"));
+            r[0] = sb_strdupf("%s / %s (image %s)", sb_json_str(j, "backend", "?"), sb_json_str(j, "model", "?"), sb_json_str(s, "id", "?"));
+            r[1] = sb_strdupf("%s, confidence %.1f%% (label: %s)", class_name(res, (int)sb_json_num(s, "pred")), 100 * sb_json_num(s, "confidence"),
+                              sb_json_num(s, "label") >= 0 ? class_name(res, (int)sb_json_num(s, "label")) : "none, a file outside the dataset");
             r[2] = top.s ? top.s : strdup("-");
             r[3] = sb_fig_cell(t, J(bm, "latency_ns"), 1e-6, "%.4g", "ms");
             {
@@ -249,7 +231,7 @@ void sb_view_infer(const cJSON *res, sb_doc *d) {
                 for (k = 0; k < 3; k++)
                     r[4 + k] = J(bm, parts[k]) ? sb_fig_cell(t, J(bm, parts[k]), 1e-6, "%.4g", "ms")
                                                : sb_strdupf("unavailable: the %s backend does not split its latency",
-                                                            jstr(j, "backend_plugin", "?"));
+                                                            sb_json_str(j, "backend_plugin", "?"));
             }
             r[7] = sb_fig_cell(t, J(J(j, "metrics"), "power_mw_avg"), 1, "%.4g", "mW");
             r[8] = sb_fig_cell(t, J(bm, "energy_pj"), 1e-9, "%.4g", "mJ");
@@ -259,9 +241,9 @@ void sb_view_infer(const cJSON *res, sb_doc *d) {
         if (!cJSON_GetArraySize(J(j, "samples"))) {
             char *r[9];
             int k;
-            r[0] = sb_strdupf("%s / %s", jstr(j, "backend", "?"), jstr(j, "model", "?"));
-            r[1] = sb_strdupf("unavailable: %s", jstr(j, "error", jstr(j, "status", "no image ran")));
-            for (k = 2; k < 9; k++) r[k] = sb_strdupf("unavailable: %s, see the prediction column", jstr(j, "status", "not run"));
+            r[0] = sb_strdupf("%s / %s", sb_json_str(j, "backend", "?"), sb_json_str(j, "model", "?"));
+            r[1] = sb_strdupf("unavailable: %s", sb_json_str(j, "error", sb_json_str(j, "status", "no image ran")));
+            for (k = 2; k < 9; k++) r[k] = sb_strdupf("unavailable: %s, see the prediction column", sb_json_str(j, "status", "not run"));
             sb_table_row(t, (const char *const *)r);
             for (k = 0; k < 9; k++) free(r[k]);
         }
@@ -311,14 +293,14 @@ int sb_report_write_ref(const char *dir, const char *stem, const sb_view_opts *o
     char *md, *html, *p;
     int rc = sb_report_load(dir, &res, err);
     if (rc < 0) return rc;
-    d = sb_doc_new(jstr(res, "name", "srambench run"));
-    sb_doc_para(d, "Run %s started %s, srambench %s, results.json schema %.0f%s.", jstr(res, "name", "?"),
-                jstr(res, "started_utc", "?"), jstr(res, "srambench_version", "?"), jnum(res, "schema_version"),
+    d = sb_doc_new(sb_json_str(res, "name", "srambench run"));
+    sb_doc_para(d, "Run %s started %s, srambench %s, results.json schema %.0f%s.", sb_json_str(res, "name", "?"),
+                sb_json_str(res, "started_utc", "?"), sb_json_str(res, "srambench_version", "?"), sb_json_num(res, "schema_version"),
                 cJSON_IsTrue(J(res, "complete")) ? "" : " (INCOMPLETE: the run did not reach its end)");
     if (J(res, "environment"))
-        sb_doc_para(d, "Host: %s, %.0f online CPUs, %s, built with %s.", jstr(J(res, "environment"), "cpu_model", "unknown CPU"),
-                    jnum(J(res, "environment"), "cores"), jstr(J(res, "environment"), "os", "unknown OS"),
-                    jstr(J(res, "environment"), "compiler", "unknown compiler"));
+        sb_doc_para(d, "Host: %s, %.0f online CPUs, %s, built with %s.", sb_json_str(J(res, "environment"), "cpu_model", "unknown CPU"),
+                    sb_json_num(J(res, "environment"), "cores"), sb_json_str(J(res, "environment"), "os", "unknown OS"),
+                    sb_json_str(J(res, "environment"), "compiler", "unknown compiler"));
     if (o->views & SB_VIEW_INFER) sb_view_infer(res, d);
     if (o->views & SB_VIEW_COMPARE) sb_view_compare_ref(res, d, dir, o->charts, ref_dir);
     if (o->views & SB_VIEW_BATCH) sb_view_batch(res, d, dir, o->charts);

@@ -14,35 +14,17 @@
 
 #define J(o, k) cJSON_GetObjectItemCaseSensitive((o), (k))
 
-static const char *jstr(const cJSON *o, const char *k, const char *dflt) {
-    const cJSON *v = J(o, k);
-    return cJSON_IsString(v) ? v->valuestring : dflt;
-}
-
-static double jnum(const cJSON *o, const char *k) {
-    const cJSON *v = J(o, k);
-    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
-}
-
 static const cJSON *metric(const cJSON *job, const char *name) { return J(J(job, "metrics"), name); }
-
-/* A chart that could not be rendered leaves a line in the doc saying why. */
-static void chart(sb_doc *d, const char *dir, int render, const char *stem, const char *caption, const char *data,
-                  const char *script, int w, int h) {
-    sb_error err = {0};
-    if (sb_chart_write(dir, stem, data, script, w, h, render, &err) < 0) sb_doc_para(d, "Chart %s: %s", stem, err.msg);
-    sb_doc_chart(d, stem, caption);
-}
 
 /* The class names of the run's first dataset (k of them), or NULL. */
 static int class_names(const cJSON *res, const char *dataset, const char **names, int max) {
     const cJSON *ds, *c;
     int k = 0;
     cJSON_ArrayForEach(ds, J(res, "datasets")) {
-        if (dataset && strcmp(jstr(ds, "name", ""), dataset) != 0) continue;
+        if (dataset && strcmp(sb_json_str(ds, "name", ""), dataset) != 0) continue;
         cJSON_ArrayForEach(c, J(ds, "classes")) {
-            int i = (int)jnum(c, "index");
-            if (i >= 0 && i < max) names[i] = jstr(c, "name", "?"), k = i + 1 > k ? i + 1 : k;
+            int i = (int)sb_json_num(c, "index");
+            if (i >= 0 && i < max) names[i] = sb_json_str(c, "name", "?"), k = i + 1 > k ? i + 1 : k;
         }
         break;
     }
@@ -54,9 +36,9 @@ static int class_names(const cJSON *res, const char *dataset, const char **names
 static const cJSON *baseline_job(const cJSON *res, const cJSON *like) {
     const cJSON *j;
     cJSON_ArrayForEach(j, J(res, "jobs")) {
-        if (strcmp(jstr(j, "dataset", ""), jstr(like, "dataset", "")) || strcmp(jstr(j, "model", ""), jstr(like, "model", "")))
+        if (strcmp(sb_json_str(j, "dataset", ""), sb_json_str(like, "dataset", "")) || strcmp(sb_json_str(j, "model", ""), sb_json_str(like, "model", "")))
             continue;
-        if (strcmp(jstr(j, "backend_plugin", ""), "cpu") == 0) return j;
+        if (strcmp(sb_json_str(j, "backend_plugin", ""), "cpu") == 0) return j;
     }
     return NULL;
 }
@@ -69,7 +51,7 @@ static char *speedup_cell(sb_table *t, const cJSON *job, const cJSON *base) {
     if (!base) return strdup("unavailable: no cpu backend in this run to compare with");
     if (isnan(va)) return sb_strdupf("unavailable: cpu latency: %s", sb_fig_note(a) ? sb_fig_note(a) : "null");
     if (isnan(vb) || vb <= 0) return sb_strdupf("unavailable: latency: %s", sb_fig_note(b) ? sb_fig_note(b) : "null");
-    note = sb_strdupf("speedup = median latency on %s (%s) / median latency of this backend", jstr(base, "backend", ""),
+    note = sb_strdupf("speedup = median latency on %s (%s) / median latency of this backend", sb_json_str(base, "backend", ""),
                       sb_fig_prov(a));
     mark = sb_table_note(t, note);
     free(note);
@@ -92,7 +74,7 @@ static void recorded_rows(sb_table *t, const char *ref_dir, const char *model);
 static void compare_group(const cJSON *res, sb_doc *d, const cJSON *first, const char *ref_dir) {
     static const char *head[] = {"backend", "status", "latency / image (median)", "power (avg)", "energy / image",
                                  "speedup vs cpu", "energy efficiency", "accuracy", "throughput"};
-    const char *ds = jstr(first, "dataset", ""), *model = jstr(first, "model", "");
+    const char *ds = sb_json_str(first, "dataset", ""), *model = sb_json_str(first, "model", "");
     char *cap = sb_strdupf("dataset %s, model %s", ds, model);
     sb_table *t = sb_doc_table(d, cap, 9, head);
     const cJSON *j, *base = baseline_job(res, first);
@@ -100,10 +82,10 @@ static void compare_group(const cJSON *res, sb_doc *d, const cJSON *first, const
     cJSON_ArrayForEach(j, J(res, "jobs")) {
         char *c[9];
         int i;
-        if (strcmp(jstr(j, "dataset", ""), ds) || strcmp(jstr(j, "model", ""), model)) continue;
-        c[0] = sb_strdupf("%s (%s)", jstr(j, "backend", "?"), jstr(j, "backend_plugin", "?"));
-        c[1] = strcmp(jstr(j, "status", ""), "ok") == 0 ? sb_strdupf("ok, %.0f images", jnum(j, "n_images"))
-                                                        : sb_strdupf("%s: %s", jstr(j, "status", "?"), jstr(j, "error", "no reason"));
+        if (strcmp(sb_json_str(j, "dataset", ""), ds) || strcmp(sb_json_str(j, "model", ""), model)) continue;
+        c[0] = sb_strdupf("%s (%s)", sb_json_str(j, "backend", "?"), sb_json_str(j, "backend_plugin", "?"));
+        c[1] = strcmp(sb_json_str(j, "status", ""), "ok") == 0 ? sb_strdupf("ok, %.0f images", sb_json_num(j, "n_images"))
+                                                        : sb_strdupf("%s: %s", sb_json_str(j, "status", "?"), sb_json_str(j, "error", "no reason"));
         c[2] = sb_fig_cell(t, metric(j, "latency_ms_median"), 1, "%.4g", "ms");
         c[3] = sb_fig_cell(t, metric(j, "power_mw_avg"), 1, "%.4g", "mW");
         c[4] = sb_fig_cell(t, metric(j, "energy_mj_per_image"), 1, "%.4g", "mJ");
@@ -142,24 +124,24 @@ static void recorded_rows(sb_table *t, const char *ref_dir, const char *model) {
         r = text ? cJSON_Parse(text) : NULL;
         free(text);
         if (!r) continue;
-        if (strcmp(jstr(r, "format", ""), "srambench-recorded-gpu") || jnum(r, "format_version") != 1 ||
-            strcmp(jstr(r, "model_name", ""), model)) {
+        if (strcmp(sb_json_str(r, "format", ""), "srambench-recorded-gpu") || sb_json_num(r, "format_version") != 1 ||
+            strcmp(sb_json_str(r, "model_name", ""), model)) {
             cJSON_Delete(r);
             continue;
         }
-        cJSON_ArrayForEach(run, J(r, "srambench_gpu_int8")) if (jnum(run, "batch") == 1) best = run;
+        cJSON_ArrayForEach(run, J(r, "srambench_gpu_int8")) if (sb_json_num(run, "batch") == 1) best = run;
         if (best) {
             char date[11] = {0}, *c[9], *label;
-            double lat_ms = jnum(best, "latency_per_image_ns") * 1e-6, e_mj = jnum(best, "energy_per_image_mj");
-            double p_mw = jnum(best, "mean_power_mw"), ips = jnum(best, "throughput_img_per_s");
+            double lat_ms = sb_json_num(best, "latency_per_image_ns") * 1e-6, e_mj = sb_json_num(best, "energy_per_image_mj");
+            double p_mw = sb_json_num(best, "mean_power_mw"), ips = sb_json_num(best, "throughput_img_per_s");
             const char *mark;
             int i;
-            snprintf(date, sizeof date, "%.10s", jstr(r, "date", "unknown"));
-            label = sb_strdupf("recorded on %s, %s: %s (bench/gpu_check.sh, batch 1)", jstr(r, "gpu", "?"), date, line);
+            snprintf(date, sizeof date, "%.10s", sb_json_str(r, "date", "unknown"));
+            label = sb_strdupf("recorded on %s, %s: %s (bench/gpu_check.sh, batch 1)", sb_json_str(r, "gpu", "?"), date, line);
             mark = sb_table_note(t, label);
             free(label);
 #define REC(v, fmt) (isnan(v) ? strdup("unavailable: not in the recorded file") : sb_strdupf(fmt " (recorded [%s])", v, mark))
-            c[0] = sb_strdupf("gpu (recorded on %s, %s)", jstr(r, "gpu", "?"), date);
+            c[0] = sb_strdupf("gpu (recorded on %s, %s)", sb_json_str(r, "gpu", "?"), date);
             c[1] = strdup("recorded");
             c[2] = REC(lat_ms, "%.4g ms");
             c[3] = REC(p_mw, "%.4g mW");
@@ -188,12 +170,12 @@ static void compare_chart(const cJSON *res, sb_doc *d, const char *dir, int rend
     cJSON_ArrayForEach(j, J(res, "jobs")) {
         double l = sb_fig_value(metric(j, "latency_ms_median")), e = sb_fig_value(metric(j, "energy_mj_per_image"));
         char *lbl;
-        if (strcmp(jstr(j, "dataset", ""), jstr(first, "dataset", "")) || strcmp(jstr(j, "model", ""), jstr(first, "model", "")))
+        if (strcmp(sb_json_str(j, "dataset", ""), sb_json_str(first, "dataset", "")) || strcmp(sb_json_str(j, "model", ""), sb_json_str(first, "model", "")))
             continue;
         if (isnan(l) && isnan(e)) continue;
         if (!isnan(l)) lmin = fmin(lmin, l), lmax = fmax(lmax, l);
         if (!isnan(e)) emin = fmin(emin, e), emax = fmax(emax, e);
-        lbl = sb_gp_quote(jstr(j, "backend", "?"));
+        lbl = sb_gp_quote(sb_json_str(j, "backend", "?"));
         sb_buf_printf(&data, "\"%s\"\t", lbl);
         if (isnan(l)) sb_buf_printf(&data, "NaN\t");
         else sb_buf_printf(&data, "%.9g\t", l);
@@ -209,7 +191,7 @@ static void compare_chart(const cJSON *res, sb_doc *d, const char *dir, int rend
         return;
     }
     snprintf(stem, sizeof stem, "compare-%d", idx);
-    title = sb_gp_quote(jstr(first, "model", ""));
+    title = sb_gp_quote(sb_json_str(first, "model", ""));
     /* log axes a decade beyond the data; an unavailable bar is written
      * "unavailable" at the bottom rather than left blank */
     if (isinf(lmin)) lmin = lmax = 1;
@@ -230,7 +212,7 @@ static void compare_chart(const cJSON *res, sb_doc *d, const char *dir, int rend
                         "'' using 0:($5 > 0 ? %g : 1/0):('unavailable') with labels rotate by 90 left notitle\n"
                         "unset multiplot\n",
                         title, lmin, lmax, stem, lmin * 1.5, emin, emax, stem, emin * 1.5);
-    chart(d, dir, render, stem, "Latency and energy per image per backend (log scale)", data.s, script, 1200, 560);
+    sb_doc_chart_render(d, dir, render, stem, "Latency and energy per image per backend (log scale)", data.s, script, 1200, 560);
     free(script), free(title);
     sb_buf_free(&data);
 }
@@ -247,7 +229,7 @@ void sb_view_compare_ref(const cJSON *res, sb_doc *d, const char *dir, int chart
         /* one table per (dataset, model), in the order they first appear */
         cJSON_ArrayForEach(k, J(res, "jobs")) {
             if (k == j) break;
-            if (!strcmp(jstr(k, "dataset", ""), jstr(j, "dataset", "")) && !strcmp(jstr(k, "model", ""), jstr(j, "model", "")))
+            if (!strcmp(sb_json_str(k, "dataset", ""), sb_json_str(j, "dataset", "")) && !strcmp(sb_json_str(k, "model", ""), sb_json_str(j, "model", "")))
                 seen = 1;
         }
         if (seen) continue;
@@ -287,9 +269,9 @@ static int cls_load(const cJSON *job, int k, cls_data *c) {
     if (!c->label || !c->pred || !c->correct || !c->conf || !c->probs) return -1;
     cJSON_ArrayForEach(s, samples) {
         const cJSON *p = J(s, "probs");
-        c->label[i] = (int)jnum(s, "label");
-        c->pred[i] = (int)jnum(s, "pred");
-        c->conf[i] = jnum(s, "confidence");
+        c->label[i] = (int)sb_json_num(s, "label");
+        c->pred[i] = (int)sb_json_num(s, "pred");
+        c->conf[i] = sb_json_num(s, "confidence");
         c->correct[i] = c->label[i] == c->pred[i];
         if (c->probs && cJSON_GetArraySize(p) == k) {
             int m;
@@ -417,10 +399,10 @@ static void batch_backends(const cJSON *res, sb_doc *d, const char *ds, const ch
     cJSON_ArrayForEach(j, J(res, "jobs")) {
         char *r[8];
         const cJSON *e = metric(j, "energy_mj_per_image"), *s, *q;
-        double ev = sb_fig_value(e), n = jnum(j, "n_images");
+        double ev = sb_fig_value(e), n = sb_json_num(j, "n_images");
         int i, diff = 0, cmp = 0;
-        if (strcmp(jstr(j, "dataset", ""), ds) || strcmp(jstr(j, "model", ""), model)) continue;
-        r[0] = sb_strdupf("%s (%s)", jstr(j, "backend", "?"), jstr(j, "status", "?"));
+        if (strcmp(sb_json_str(j, "dataset", ""), ds) || strcmp(sb_json_str(j, "model", ""), model)) continue;
+        r[0] = sb_strdupf("%s (%s)", sb_json_str(j, "backend", "?"), sb_json_str(j, "status", "?"));
         r[1] = sb_strdupf("%.0f", n);
         r[2] = sb_fig_cell(t, metric(j, "latency_ms_median"), 1, "%.4g", "ms");
         r[3] = sb_fig_cell(t, metric(j, "latency_ms_p95"), 1, "%.4g", "ms");
@@ -428,12 +410,12 @@ static void batch_backends(const cJSON *res, sb_doc *d, const char *ds, const ch
         r[5] = sb_fig_cell(t, e, 1, "%.4g", "mJ");
         r[6] = isnan(ev) ? sb_strdupf("unavailable: %s", sb_fig_note(e) ? sb_fig_note(e) : "no energy")
                          : sb_strdupf("%.4g mJ (%s: %.0f images x energy / image)", ev * n, sb_fig_prov(e), n);
-        if (strcmp(jstr(j, "status", ""), "ok")) r[7] = strdup("-");
+        if (strcmp(sb_json_str(j, "status", ""), "ok")) r[7] = strdup("-");
         else if (!ref) ref = j, r[7] = strdup("reference");
         else {
             /* same model file -> bit-identical logits on every backend */
             for (s = J(j, "samples")->child, q = J(ref, "samples")->child; s && q; s = s->next, q = q->next, cmp++)
-                diff += jnum(s, "pred") != jnum(q, "pred") || jnum(s, "index") != jnum(q, "index");
+                diff += sb_json_num(s, "pred") != sb_json_num(q, "pred") || sb_json_num(s, "index") != sb_json_num(q, "index");
             r[7] = sb_strdupf("%d of %d differ", diff, cmp);
         }
         sb_table_row(t, (const char *const *)r);
@@ -471,7 +453,7 @@ static void batch_charts(sb_doc *d, const char *dir, int render, const cls_data 
                         "'' using 1:2:($3 > 55 ? sprintf('%%d', $4) : '') with labels tc rgb 'white' notitle, "
                         "'' using 1:2:($3 > 55 ? '' : sprintf('%%d', $4)) with labels tc rgb 'black' notitle\n",
                         xt.s, xt.s, k - 1, k - 1, stem);
-    chart(d, dir, render, stem, "Confusion matrix heat map", data.s ? data.s : "", script, 760, 680);
+    sb_doc_chart_render(d, dir, render, stem, "Confusion matrix heat map", data.s ? data.s : "", script, 760, 680);
     free(script);
     sb_buf_free(&data);
     /* per-class accuracy bars */
@@ -486,7 +468,7 @@ static void batch_charts(sb_doc *d, const char *dir, int render, const cls_data 
                         "set yrange [0:105]\nset style data histograms\nset boxwidth 0.7\nset key off\n"
                         "plot '%s.dat' using 2:xtic(1) lc rgb '#4477aa', '' using 0:($2 + 3):(sprintf('%%.0f%%%%', $2)) with labels notitle\n",
                         stem);
-    chart(d, dir, render, stem, "Per-class accuracy", data.s ? data.s : "", script, 900, 480);
+    sb_doc_chart_render(d, dir, render, stem, "Per-class accuracy", data.s ? data.s : "", script, 900, 480);
     free(script);
     sb_buf_free(&data);
     sb_buf_free(&xt);
@@ -500,11 +482,11 @@ void sb_view_batch(const cJSON *res, sb_doc *d, const char *dir, int charts) {
         const char *names[SB_MAX_CLASSES] = {0};
         int nk, seen = 0;
         cls_data c;
-        if (strcmp(jstr(j, "status", ""), "ok")) continue;
+        if (strcmp(sb_json_str(j, "status", ""), "ok")) continue;
         cJSON_ArrayForEach(k, J(res, "jobs")) {
             if (k == j) break;
-            if (!strcmp(jstr(k, "status", ""), "ok") && !strcmp(jstr(k, "dataset", ""), jstr(j, "dataset", "")) &&
-                !strcmp(jstr(k, "model", ""), jstr(j, "model", "")))
+            if (!strcmp(sb_json_str(k, "status", ""), "ok") && !strcmp(sb_json_str(k, "dataset", ""), sb_json_str(j, "dataset", "")) &&
+                !strcmp(sb_json_str(k, "model", ""), sb_json_str(j, "model", "")))
                 seen = 1;
         }
         if (seen) continue;
@@ -513,16 +495,16 @@ void sb_view_batch(const cJSON *res, sb_doc *d, const char *dir, int charts) {
              * weights): no confusion matrix or recall either, only costs. */
             const cJSON *acc = J(J(j, "metrics"), "accuracy");
             if (acc && cJSON_IsNull(J(acc, "value")) && cJSON_IsString(J(acc, "note"))) {
-                sb_doc_para(d, "Dataset %s, model %s: classification figures not shown: %s.", jstr(j, "dataset", ""),
-                            jstr(j, "model", ""), jstr(acc, "note", ""));
-                batch_backends(res, d, jstr(j, "dataset", ""), jstr(j, "model", ""));
+                sb_doc_para(d, "Dataset %s, model %s: classification figures not shown: %s.", sb_json_str(j, "dataset", ""),
+                            sb_json_str(j, "model", ""), sb_json_str(acc, "note", ""));
+                batch_backends(res, d, sb_json_str(j, "dataset", ""), sb_json_str(j, "model", ""));
                 listed++;
                 continue;
             }
         }
-        nk = class_names(res, jstr(j, "dataset", NULL), names, SB_MAX_CLASSES);
+        nk = class_names(res, sb_json_str(j, "dataset", NULL), names, SB_MAX_CLASSES);
         if (nk <= 0) {
-            sb_doc_para(d, "Dataset %s: no class list in results.json: classification figures unavailable", jstr(j, "dataset", "?"));
+            sb_doc_para(d, "Dataset %s: no class list in results.json: classification figures unavailable", sb_json_str(j, "dataset", "?"));
             continue;
         }
         if (cls_load(j, nk, &c) < 0) {
@@ -531,11 +513,11 @@ void sb_view_batch(const cJSON *res, sb_doc *d, const char *dir, int charts) {
         }
         sb_doc_para(d, "Dataset %s, model %s: %zu images; classification figures from backend %s (every backend runs the "
                        "same INT8 model file, so their predictions must agree: see the last column below).",
-                    jstr(j, "dataset", ""), jstr(j, "model", ""), c.n, jstr(j, "backend", ""));
+                    sb_json_str(j, "dataset", ""), sb_json_str(j, "model", ""), c.n, sb_json_str(j, "backend", ""));
         batch_summary(d, &c);
         batch_class_tables(d, &c, names, NULL);
         batch_charts(d, dir, charts, &c, names, idx++);
-        batch_backends(res, d, jstr(j, "dataset", ""), jstr(j, "model", ""));
+        batch_backends(res, d, sb_json_str(j, "dataset", ""), sb_json_str(j, "model", ""));
         listed++;
         cls_free(&c);
     }

@@ -18,10 +18,7 @@
 #include "sb_results.h"
 #include "sb_util.h"
 
-static const char *jstr(const cJSON *o, const char *key) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
+static const char *jstr(const cJSON *o, const char *key) { return sb_json_str(o, key, NULL); }
 
 /* The first place where two configs differ, as a dotted path ("backend[1].
  * sram.capacity_bytes"), written into buf. */
@@ -75,9 +72,10 @@ static int final_status(const char *s, sb_job_status *st) {
     return 1;
 }
 
+/* A count field: 0 when absent or negative. */
 static double jnum(const cJSON *o, const char *key) {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-    return cJSON_IsNumber(v) && v->valuedouble >= 0 ? v->valuedouble : 0;
+    double v = sb_json_num(o, key);
+    return v >= 0 ? v : 0; /* NaN too */
 }
 
 static int restore_jobs(sb_run *run, const cJSON *jobs, const char *path, sb_error *err) {
