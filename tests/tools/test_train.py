@@ -173,6 +173,30 @@ class TrainSmokeTest(unittest.TestCase):
             self.assertTrue(math.isfinite(metrics["history"][0]["loss"]))
             self.assertEqual(metrics["test"]["n"], 7)
             self.assertIn("test acc", read_text(os.path.join(run, "log.txt")))
+            self.check_adjust(run, cache, manifest, ckpt)
+
+    def check_adjust(self, run, cache, manifest, ckpt):
+        """adjust.py: only the classifier bias moves, by tau x log(prior); --min-bal
+        that no tau reaches keeps the best overall and says so."""
+        for floor, said in (("0", "taus with val balanced accuracy >= 0.0000 only"),
+                            ("1.01", "no tau reaches val balanced accuracy 1.0100")):
+            out = os.path.join(run, "adjusted-%s.pt" % floor)
+            res = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "train", "adjust.py"),
+                                  "--checkpoint", os.path.join(run, "checkpoint.pt"), "--cache", cache,
+                                  "--manifest", manifest, "--out", out, "--min-bal", floor],
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                 universal_newlines=True, timeout=300)
+            self.assertEqual(res.returncode, 0, res.stdout)
+            self.assertIn(said, res.stdout)
+            adj = torch.load(out, map_location="cpu")
+            la = adj["recipe"]["logit_adjust"]
+            self.assertEqual(la["min_bal"], float(floor))
+            for k, v in ckpt["state_dict"].items():
+                if k != "classifier.bias":
+                    self.assertTrue(torch.equal(v, adj["state_dict"][k]), k)
+            delta = adj["state_dict"]["classifier.bias"] - ckpt["state_dict"]["classifier.bias"]
+            want = torch.tensor([la["tau"] * x for x in la["log_prior"]], dtype=torch.float32)
+            self.assertTrue(torch.allclose(delta, want, atol=1e-5), (delta, want))
 
     def test_bad_cache_is_refused(self):
         with tempfile.TemporaryDirectory() as tmp:

@@ -1,12 +1,14 @@
 """Logit adjustment of a trained checkpoint, chosen on val only:
 
     /usr/bin/python3 tools/train/adjust.py --checkpoint RUN/checkpoint.pt --cache C.sbc \
-        --manifest M.csv --out RUN/adjusted.pt [--select acc|bal|mean]
+        --manifest M.csv --out RUN/adjusted.pt [--select acc|bal|mean] [--min-bal B]
 
 Training weights the loss by (1/frequency)^p, which pushes predictions towards the rare
 classes: good for balanced accuracy, costly for plain accuracy. Adding tau * log(prior) to the
 classifier's bias moves that trade-off after training (Menon et al., "Long-tail learning via
-logit adjustment", ICLR 2021). tau is scanned on val and the best by --select is kept; the
+logit adjustment", ICLR 2021). tau is scanned on val and the best by --select is kept (with
+--min-bal, the best among the taus whose val balanced accuracy is at least B: accuracy under a
+floor on balanced accuracy, as a goal of both asks; none reaching it: the best overall); the
 result is an ordinary checkpoint (only the classifier bias differs) whose recipe records tau.
 With --test the test split is evaluated once, for the chosen tau.
 """
@@ -45,6 +47,8 @@ def main():
     p.add_argument("--manifest", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--select", choices=["acc", "bal", "mean"], default="acc")
+    p.add_argument("--min-bal", type=float, default=None,
+                   help="keep only taus whose val balanced accuracy is at least this")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--test", action="store_true",
                    help="also evaluate the test split (once, for the chosen tau)")
@@ -58,13 +62,20 @@ def main():
     counts = np.bincount(splits["train"][1], minlength=len(data.CLASSES)).astype(np.float64)
     log_prior = np.log(np.maximum(counts, 1) / counts.sum())
     val_logits = logits_of(model, pixels, splits["val"][0], ck["normalize"])
-    best = None
+    best = best_floor = None
     for tau in np.round(np.arange(-0.5, 1.51, 0.05), 2):
         m = scores((val_logits + tau * log_prior).argmax(1), splits["val"][1])
         v = criterion_value(m, a.select)
         print("tau %5.2f val acc %.4f bal %.4f" % (tau, m["accuracy"], m["balanced_accuracy"]))
         if best is None or v > best[0] + 1e-12:
             best = (v, float(tau), m)
+        if a.min_bal is not None and m["balanced_accuracy"] >= a.min_bal and \
+                (best_floor is None or v > best_floor[0] + 1e-12):
+            best_floor = (v, float(tau), m)
+    if a.min_bal is not None:
+        print("no tau reaches val balanced accuracy %.4f: the best overall is kept" % a.min_bal
+              if best_floor is None else "taus with val balanced accuracy >= %.4f only" % a.min_bal)
+        best = best_floor or best
     _, tau, val = best
     with torch.no_grad():
         model.classifier.bias += torch.tensor(tau * log_prior, dtype=torch.float32)
@@ -75,7 +86,7 @@ def main():
     out = copy.deepcopy(ck)
     out["state_dict"] = {k: v.detach().clone() for k, v in model.state_dict().items()}
     out["recipe"] = dict(ck["recipe"], logit_adjust={
-        "tau": tau, "log_prior": log_prior.tolist(), "select": a.select,
+        "tau": tau, "log_prior": log_prior.tolist(), "select": a.select, "min_bal": a.min_bal,
         "from": os.path.abspath(a.checkpoint)})
     out["metrics"] = dict(ck["metrics"], val=val, test=test,
                           before_adjust={"val": ck["metrics"].get("val"),
