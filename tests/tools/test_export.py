@@ -204,11 +204,10 @@ def test_trained(tmp, argv):
     if "--checkpoint" not in argv or "--calib-manifest" not in argv:
         print("skip part 3: no --checkpoint CK --calib-manifest CSV given")
         return
-    from sbtools import data
-    import torch
+    from sbtools import data, models
     ck = argv[argv.index("--checkpoint") + 1]
     manifest = argv[argv.index("--calib-manifest") + 1]
-    meta = torch.load(ck, map_location="cpu")
+    meta = models.load_checkpoint(ck)
     size = int(meta["input_size"])
     cache = sbtest.find_cache(size)
     if cache is None:

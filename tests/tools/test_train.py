@@ -157,7 +157,7 @@ class TrainSmokeTest(unittest.TestCase):
             res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                  universal_newlines=True, timeout=300)
             self.assertEqual(res.returncode, 0, res.stdout)
-            ckpt = torch.load(os.path.join(run, "checkpoint.pt"), map_location="cpu")
+            ckpt = models.load_checkpoint(os.path.join(run, "checkpoint.pt"))
             for key in ("arch", "arch_kwargs", "state_dict", "input_size", "classes",
                         "normalize", "recipe", "metrics"):
                 self.assertIn(key, ckpt)
@@ -188,7 +188,7 @@ class TrainSmokeTest(unittest.TestCase):
                                  universal_newlines=True, timeout=300)
             self.assertEqual(res.returncode, 0, res.stdout)
             self.assertIn(said, res.stdout)
-            adj = torch.load(out, map_location="cpu")
+            adj = models.load_checkpoint(out)
             la = adj["recipe"]["logit_adjust"]
             self.assertEqual(la["min_bal"], float(floor))
             for k, v in ckpt["state_dict"].items():

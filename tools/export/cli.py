@@ -62,7 +62,7 @@ def calib_batches(a, size, batch=8):
 
 def load_checkpoint(path):
     from sbtools import models
-    ck = torch.load(path, map_location="cpu")
+    ck = models.load_checkpoint(path)
     for key in ("arch", "arch_kwargs", "state_dict", "input_size", "classes", "normalize"):
         if key not in ck:
             raise SystemExit("%s: checkpoint has no %r field (expected a tools/train checkpoint)"

@@ -223,3 +223,11 @@ if __name__ == "__main__":
     arch = sys.argv[2] if len(sys.argv) > 2 else "effnet_b0"
     kwargs = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}
     print(json.dumps(count_cost(build(arch, **kwargs), size)))
+
+
+def load_checkpoint(path):
+    """A checkpoint written by tools/train (our own file, so a full unpickle). PyTorch 2.6
+    made weights_only=True the default, which refuses the recipe and metrics beside the
+    weights; saying False keeps one file loading on Debian's 1.13 and on PyTorch 2.x."""
+    import torch
+    return torch.load(path, map_location="cpu", weights_only=False)

@@ -54,7 +54,7 @@ def main():
                    help="also evaluate the test split (once, for the chosen tau)")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
-    ck = torch.load(a.checkpoint, map_location="cpu")
+    ck = models.load_checkpoint(a.checkpoint)
     model = models.build(ck["arch"], **ck["arch_kwargs"])
     model.load_state_dict(ck["state_dict"])
     model.eval()

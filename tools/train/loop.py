@@ -247,7 +247,7 @@ def train(args, device, run_dir, log):
     model = models.build(args.arch, **arch_kwargs)
     cost = models.count_cost(model, size_px)
     if args.init:
-        init = torch.load(args.init, map_location="cpu")
+        init = models.load_checkpoint(args.init)
         model.load_state_dict(init["state_dict"])
     model.to(device)
     ema = Ema(model, args.ema) if args.ema > 0 else None
@@ -348,7 +348,7 @@ def train(args, device, run_dir, log):
             break
 
     # Evaluate the selected checkpoint: val again, and the test split once.
-    ckpt = torch.load(ckpt_path, map_location="cpu")
+    ckpt = models.load_checkpoint(ckpt_path)
     model.load_state_dict(ckpt["state_dict"])
     model.to(device)
     metrics = {"selection": "best val %s (epoch %d)" % (args.select, best_epoch),
