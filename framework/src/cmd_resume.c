@@ -46,11 +46,7 @@ const sb_command sb_cmd_resume = {
     "\n"
     "options:\n"
     "  --config FILE     the bench.toml, if not where results.json says it was\n"
-    "  --workers N       worker threads (overrides [run] workers)\n"
-    "  --no-charts       do not call gnuplot (scripts are still written)\n"
-    "  --in-process      no child process (for debuggers); a crashing plugin ends the run\n"
-    "  -q, --quiet       no progress line and no table on the terminal\n"
-    "  -h, --help        this text\n"
+    SB_BENCH_OPTIONS_HELP
     "\n"
     "exit codes: as srambench run: 0 ok, 1 some job failed, 2 usage, 3 bad config\n"
     "            or another config than the run's, 4 results not written, 130 interrupted\n",

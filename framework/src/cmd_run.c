@@ -120,11 +120,7 @@ const sb_command sb_cmd_run = {
     "\n"
     "options:\n"
     "  --output-dir DIR  write the results exactly into DIR\n"
-    "  --workers N       worker threads (overrides [run] workers)\n"
-    "  --no-charts       do not call gnuplot (scripts are still written)\n"
-    "  --in-process      no child process (for debuggers); a crashing plugin ends the run\n"
-    "  -q, --quiet       no progress line and no table on the terminal\n"
-    "  -h, --help        this text\n"
+    SB_BENCH_OPTIONS_HELP
     "\n"
     "exit codes: 0 ok, 1 some job failed, 2 usage, 3 bad config or plugin,\n"
     "            4 results not written, 130 interrupted\n",

@@ -44,6 +44,13 @@ typedef struct sb_bench_args {
     long workers;
     int in_process;
 } sb_bench_args;
+/* Their shared lines of --help. */
+#define SB_BENCH_OPTIONS_HELP \
+    "  --workers N       worker threads (overrides [run] workers)\n" \
+    "  --no-charts       do not call gnuplot (scripts are still written)\n" \
+    "  --in-process      no child process (for debuggers); a crashing plugin ends the run\n" \
+    "  -q, --quiet       no progress line and no table on the terminal\n" \
+    "  -h, --help        this text\n"
 /* 0, or the exit code after saying what is wrong. */
 int sb_cmd_bench_args(const char *cmd, int argc, char **argv, sb_bench_args *a);
 
