@@ -67,4 +67,25 @@ static inline void fuzz_split(const uint8_t *data, size_t size, const char *sep,
     *b = NULL; *nb = 0;
 }
 
+#ifdef SB_PLUGIN_H
+/* Open a dataset plugin through its own table: a refusal must carry a
+ * message; what it accepts must give in-range labels, ids and the first
+ * images. The fuzz target aborts on any breach, as libFuzzer expects. */
+static inline int fuzz_dataset(const sb_dataset_plugin *p, const sb_options *opts, int n_classes) {
+    static uint8_t out[8 * 8 * 3];
+    sb_error err = {0, ""};
+    void *ds = NULL;
+    if (p->open(NULL, opts, &ds, &err) != SB_OK) {
+        if (err.msg[0] == 0) abort();
+        return 0;
+    }
+    for (size_t i = 0; i < p->count(ds) && i < 4; i++) {
+        if (p->label(ds, i) < 0 || p->label(ds, i) >= n_classes || !p->sample_id(ds, i)) abort();
+        if (p->get(ds, i, 8, out, &err) != SB_OK) abort();
+    }
+    p->close(ds);
+    return 0;
+}
+#endif
+
 #endif
