@@ -76,11 +76,20 @@ static void read_events(int fd, watch *w) {
     }
 }
 
+/* The dataset, model and backend of job k: the runner numbers the jobs
+ * dataset-major, then model, then backend (prepare_run in sb_runner.c). */
+static void job_insts(const sb_config *cfg, size_t k, const sb_cfg_inst **d, const sb_cfg_inst **m,
+                      const sb_cfg_inst **b) {
+    size_t nb = cfg->n_backends, nm = cfg->n_models;
+    *d = &cfg->datasets[k / (nm * nb)].inst;
+    *m = &cfg->models[(k / nb) % nm];
+    *b = &cfg->backends[k % nb];
+}
+
 /* The plugin that was being called in this phase of job k. */
 static void culprit(const sb_config *cfg, size_t k, const char *phase, char *out, size_t len) {
-    size_t nb = cfg->n_backends, nm = cfg->n_models;
-    const sb_cfg_inst *d = &cfg->datasets[k / (nm * nb)].inst, *m = &cfg->models[(k / nb) % nm],
-                      *b = &cfg->backends[k % nb];
+    const sb_cfg_inst *d, *m, *b;
+    job_insts(cfg, k, &d, &m, &b);
     if (strcmp(phase, "dataset") == 0)
         snprintf(out, len, "the dataset plugin '%s' (dataset '%s'), opening or preparing it", d->plugin, d->name);
     else if (strcmp(phase, "model") == 0)
@@ -174,10 +183,10 @@ int sb_isolate_run(const sb_config *cfg, sb_isolated_fn fn, void *ud, const char
         culprit(cfg, (size_t)w.job, w.phase, who, sizeof who);
         why = sb_strdupf("crashed (%s): %s; the run went on in a new process", how, who);
         {
-            size_t k = (size_t)w.job, nb = cfg->n_backends, nm = cfg->n_models;
-            fprintf(stderr, "srambench: job %zu/%zu %s x %s x %s: failed: %s\n", k + 1, n_jobs,
-                    cfg->datasets[k / (nm * nb)].inst.name, cfg->models[(k / nb) % nm].name, cfg->backends[k % nb].name,
-                    why ? why : how);
+            const sb_cfg_inst *d, *m, *b;
+            job_insts(cfg, (size_t)w.job, &d, &m, &b);
+            fprintf(stderr, "srambench: job %ld/%zu %s x %s x %s: failed: %s\n", w.job + 1, n_jobs, d->name, m->name,
+                    b->name, why ? why : how);
         }
         if (!why || sb_resume_mark_failed(w.dir, (size_t)w.job, why, &err) < 0) {
             fprintf(stderr, "srambench: error: could not record the crash: %s\n", why ? err.msg : "out of memory");
