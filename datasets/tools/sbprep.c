@@ -37,14 +37,17 @@ static void log_stderr(int level, const char *fmt, ...) {
     fputc('\n', stderr);
 }
 
-static int usage(const char *why) {
-    fprintf(stderr,
-            "sbprep: %s\n"
-            "usage: sbprep --dataset-dir DIR --size N [--cache-dir D] [--split dermamnist|lesion|all]\n"
-            "              [--seed S] [--fractions a,b,c] [--skip-unreadable] [--threads T] --manifest out.csv\n",
-            why);
+#define SBPREP_USAGE \
+    "usage: sbprep --dataset-dir DIR --size N [--cache-dir D] [--split dermamnist|lesion|all]\n" \
+    "              [--seed S] [--fractions a,b,c] [--skip-unreadable] [--threads T] --manifest out.csv\n"
+
+/* why names the option at fault (opt may be NULL); exit code 2. */
+static int usage_opt(const char *opt, const char *why) {
+    fprintf(stderr, "sbprep: %s%s%s\n" SBPREP_USAGE, opt ? opt : "", opt ? ": " : "", why);
     return 2;
 }
+
+static int usage(const char *why) { return usage_opt(NULL, why); }
 
 static int parse_args(int argc, char **argv, args *a) {
     memset(a, 0, sizeof *a);
@@ -57,7 +60,11 @@ static int parse_args(int argc, char **argv, args *a) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         char *end = NULL;
         if (strcmp(k, "--skip-unreadable") == 0) { a->skip_unreadable = 1; continue; }
-        if (!v) return usage("option without a value");
+        if (strcmp(k, "--help") == 0 || strcmp(k, "-h") == 0) {
+            fputs(SBPREP_USAGE, stdout);
+            return -1; /* asked for: exit 0 */
+        }
+        if (!v) return usage_opt(k, "expected a value after it");
         i++;
         if (strcmp(k, "--dataset-dir") == 0) a->dataset_dir = v;
         else if (strcmp(k, "--cache-dir") == 0) a->cache_dir = v;
@@ -79,7 +86,7 @@ static int parse_args(int argc, char **argv, args *a) {
             if (sscanf(v, "%lf,%lf,%lf", &a->frac[0], &a->frac[1], &a->frac[2]) != 3)
                 return usage("--fractions: expected three numbers a,b,c (train,val,test)");
         } else {
-            return usage("unknown option");
+            return usage_opt(k, "unknown option");
         }
     }
     if (!a->dataset_dir || !a->manifest || !a->size_px)
@@ -118,7 +125,7 @@ int main(int argc, char **argv) {
     sb_cache *c = NULL;
     sb_error err = {0, ""};
     int rc;
-    if ((rc = parse_args(argc, argv, &a)) != 0) return rc;
+    if ((rc = parse_args(argc, argv, &a)) != 0) return rc < 0 ? 0 : rc;
     if (ham_parse_split(a.split, &kind) < 0) return usage("--split: expected dermamnist, lesion or all");
     if (ham_meta_load(a.dataset_dir, &m, &err) < 0) {
         log_stderr(SB_LOG_ERROR, "%s", err.msg);

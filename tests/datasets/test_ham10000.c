@@ -450,6 +450,9 @@ static void sbprep_manifest_matches_plugin(void **state) {
     snprintf(args, sizeof args, "--dataset-dir '%s/none' --size 12 --cache-dir '%s' --manifest '%s'", tmp, cache_dir, manifest);
     assert_int_equal(run_sbprep(args, last, sizeof last), 1);
     assert_int_equal(run_sbprep("--size 12", last, sizeof last), 2);
+    assert_int_equal(run_sbprep("--size", last, sizeof last), 2);
+    assert_int_equal(run_sbprep("--help", last, sizeof last), 0);  /* usage on stdout */
+    assert_non_null(strstr(last, "--manifest out.csv"));
 }
 
 int main(int argc, char **argv) {

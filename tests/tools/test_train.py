@@ -144,20 +144,24 @@ class ModelsTest(unittest.TestCase):
             models.build("resnet")
 
 
+def train_one_epoch(cache, manifest, run, *options):
+    cmd = [sys.executable, os.path.join(ROOT, "tools", "train"), "--cache", cache,
+           "--manifest", manifest, "--epochs", "1", "--batch", "8", "--limit", "24",
+           "--threads", "1", "--out-dir", run, "--arch-kwargs",
+           json.dumps({"width": 0.25, "depth": 0.25, "head_channels": 32, "max_stages": 3})]
+    return subprocess.run(cmd + list(options), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          universal_newlines=True, timeout=300)
+
+
 class TrainSmokeTest(unittest.TestCase):
     def test_one_epoch(self):
         with tempfile.TemporaryDirectory() as tmp:
             cache, manifest, _ = synthetic(tmp)
             run = os.path.join(tmp, "run")
-            cmd = [sys.executable, os.path.join(ROOT, "tools", "train"), "--cache", cache,
-                   "--manifest", manifest, "--epochs", "1", "--batch", "8", "--limit", "24",
-                   "--threads", "1", "--out-dir", run, "--arch-kwargs",
-                   json.dumps({"width": 0.25, "depth": 0.25, "head_channels": 32,
-                               "max_stages": 3})]
-            res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                 universal_newlines=True, timeout=300)
+            res = train_one_epoch(cache, manifest, run)
             self.assertEqual(res.returncode, 0, res.stdout)
             ckpt = models.load_checkpoint(os.path.join(run, "checkpoint.pt"))
+            self.assertEqual(ckpt["recipe"]["precision"], "fp32")  # auto, on the CPU
             for key in ("arch", "arch_kwargs", "state_dict", "input_size", "classes",
                         "normalize", "recipe", "metrics"):
                 self.assertIn(key, ckpt)
@@ -174,6 +178,21 @@ class TrainSmokeTest(unittest.TestCase):
             self.assertEqual(metrics["test"]["n"], 7)
             self.assertIn("test acc", read_text(os.path.join(run, "log.txt")))
             self.check_adjust(run, cache, manifest, ckpt)
+
+    def test_bf16_steps(self):
+        """The bf16 autocast path that --device cuda takes by default, run on the CPU: the
+        steps run, the loss stays finite, the weights saved are float32, the recipe says bf16."""
+        with tempfile.TemporaryDirectory() as tmp:
+            cache, manifest, _ = synthetic(tmp)
+            run = os.path.join(tmp, "run")
+            res = train_one_epoch(cache, manifest, run, "--precision", "bf16")
+            self.assertEqual(res.returncode, 0, res.stdout)
+            ckpt = models.load_checkpoint(os.path.join(run, "checkpoint.pt"))
+            self.assertEqual(ckpt["recipe"]["precision"], "bf16")
+            self.assertTrue(all(v.dtype in (torch.float32, torch.int64)
+                                for v in ckpt["state_dict"].values()))
+            loss = json.loads(read_text(os.path.join(run, "metrics.json")))["history"][0]["loss"]
+            self.assertTrue(math.isfinite(loss))
 
     def check_adjust(self, run, cache, manifest, ckpt):
         """adjust.py: only the classifier bias moves, by tau x log(prior); --min-bal

@@ -54,6 +54,10 @@ def parse_args(argv):
                         "convolution is inexact at the image border)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16"], default="auto",
+                   help="arithmetic of the training steps: bf16 autocast (weights, optimiser and "
+                        "evaluation stay float32) or plain float32; auto: bf16 on cuda (its "
+                        "tensor cores), fp32 on the CPU")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     p.add_argument("--limit", type=int, default=0, help="use only the first N images per split")
     p.add_argument("--no-test", action="store_true", help="do not evaluate the test split")
@@ -203,6 +207,8 @@ def main(argv=None):
     if device.type == "cuda" and not torch.cuda.is_available():
         print("tools/train: --device cuda but no CUDA device is available", file=sys.stderr)
         return 2
+    if args.precision == "auto":  # the recipe records what was used, never "auto"
+        args.precision = "bf16" if device.type == "cuda" else "fp32"
     run_dir = make_run_dir(args)
     with open(os.path.join(run_dir, "log.txt"), "a") as log_file:
         def log(msg):
@@ -314,7 +320,9 @@ def train(args, device, run_dir, log):
             x_u8 = pixels[torch.from_numpy(tr_idx)[sel].to(pixels.device)]
             y = tr_lab_t[sel].to(device)
             x = normalize(augment(x_u8, args.aug, gen), mean, std)
-            loss = loss_fn(model(x), y)
+            with torch.autocast(device.type, dtype=torch.bfloat16,
+                                enabled=args.precision == "bf16"):
+                loss = loss_fn(model(x), y)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
