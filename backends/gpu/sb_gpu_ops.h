@@ -86,6 +86,18 @@ SB_HD static inline int32_t sb_gpu_load4(const int8_t *p) {
 #endif
 }
 
+/* Output element e of an NHWC tensor [n, oh, ow, c]: its channel, and its
+ * image b, row oy and column ox through the pointers. */
+SB_HD static inline int32_t sb_gpu_nhwc(int64_t e, int32_t oh, int32_t ow, int32_t c,
+                                        int32_t *b, int32_t *oy, int32_t *ox) {
+    int64_t r = e / c;
+    *ox = (int32_t)(r % ow);
+    r /= ow;
+    *oy = (int32_t)(r % oh);
+    *b = (int32_t)(r / oh);
+    return (int32_t)(e % c);
+}
+
 SB_HD static inline int8_t sb_gpu_requant(const sb_gpu_out *o, int32_t ch, int32_t acc) {
     int32_t r = o->fixed ? sb_mbqm(acc, o->mult[ch], o->shift[ch]) : sb_fmul_round(acc, o->scale_f32[ch]);
     return sb_clamp8(sb_add_zp(o->zo, r), o->act_min, o->act_max);
@@ -113,12 +125,7 @@ SB_HD static inline int32_t sb_gpu_dot(const int8_t *x, const int8_t *w, int32_t
 
 /* conv2d and fc: output element e of [n, oh, ow, oc]. */
 SB_HD static inline void sb_gpu_conv_one(const sb_gpu_conv_args *a, int64_t e) {
-    int32_t o = (int32_t)(e % a->oc);
-    int64_t r = e / a->oc;
-    int32_t ox = (int32_t)(r % a->ow);
-    r /= a->ow;
-    int32_t oy = (int32_t)(r % a->oh);
-    int32_t b = (int32_t)(r / a->oh);
+    int32_t b, oy, ox, o = sb_gpu_nhwc(e, a->oh, a->ow, a->oc, &b, &oy, &ox);
     int32_t acc = a->bias ? a->bias[o] : 0, wsum = 0;
     for (int32_t ky = 0; ky < a->kh; ky++) {
         int32_t iy = oy * a->sh - a->pt + ky * a->dh;
@@ -138,12 +145,7 @@ SB_HD static inline void sb_gpu_conv_one(const sb_gpu_conv_args *a, int64_t e) {
 
 /* dwconv2d (multiplier 1): output element e of [n, oh, ow, c]. */
 SB_HD static inline void sb_gpu_dwconv_one(const sb_gpu_conv_args *a, int64_t e) {
-    int32_t ch = (int32_t)(e % a->oc);
-    int64_t r = e / a->oc;
-    int32_t ox = (int32_t)(r % a->ow);
-    r /= a->ow;
-    int32_t oy = (int32_t)(r % a->oh);
-    int32_t b = (int32_t)(r / a->oh);
+    int32_t b, oy, ox, ch = sb_gpu_nhwc(e, a->oh, a->ow, a->oc, &b, &oy, &ox);
     int32_t acc = a->bias ? a->bias[ch] : 0;
     for (int32_t ky = 0; ky < a->kh; ky++) {
         int32_t iy = oy * a->sh - a->pt + ky * a->dh;
@@ -200,12 +202,7 @@ SB_HD static inline void sb_gpu_gavgpool_one(const sb_gpu_pool_args *a, int64_t 
 
 /* maxpool: max over the window's valid positions, then the clamp. */
 SB_HD static inline void sb_gpu_maxpool_one(const sb_gpu_pool_args *a, int64_t e) {
-    int32_t ch = (int32_t)(e % a->c);
-    int64_t r = e / a->c;
-    int32_t ox = (int32_t)(r % a->ow);
-    r /= a->ow;
-    int32_t oy = (int32_t)(r % a->oh);
-    int32_t b = (int32_t)(r / a->oh);
+    int32_t b, oy, ox, ch = sb_gpu_nhwc(e, a->oh, a->ow, a->c, &b, &oy, &ox);
     int32_t m = -129;   /* below any int8: a window with no valid tap clamps to act_min */
     for (int32_t ky = 0; ky < a->kh; ky++) {
         int32_t iy = oy * a->sh - a->pt + ky * a->dh;
@@ -266,12 +263,7 @@ typedef struct sb_gpu_fpool_args {   /* gavgpool, maxpool                   */
 } sb_gpu_fpool_args;
 
 SB_HD static inline void sb_gpu_fconv_one(const sb_gpu_fconv_args *a, int64_t e, int depthwise) {
-    int32_t o = (int32_t)(e % a->oc);
-    int64_t r = e / a->oc;
-    int32_t ox = (int32_t)(r % a->ow);
-    r /= a->ow;
-    int32_t oy = (int32_t)(r % a->oh);
-    int32_t b = (int32_t)(r / a->oh);
+    int32_t b, oy, ox, o = sb_gpu_nhwc(e, a->oh, a->ow, a->oc, &b, &oy, &ox);
     float acc = a->bias[o];
     for (int32_t ky = 0; ky < a->kh; ky++) {
         int32_t iy = oy * a->sh - a->pt + ky * a->dh;
@@ -313,12 +305,7 @@ SB_HD static inline void sb_gpu_fgavgpool_one(const sb_gpu_fpool_args *a, int64_
 }
 
 SB_HD static inline void sb_gpu_fmaxpool_one(const sb_gpu_fpool_args *a, int64_t e) {
-    int32_t ch = (int32_t)(e % a->c);
-    int64_t r = e / a->c;
-    int32_t ox = (int32_t)(r % a->ow);
-    r /= a->ow;
-    int32_t oy = (int32_t)(r % a->oh);
-    int32_t b = (int32_t)(r / a->oh);
+    int32_t b, oy, ox, ch = sb_gpu_nhwc(e, a->oh, a->ow, a->c, &b, &oy, &ox);
     float m = -INFINITY;   /* as fp32.c: a window with no valid tap stays here */
     for (int32_t ky = 0; ky < a->kh; ky++) {
         int32_t iy = oy * a->sh - a->pt + ky * a->dh;
