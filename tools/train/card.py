@@ -92,9 +92,12 @@ def main():
     adj = r.get("logit_adjust")
     if adj:
         lines += ["", "Then logit adjustment (tools/train/adjust.py): tau x log(training prior) "
-                  "added to the classifier bias, tau = %g chosen on val for the best val %s "
+                  "added to the classifier bias, tau = %g chosen on val for the best val %s%s "
                   "(the class-weighted loss had shifted predictions towards the rare classes; "
-                  "this trades balanced accuracy for accuracy)." % (adj["tau"], adj["select"])]
+                  "this trades balanced accuracy for accuracy)."
+                  % (adj["tau"], adj["select"],
+                     " among the taus whose val balanced accuracy is at least %g (`--min-bal`)"
+                     % adj["min_bal"] if adj.get("min_bal") else "")]
     lines += [
         "", "## Accuracy", "",
         "INT8: %s. Float: the PyTorch checkpoint." % a.int8_source, "",
