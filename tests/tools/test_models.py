@@ -12,15 +12,10 @@ import sys
 import unittest
 
 try:
-    import numpy  # noqa: F401  (sbtools.sbm needs it)
+    from sbtest import REPO as ROOT, sbm
 except ImportError as e:  # meson: exit code 77 = skipped
     print("skip: Debian's python3-numpy is needed (%s)" % e)
     sys.exit(77)
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, "tools"))
-
-from sbtools import sbm  # noqa: E402
 
 MODELS = os.path.join(ROOT, "plugins", "models")
 MAX_BYTES = 20 * 1000 * 1000  # the project's limit for a committed model file
