@@ -94,7 +94,7 @@ run() {
     local size m64 m224 c64 c224
     for size in 224 64; do
         LD_LIBRARY_PATH=$pack/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} "$pack/sbprep" --dataset-dir "$DATA_LINK" \
-            --size "$size" --manifest "$out/manifest-$size.csv" >"$out/cache-$size" || die "sbprep --size $size failed"
+            --size "$size" --threads 8 --manifest "$out/manifest-$size.csv" >"$out/cache-$size" || die "sbprep --size $size failed"
     done
     c224=$(tail -n1 "$out/cache-224") c64=$(tail -n1 "$out/cache-64")
     m224=$out/manifest-224.csv m64=$out/manifest-64.csv
