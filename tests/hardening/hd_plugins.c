@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sb_plugin.h"
@@ -40,6 +41,7 @@ static const sb_option_spec options[] = {
     {NULL, 0, 0, NULL}};
 
 typedef struct hd_be {
+    const sb_host *host;
     int sig;
     long after;
     atomic_long seen;
@@ -49,8 +51,8 @@ typedef struct hd_be {
 static int be_open(const sb_host *host, const sb_options *opts, void **out, sb_error *err) {
     const char *s = sb_opt_str(opts, "signal", "int");
     hd_be *b = calloc(1, sizeof *b);
-    (void)host;
     if (!b) return sb_error_set(err, SB_ENOMEM, "hd-signal: out of memory");
+    b->host = host;
     b->sig = strcmp(s, "term") == 0 ? SIGTERM : strcmp(s, "abort") == 0 ? SIGABRT : SIGINT;
     b->after = (long)sb_opt_int(opts, "after_images", 3);
     *out = b;
@@ -75,6 +77,12 @@ static int be_run(void *prog, const int8_t *input, int8_t *logits, sb_metrics *m
     if (atomic_fetch_add(&b->seen, 1) + 1 == b->after && !getenv("HD_SIGNAL_OFF")) {
         if (b->sig == SIGABRT) abort(); /* a plugin dying half-way through its images */
         kill(getpid(), b->sig);
+        /* A user's Ctrl-C arrives while an image is in flight. The runner sees
+         * the signal on its loop thread some time later; wait until it has
+         * (bounded: 10 s), or on a loaded machine this job's last images, and
+         * the next job's, could all finish first. */
+        for (int ms = 0; ms < 10000 && b->host && b->host->cancelled && !b->host->cancelled(); ms++)
+            nanosleep(&(struct timespec){0, 1000000}, NULL);
     }
     return SB_OK;
 }

@@ -453,7 +453,8 @@ def interrupt_case(e, which):
     check(jobs["cpu"]["status"] == "ok" and jobs["cpu"]["n_images"] == 6 and len(jobs["cpu"]["samples"]) == 6,
           "the job finished before the signal is kept whole", jobs["cpu"]["status"])
     check(jobs["sig"]["n_images"] >= 3, "images finished before the signal are kept", jobs["sig"]["n_images"])
-    check(jobs["cpu2"]["status"] in ("cancelled", "pending"), "the job after is not run", jobs["cpu2"]["status"])
+    check(jobs["cpu2"]["status"] in ("cancelled", "pending"), "the job after is not run", jobs["cpu2"]["status"],
+          jobs["sig"]["status"], jobs["sig"]["n_images"], err)
     return b, out
 
 
