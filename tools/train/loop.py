@@ -158,7 +158,7 @@ def evaluate(model, pixels, idx, labels, mean, std, device, batch=256):
     model.eval()
     preds = []
     for i in range(0, len(idx), batch):
-        x = pixels[idx[i:i + batch]].to(device)
+        x = pixels[torch.from_numpy(idx[i:i + batch]).to(pixels.device)].to(device)
         x = normalize(x.permute(0, 3, 1, 2).float().div_(255.0), mean, std)
         preds.append(model(x).argmax(1).cpu().numpy())
     pred = np.concatenate(preds) if preds else np.zeros(0, np.int64)
@@ -242,7 +242,7 @@ def train(args, device, run_dir, log):
     # padding seen in training when the input is not shifted.
     mean_l, std_l = [0.0, 0.0, 0.0], [1.0, 1.0, 1.0]
     if args.normalize == "dataset":
-        sample = pixels[torch.from_numpy(tr_idx[:2000])].float().div_(255.0)
+        sample = pixels[torch.from_numpy(tr_idx[:2000]).to(pixels.device)].float().div_(255.0)
         mean_l = sample.mean(dim=(0, 1, 2)).tolist()
         std_l = sample.std(dim=(0, 1, 2)).clamp_min(1e-3).tolist()
     mean = torch.tensor(mean_l, device=device).view(1, 3, 1, 1)
