@@ -26,6 +26,8 @@
 set -euo pipefail
 
 die() { echo "gpu_check: $*" >&2; exit 1; }
+# shellcheck source=bench/pack_libs.sh
+. "$(dirname "$0")/pack_libs.sh"
 
 # ------------------------------------------------------------------- pack
 pack() {
@@ -44,20 +46,13 @@ pack() {
     cp "$plugin" "$dest/gpu-plugin.so"
     cp "$build/backends/gpu/gpu-run" bench/gpu_torch.py bench/gpu_record.py "$dest/"
     cp "$model" "$dest/model.sbm"
-    # Shared libraries gpu-run and the plugin need beyond the C library
-    # (cJSON, ...): the GPU machine may lack them.
-    ldd "$dest/gpu-run" "$dest/gpu-plugin.so" | awk '/=> \// {print $3}' | sort -u |
-        grep -Ev '/(libc|libm|libdl|libpthread|librt|ld-linux[^/]*)\.so' | while read -r lib; do
-            cp -L "$lib" "$dest/lib/"
-        done
+    pack_libs "$dest" "$dest/gpu-run" "$dest/gpu-plugin.so"
     {
         echo "commit=$(git rev-parse HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo -dirty)"
         echo "packed=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
         echo "model=$model"
         echo "libs=$(ls "$dest/lib" | tr '\n' ' ')"
     } >"$dest/PACKED"
-    # The pack must not need anything outside itself.
-    LD_LIBRARY_PATH=$dest/lib ldd "$dest/gpu-run" | grep -q 'not found' && die "gpu-run has unresolved libraries"
     du -sh "$dest" | awk '{print "gpu_check: packed " $1 " into '"$dest"'"}'
     cat "$dest/PACKED"
 }

@@ -31,6 +31,8 @@
 set -euo pipefail
 
 die() { echo "gpu_train: $*" >&2; exit 1; }
+# shellcheck source=bench/pack_libs.sh
+. "$(dirname "$0")/pack_libs.sh"
 
 DATA_LINK=.ham10000
 PYTHON=${PYTHON:-python3}  # there, the python3 that holds PyTorch
@@ -45,14 +47,9 @@ pack() {
     for f in "${DATA_FILES[@]}"; do
         [ -e "$data/$f" ] || die "$data/$f missing: set HAM10000_DIR to the HAM10000 folder (docs/datasets.md)"
     done
-    rm -rf "$dest" && mkdir -p "$dest/lib"
+    rm -rf "$dest" && mkdir -p "$dest"
     cp "$sbprep" "$dest/"
-    # libjpeg and anything else beyond the C library: the GPU machine lacks them.
-    ldd "$sbprep" | awk '/=> \// {print $3}' | sort -u |
-        grep -Ev '/(libc|libm|libdl|libpthread|librt|ld-linux[^/]*)\.so' | while read -r lib; do
-            cp -L "$lib" "$dest/lib/"
-        done
-    LD_LIBRARY_PATH=$dest/lib ldd "$dest/sbprep" | grep -q 'not found' && die "sbprep has unresolved libraries"
+    pack_libs "$dest" "$dest/sbprep"  # libjpeg
     # A link, not a copy: `carry` sends the files it points to.
     rm -f "$DATA_LINK"
     ln -s "$(cd "$data" && pwd)" "$DATA_LINK"
@@ -66,6 +63,11 @@ pack() {
 }
 
 # -------------------------------------------------------------------- run
+cache_for() {  # size: builds (or reuses) the cache, writes $work/manifest-SIZE.csv, prints the cache path
+    LD_LIBRARY_PATH=$pack/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} "$pack/sbprep" --dataset-dir "$DATA_LINK" \
+        --size "$1" --threads 8 --manifest "$work/manifest-$1.csv" | tail -n1
+}
+
 train_one() {  # name cache manifest minutes options...
     local name=$1 cache=$2 manifest=$3 minutes=$4
     shift 4
@@ -82,6 +84,10 @@ run() {
     [ -d "$DATA_LINK/images_200x150" ] || die "$DATA_LINK/images_200x150 missing: carry the paths 'pack' printed"
     out=${OUT:-build/gputrain-out}
     mkdir -p "$out"
+    # The manifests stay out of $out: only the run folders go back (the device
+    # tool returns at most 8 files). Global: the EXIT trap runs after run().
+    work=$(mktemp -d)
+    trap 'rm -rf "$work"' EXIT
     [ -n "${OUT:-}" ] && exec > >(tee "$OUT/gpu_train.log") 2>&1
     cat "$pack/PACKED"
     command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version --format=csv || true
@@ -91,20 +97,14 @@ run() {
         *) "$PYTHON" -c 'import sys, torch; print("torch", torch.__version__); sys.exit(0 if torch.cuda.is_available() else 3)' ||
             { echo "gpu_train: PyTorch sees no CUDA device" >&2; exit 3; } ;;
     esac
-    local size m64 m224 c64 c224
-    for size in 224 64; do
-        LD_LIBRARY_PATH=$pack/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH} "$pack/sbprep" --dataset-dir "$DATA_LINK" \
-            --size "$size" --threads 8 --manifest "$out/manifest-$size.csv" >"$out/cache-$size" || die "sbprep --size $size failed"
-    done
-    c224=$(tail -n1 "$out/cache-224") c64=$(tail -n1 "$out/cache-64")
-    m224=$out/manifest-224.csv m64=$out/manifest-64.csv
+    local c224 c64
+    c224=$(cache_for 224) || die "sbprep --size 224 failed"
+    c64=$(cache_for 64) || die "sbprep --size 64 failed"
     # Side by side: B0 at 64 px leaves most of the GPU idle.
     local rc224=0 rc64=0 pid
-    train_one b0-224 "$c224" "$m224" "$minutes" --aug 1.0 "$@" & pid=$!
-    train_one b0-64 "$c64" "$m64" "$minutes" --aug 0.7 "$@" || rc64=$?
+    train_one b0-224 "$c224" "$work/manifest-224.csv" "$minutes" --aug 1.0 "$@" & pid=$!
+    train_one b0-64 "$c64" "$work/manifest-64.csv" "$minutes" --aug 0.7 "$@" || rc64=$?
     wait "$pid" || rc224=$?
-    # Only the run folders go back (the device tool returns at most 8 files).
-    rm -f "$out/manifest-224.csv" "$out/manifest-64.csv" "$out/cache-224" "$out/cache-64"
     echo "gpu_train: b0-224 exit $rc224, b0-64 exit $rc64; run folders in $out"
     [ "$rc224" = 0 ] && [ "$rc64" = 0 ]
 }
