@@ -41,13 +41,12 @@ static void log_stderr(int level, const char *fmt, ...) {
     "usage: sbprep --dataset-dir DIR --size N [--cache-dir D] [--split dermamnist|lesion|all]\n" \
     "              [--seed S] [--fractions a,b,c] [--skip-unreadable] [--threads T] --manifest out.csv\n"
 
-/* why names the option at fault (opt may be NULL); exit code 2. */
-static int usage_opt(const char *opt, const char *why) {
+/* opt: the option at fault (NULL: none); why: what was expected. Exit code 2. */
+static int usage(const char *opt, const char *why) {
     fprintf(stderr, "sbprep: %s%s%s\n" SBPREP_USAGE, opt ? opt : "", opt ? ": " : "", why);
     return 2;
 }
 
-static int usage(const char *why) { return usage_opt(NULL, why); }
 
 static int parse_args(int argc, char **argv, args *a) {
     memset(a, 0, sizeof *a);
@@ -64,7 +63,7 @@ static int parse_args(int argc, char **argv, args *a) {
             fputs(SBPREP_USAGE, stdout);
             return -1; /* asked for: exit 0 */
         }
-        if (!v) return usage_opt(k, "expected a value after it");
+        if (!v) return usage(k, "expected a value after it");
         i++;
         if (strcmp(k, "--dataset-dir") == 0) a->dataset_dir = v;
         else if (strcmp(k, "--cache-dir") == 0) a->cache_dir = v;
@@ -72,25 +71,25 @@ static int parse_args(int argc, char **argv, args *a) {
         else if (strcmp(k, "--manifest") == 0) a->manifest = v;
         else if (strcmp(k, "--size") == 0) {
             long s = strtol(v, &end, 10);
-            if (*end || s < 1 || s > 4096) return usage("--size: expected an integer 1..4096");
+            if (*end || s < 1 || s > 4096) return usage(k, "expected an integer 1..4096");
             a->size_px = (int)s;
         } else if (strcmp(k, "--threads") == 0) {
             long t = strtol(v, &end, 10);
-            if (*end || t < 1 || t > 16) return usage("--threads: expected an integer 1..16");
+            if (*end || t < 1 || t > 16) return usage(k, "expected an integer 1..16");
             a->n_threads = (int)t;
         } else if (strcmp(k, "--seed") == 0) {
             errno = 0;
             a->seed = strtoull(v, &end, 10);
-            if (*end || errno) return usage("--seed: expected a non-negative integer");
+            if (*end || errno) return usage(k, "expected a non-negative integer");
         } else if (strcmp(k, "--fractions") == 0) {
             if (sscanf(v, "%lf,%lf,%lf", &a->frac[0], &a->frac[1], &a->frac[2]) != 3)
-                return usage("--fractions: expected three numbers a,b,c (train,val,test)");
+                return usage(k, "expected three numbers a,b,c (train,val,test)");
         } else {
-            return usage_opt(k, "unknown option");
+            return usage(k, "unknown option");
         }
     }
     if (!a->dataset_dir || !a->manifest || !a->size_px)
-        return usage("--dataset-dir, --size and --manifest are required");
+        return usage(NULL, "--dataset-dir, --size and --manifest are required");
     return 0;
 }
 
@@ -126,7 +125,7 @@ int main(int argc, char **argv) {
     sb_error err = {0, ""};
     int rc;
     if ((rc = parse_args(argc, argv, &a)) != 0) return rc < 0 ? 0 : rc;
-    if (ham_parse_split(a.split, &kind) < 0) return usage("--split: expected dermamnist, lesion or all");
+    if (ham_parse_split(a.split, &kind) < 0) return usage("--split", "expected dermamnist, lesion or all");
     if (ham_meta_load(a.dataset_dir, &m, &err) < 0) {
         log_stderr(SB_LOG_ERROR, "%s", err.msg);
         return 1;
