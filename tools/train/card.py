@@ -72,10 +72,12 @@ def main():
         "Pixels: the benchmark's own preprocessing (`sbprep`, docs/dataset-cache.md: whole "
         "200x150 image squashed to %d px by exact area averaging), cache `%s`. Split: official "
         "DermaMNIST (train %d / val %d / test %d images); selection on val only, test evaluated "
-        "once (for a logit-adjusted model: once before and once after the adjustment). Caveat: the DermaMNIST split is by image, and 641 lesions have images in both "
+        "once%s. Caveat: the DermaMNIST split is by image, and 641 lesions have images in both "
         "train and test, so test accuracy is optimistic compared with a lesion-disjoint split."
         % (r["input_size"], a.cache, r["train_images"], m["val"]["n"],
-           m.get("test", {}).get("n", 0)),
+           m.get("test", {}).get("n", 0),
+           " before and once after the logit adjustment"
+           if (m.get("before_adjust") or {}).get("test") else ""),
         "", "## Recipe", "",
         "AdamW lr %g, weight decay %g, batch %d, warm-up %g epochs then cosine%s; label smoothing "
         "%g; class-weighted cross-entropy, weights (1/frequency)^%g; augmentation strength %g "
