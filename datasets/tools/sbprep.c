@@ -47,7 +47,6 @@ static int usage(const char *opt, const char *why) {
     return 2;
 }
 
-
 static int parse_args(int argc, char **argv, args *a) {
     memset(a, 0, sizeof *a);
     a->split = "dermamnist";

@@ -157,8 +157,9 @@ def scores(pred, labels, k=7):
 def evaluate(model, pixels, idx, labels, mean, std, device, batch=256):
     model.eval()
     preds = []
+    rows = torch.from_numpy(idx).to(pixels.device)  # pixels may live on the GPU
     for i in range(0, len(idx), batch):
-        x = pixels[torch.from_numpy(idx[i:i + batch]).to(pixels.device)].to(device)
+        x = pixels[rows[i:i + batch]].to(device)
         x = normalize(x.permute(0, 3, 1, 2).float().div_(255.0), mean, std)
         preds.append(model(x).argmax(1).cpu().numpy())
     pred = np.concatenate(preds) if preds else np.zeros(0, np.int64)
@@ -233,6 +234,7 @@ def train(args, device, run_dir, log):
     if device.type == "cuda":
         pixels = pixels.to(device)
     tr_idx, tr_lab = splits["train"]
+    tr_idx_t, tr_lab_t = torch.from_numpy(tr_idx), torch.from_numpy(tr_lab)
     if len(tr_idx) == 0:
         print("tools/train: no training images in %s" % args.manifest, file=sys.stderr)
         return 2
@@ -242,7 +244,7 @@ def train(args, device, run_dir, log):
     # padding seen in training when the input is not shifted.
     mean_l, std_l = [0.0, 0.0, 0.0], [1.0, 1.0, 1.0]
     if args.normalize == "dataset":
-        sample = pixels[torch.from_numpy(tr_idx[:2000]).to(pixels.device)].float().div_(255.0)
+        sample = pixels[tr_idx_t[:2000].to(pixels.device)].float().div_(255.0)
         mean_l = sample.mean(dim=(0, 1, 2)).tolist()
         std_l = sample.std(dim=(0, 1, 2)).clamp_min(1e-3).tolist()
     mean = torch.tensor(mean_l, device=device).view(1, 3, 1, 1)
@@ -304,7 +306,6 @@ def train(args, device, run_dir, log):
 
     ckpt_path = os.path.join(run_dir, "checkpoint.pt")
     history, best, best_epoch = [], -1.0, -1
-    tr_lab_t = torch.from_numpy(tr_lab)
     sample_w = torch.tensor(weights, dtype=torch.float64)[tr_lab_t]
     for epoch in range(1, args.epochs + 1):
         model.train()
@@ -317,7 +318,7 @@ def train(args, device, run_dir, log):
         loss_sum, loss_n = 0.0, 0
         for step in range(steps_per_epoch):
             sel = order[step * args.batch:(step + 1) * args.batch]
-            x_u8 = pixels[torch.from_numpy(tr_idx)[sel].to(pixels.device)]
+            x_u8 = pixels[tr_idx_t[sel].to(pixels.device)]
             y = tr_lab_t[sel].to(device)
             x = normalize(augment(x_u8, args.aug, gen), mean, std)
             with torch.autocast(device.type, dtype=torch.bfloat16,
