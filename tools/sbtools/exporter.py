@@ -278,15 +278,30 @@ def export_float_model(model, out_path, size, classes, normalize, batches, requa
                        method="minmax", percentile=99.99, with_f32=False, name=None,
                        provenance=None):
     """Capture, calibrate, quantise and write one model. Returns (Builder, FloatGraph)."""
-    g = fgraph.capture(model)
-    how = fgraph.fold_normalization(g, normalize["mean"], normalize["std"])
+    g, how = prepare_graph(model, normalize)
     cal, n = calibrate(g, batches, method, percentile)
+    calibration = {"method": method, "images": n,
+                   **({"percentile": percentile} if method == "percentile" else {})}
+    b = write_graph(g, cal, out_path, size, classes, dict(normalize, applied=how), calibration,
+                    requant, with_f32, name, provenance,
+                    params=int(sum(p.numel() for p in model.parameters())))
+    return b, g
+
+
+def prepare_graph(model, normalize):
+    """The float graph that gets quantised: captured, with the input
+    normalisation folded. Returns (FloatGraph, how the normalisation went)."""
+    g = fgraph.capture(model)
+    return g, fgraph.fold_normalization(g, normalize["mean"], normalize["std"])
+
+
+def write_graph(g, cal, out_path, size, classes, normalize, calibration, requant="fixed",
+                with_f32=False, name=None, provenance=None, params=0):
+    """Quantise a graph with the activation ranges of `cal` (a Calibrator or
+    anything with .range(t)) and write it; provenance gains what was done."""
     b = quantize_graph(g, cal, size, requant, name or "model", with_f32)
     prov = dict(provenance or {})
-    prov.update(input_size=size, requant=requant, normalize=dict(normalize, applied=how),
-                calibration={"method": method, "images": n,
-                             **({"percentile": percentile} if method == "percentile" else {})},
-                tools=tool_versions(), ops=len(b.ops),
-                params=int(sum(p.numel() for p in model.parameters())))
+    prov.update(input_size=size, requant=requant, normalize=normalize, calibration=calibration,
+                tools=tool_versions(), ops=len(b.ops), params=params)
     b.write(out_path, classes, prov)
-    return b, g
+    return b
