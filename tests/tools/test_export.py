@@ -198,6 +198,18 @@ def test_small_net(tmp):
               % (requant, ",".join(kinds), corr, 100 * agree))
     fused = [op for op in m.ops if op["type"] == "conv2d" and op["act"] in ("relu", "relu6")]
     check(len(fused) >= 2, "ReLU and ReLU6 fused into convolutions")
+    check(m.ops[0]["name"] == "input_norm" and m.ops[1]["inputs"][0] == m.ops[0]["output"],
+          "normalisation before a padded conv: an input_norm op feeds it")
+    # Trained on pixel/255 (mean 0, std 1): no op to fold, the first conv reads the input itself.
+    identity = {"mean": [0.0] * 3, "std": [1.0] * 3}
+    exporter.export_float_model(model, path, 32, [str(i) for i in range(7)], identity,
+                                exporter.random_batches(32, 32, seed=4))
+    m = sbtest.sbm.read(path)
+    agree, corr = float_vs_int8(m, model, px, identity)
+    check(m.ops[0]["type"] == "conv2d" and m.ops[0]["inputs"][0] == m.input
+          and all(op["name"] != "input_norm" for op in m.ops),
+          "identity normalisation: no input_norm op, the first conv reads the input")
+    check(corr > 0.995, "identity normalisation: logits correlation %.5f > 0.995" % corr)
 
 
 def test_trained(tmp, argv):

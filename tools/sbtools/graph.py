@@ -266,7 +266,8 @@ def _fuse_relu(g):
 
 
 def fold_normalization(g, mean, std):
-    """Make the graph input pixel/255 instead of (pixel/255 - mean) / std.
+    """Make the graph input pixel/255 instead of (pixel/255 - mean) / std
+    (mean 0 and std 1: already so).
 
     When the first conv does not pad, the normalisation folds exactly into its
     float weights and bias. When it pads, folding would pad with black pixels
@@ -275,6 +276,10 @@ def fold_normalization(g, mean, std):
     the top-1 of a trained 64 px model on ~40% of images. Then a 1x1 dwconv2d
     "input_norm" computes the normalised input first, and the conv pads it
     with real zeros as in training."""
+    if list(map(float, mean)) == [0.0] * 3 and list(map(float, std)) == [1.0] * 3:
+        # Trained on pixel/255 itself (tools/train's default): nothing to fold. An identity
+        # input_norm op would only cost a pass over the image and round pixel 255 down.
+        return "none (trained on pixel/255)"
     users = g.consumers(0)
     if len(users) != 1 or users[0].type != "conv2d":
         raise CaptureError("input normalisation: the graph input must feed exactly one conv2d")

@@ -76,19 +76,23 @@ class QatGraph(torch.nn.Module):
         """x: float NCHW pixel/255 (exact in the input's int8: q = pixel - 128)."""
         vals = {0: x}
         for i, op in enumerate(self.g.ops):
-            run = op
-            if i in self.slot:
-                k = self.slot[i]
-                w, scales = fake_weight(self.weights[k])
-                step = float(self.qp[op.inputs[0]][0]) * scales
-                run = types.SimpleNamespace(type=op.type, act=op.act, p=dict(
-                    op.p, w=w, b=fake_bias(self.biases[k], step)))
-            y = _run_op(run, [vals[t] for t in op.inputs])
-            if op.type != "maxpool":
-                s, z = self.qp[op.output]
-                y = torch.fake_quantize_per_tensor_affine(y, s, z, -128, 127)
-            vals[op.output] = y
+            vals[op.output] = self.op_output(i, [vals[t] for t in op.inputs])
         return vals[self.g.output]
+
+    def op_output(self, i, xs):
+        """Op i of the graph on float inputs xs, rounded as the file will round it."""
+        op = run = self.g.ops[i]
+        if i in self.slot:
+            k = self.slot[i]
+            w, scales = fake_weight(self.weights[k])
+            step = float(self.qp[op.inputs[0]][0]) * scales
+            run = types.SimpleNamespace(type=op.type, act=op.act, p=dict(
+                op.p, w=w, b=fake_bias(self.biases[k], step)))
+        y = _run_op(run, xs)
+        if op.type == "maxpool":
+            return y
+        s, z = self.qp[op.output]
+        return torch.fake_quantize_per_tensor_affine(y, s, z, -128, 127)
 
     def graph(self):
         """The FloatGraph with the trained weights, for exporter.quantize_graph."""
