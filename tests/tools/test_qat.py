@@ -5,10 +5,12 @@ trained for one epoch on a synthetic cache (never HAM10000: no training in CI):
   output within one step, and the whole fake-quantised network tracks the reference's logits far
   closer than the float graph does;
 - every weight and bias gets a gradient through the rounding (straight-through);
-- the command runs an epoch, records what it did, and refuses a cache of the wrong size."""
+- the command runs an epoch, records what it did, keeps the best epoch so far when it is
+  interrupted, and refuses a cache of the wrong size."""
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -170,6 +172,31 @@ class QatTest(unittest.TestCase):
         self.assertEqual(info["epoch"], metrics["qat"]["epoch"])
         logits, _ = sbtest.run_model(model, np.zeros((1, 32, 32, 3), np.int16) - 128)
         self.assertEqual(logits.size, 7)
+
+    def test_an_interrupted_run_keeps_the_best_so_far(self):
+        """Ctrl-C once epoch 0 is scored (the log line says so): the file holds the best
+        epoch so far, says so, and no half-written file is left."""
+        out = os.path.join(self.tmp, "stopped.sbm")
+        cmd = [sys.executable, QAT, "--checkpoint", self.ckpt, "--cache", self.cache,
+               "--manifest", self.manifest, "--out-dir", os.path.join(self.tmp, "qat-int"),
+               "-o", out, "--batch", "8", "--threads", "1", "--calib", "16", "--epochs", "500"]
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             universal_newlines=True, env=ONE_THREAD)
+        seen = []
+        for line in p.stdout:
+            seen.append(line)
+            if line.startswith("epoch  0/"):
+                p.send_signal(signal.SIGINT)
+        p.wait(timeout=300)
+        text = "".join(seen)
+        self.assertEqual(p.returncode, 130, text)
+        self.assertIn("interrupted in epoch", text)
+        self.assertFalse(os.path.exists(out + ".part"))
+        info = sbtest.sbm.read(out).header["provenance"]["recipe"]["qat"]
+        self.assertIn("so far", info["selection"])
+        metrics = json.loads(read_text(os.path.join(self.tmp, "qat-int", "metrics.json")))
+        self.assertLess(len(metrics["history"]), 501)
+        self.assertEqual(metrics["qat"]["epoch"], info["epoch"])
 
     def test_wrong_image_size_is_refused(self):
         small = os.path.join(self.tmp, "small")

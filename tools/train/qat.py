@@ -14,7 +14,9 @@ checkpoint's logit adjustment, so that adjustment stays as it was chosen on val.
 Epoch 0 is the post-training-quantised model itself. Every epoch is scored on val with the
 fake-quantised graph; the best by --select (among the epochs whose val balanced accuracy is at
 least --min-bal, when given and reached) is written. Test is never evaluated here: score the
-written file with the C framework. Writes OUT_DIR/log.txt and OUT_DIR/metrics.json.
+written file with the C framework. Writes OUT_DIR/log.txt and OUT_DIR/metrics.json. The file
+is rewritten after every new best, so a run that is interrupted (Ctrl-C) or whose loss goes
+non-finite keeps the best epoch so far, and says so in the file and metrics.json.
 """
 
 import argparse
@@ -135,54 +137,77 @@ def run(a, log):
                      val_balanced_accuracy=val["balanced_accuracy"])
         return val
 
-    history, best = [], None
-    t_start = time.time()
-    for epoch in range(0, a.epochs + 1):
-        t0, entry = time.time(), {}
-        if epoch > 0:
-            entry["loss"] = train_epoch(a, net, opt, loss_fn, offset, pixels, tr_idx, tr_lab,
-                                        gen, epoch, steps_per_epoch, total, recipe["aug"])
-            if not math.isfinite(entry["loss"]):
-                log("epoch %d: loss is %r, stopping" % (epoch, entry["loss"]))
-                return 1
-        val = score(epoch, entry)
-        entry["seconds"] = time.time() - t0
-        history.append(entry)
-        floor_ok = a.min_bal is None or val["balanced_accuracy"] >= a.min_bal
-        key = (floor_ok, criterion_value(val, a.select))
-        mark = ""
-        if best is None or key > best[0]:
-            best, mark = (key, epoch, val, copy.deepcopy(net.state_dict())), " *"
-        log("epoch %2d/%d loss %s val acc %.4f bal %.4f (fake-quantised, %.0f s)%s"
-            % (epoch, a.epochs, "%.4f" % entry["loss"] if "loss" in entry else "-",
-               val["accuracy"], val["balanced_accuracy"], entry["seconds"], mark))
-        if a.minutes and epoch < a.epochs and time.time() - t_start >= 60 * a.minutes:
-            log("time budget of %g min used up after epoch %d" % (a.minutes, epoch))
-            break
+    name = a.name or os.path.splitext(os.path.basename(a.output))[0]
 
-    (floor_ok, _), epoch, val, state = best
-    net.load_state_dict(state)
-    selection = "best val %s%s (epoch %d)" % (
-        a.select, "" if a.min_bal is None else
-        " among epochs with val balanced accuracy >= %g%s" % (
-            a.min_bal, "" if floor_ok else ", none reached: best overall"), epoch)
-    qat_info = {"from": os.path.abspath(a.checkpoint), "epochs": a.epochs,
+    def save(best, history, final):
+        """Write the best epoch's .sbm (replacing the file only once it is whole) and
+        metrics.json: after every new best, so that a run stopping early keeps what it has,
+        and at the end, when the file's provenance can say the selection is final."""
+        (floor_ok, _), epoch, val, state = best
+        selection = "best val %s%s (epoch %d%s)" % (
+            a.select, "" if a.min_bal is None else
+            " among epochs with val balanced accuracy >= %g%s" % (
+                a.min_bal, "" if floor_ok else ", none reached: best overall"), epoch,
+            "" if final else ", so far")
+        info = {"from": os.path.abspath(a.checkpoint), "epochs": a.epochs,
                 "epochs_run": len(history) - 1, "lr": a.lr, "batch": a.batch,
                 "optimizer": "AdamW, weight decay 0, cosine to zero, no warm-up",
                 "selection": selection, "epoch": epoch, "seed": a.seed, "threads": a.threads,
                 "torch": torch.__version__, "python": platform.python_version()}
-    name = a.name or os.path.splitext(os.path.basename(a.output))[0]
-    prov = {"arch": ck["arch"], "arch_kwargs": ck["arch_kwargs"], "weights": a.checkpoint,
-            "recipe": dict(recipe, qat=qat_info), "dataset": "ham10000",
-            "calibration_data": {"cache": a.cache, "manifest": a.manifest, "split": "train"}}
-    b = exporter.write_graph(net.graph(), net.fixed_ranges(), a.output, pixels.shape[1],
+        current = copy.deepcopy(net.state_dict())
+        net.load_state_dict(state)
+        prov = {"arch": ck["arch"], "arch_kwargs": ck["arch_kwargs"], "weights": a.checkpoint,
+                "recipe": dict(recipe, qat=info), "dataset": "ham10000",
+                "calibration_data": {"cache": a.cache, "manifest": a.manifest, "split": "train"}}
+        tmp = a.output + ".part"
+        exporter.write_graph(net.graph(), net.fixed_ranges(), tmp, pixels.shape[1],
                              ck["classes"], dict(ck["normalize"], applied=how), calibration,
                              name=name, provenance=prov,
                              params=int(sum(p.numel() for p in model.parameters())))
-    with open(os.path.join(a.out_dir, "metrics.json"), "w") as f:
-        json.dump({"qat": qat_info, "calibration": calibration, "val": val,
-                   "history": history}, f, indent=1)
-    log("%s: %s; %d ops written" % (a.output, selection, len(b.ops)))
+        os.replace(tmp, a.output)
+        net.load_state_dict(current)
+        with open(os.path.join(a.out_dir, "metrics.json"), "w") as f:
+            json.dump({"qat": info, "calibration": calibration, "val": val,
+                       "history": history}, f, indent=1)
+        return selection
+
+    history, best = [], None
+    t_start = time.time()
+    try:
+        for epoch in range(0, a.epochs + 1):
+            t0, entry = time.time(), {}
+            if epoch > 0:
+                entry["loss"] = train_epoch(a, net, opt, loss_fn, offset, pixels, tr_idx, tr_lab,
+                                            gen, epoch, steps_per_epoch, total, recipe["aug"])
+                if not math.isfinite(entry["loss"]):
+                    history.append(dict(entry, epoch=epoch))
+                    save(best, history, False)
+                    log("epoch %d: loss is %r, stopping; %s keeps epoch %d"
+                        % (epoch, entry["loss"], a.output, best[1]))
+                    return 1
+            val = score(epoch, entry)
+            entry["seconds"] = time.time() - t0
+            history.append(entry)
+            floor_ok = a.min_bal is None or val["balanced_accuracy"] >= a.min_bal
+            key = (floor_ok, criterion_value(val, a.select))
+            mark = ""
+            if best is None or key > best[0]:
+                best, mark = (key, epoch, val, copy.deepcopy(net.state_dict())), " *"
+                save(best, history, epoch == a.epochs)
+            log("epoch %2d/%d loss %s val acc %.4f bal %.4f (fake-quantised, %.0f s)%s"
+                % (epoch, a.epochs, "%.4f" % entry["loss"] if "loss" in entry else "-",
+                   val["accuracy"], val["balanced_accuracy"], entry["seconds"], mark))
+            if a.minutes and epoch < a.epochs and time.time() - t_start >= 60 * a.minutes:
+                log("time budget of %g min used up after epoch %d" % (a.minutes, epoch))
+                break
+    except KeyboardInterrupt:
+        if best is None:
+            raise
+        save(best, history, False)
+        log("interrupted in epoch %d; %s keeps epoch %d" % (len(history), a.output, best[1]))
+        return 130
+    selection = save(best, history, True)
+    log("%s: %s; %d ops" % (a.output, selection, len(net.g.ops)))
     return 0
 
 
