@@ -4,9 +4,6 @@
     /usr/bin/python3 tools/train/card.py --name tiny --metrics RUN/metrics.json \
         --sbm plugins/models/tiny/tiny.sbm --int8-val V.json --int8-test T.json \
         --int8-source "numpy reference (tools/reference)" --reproduce CMDS.txt > MODEL_CARD.md
-
-For a file written by tools/train/qat.py, add --qat QATRUN/metrics.json, and the scores of the
-post-training file it replaced with --ptq-val / --ptq-test.
 """
 
 import argparse
@@ -40,24 +37,15 @@ def main():
     p.add_argument("--int8-val")
     p.add_argument("--int8-test")
     p.add_argument("--int8-source", default="numpy reference (tools/reference)")
-    p.add_argument("--qat", help="metrics.json of tools/train/qat.py, when the file comes from it")
-    p.add_argument("--ptq-val", help="scores of the post-training-quantised file it replaced")
-    p.add_argument("--ptq-test")
     p.add_argument("--cache", required=True, help="cache file name the model was trained on")
     p.add_argument("--reproduce", required=True, help="text file with the commands")
     p.add_argument("--summary", default="")
     a = p.parse_args()
     m = load(a.metrics)
     qv, qt = load(a.int8_val), load(a.int8_test)
-    qat, pv, pt = load(a.qat), load(a.ptq_val), load(a.ptq_test)
     r, cost = m["recipe"], m["cost"]
     with open(a.reproduce) as f:
         reproduce = f.read().strip()
-    once = " before and once after the logit adjustment" \
-        if (m.get("before_adjust") or {}).get("test") else ""
-    if qat and pt:
-        once += (" (in INT8 twice: the post-training file, then the quantisation-aware one that "
-                 "replaced it)")
     tb = {}
     for t in sbm.read(a.sbm).tensors:  # constant tensors of the file, by dtype
         if "offset" in t:
@@ -88,7 +76,8 @@ def main():
         "train and test, so test accuracy is optimistic compared with a lesion-disjoint split."
         % (r["input_size"], a.cache, r["train_images"], m["val"]["n"],
            m.get("test", {}).get("n", 0),
-           once),
+           " before and once after the logit adjustment"
+           if (m.get("before_adjust") or {}).get("test") else ""),
         "", "## Recipe", "",
         "AdamW lr %g, weight decay %g, batch %d, warm-up %g epochs then cosine%s; label smoothing "
         "%g; class-weighted cross-entropy, weights (1/frequency)^%g; augmentation strength %g "
@@ -111,18 +100,6 @@ def main():
                   % (adj["tau"], adj["select"],
                      " among the taus whose val balanced accuracy is at least %g (`--min-bal`)"
                      % adj["min_bal"] if adj.get("min_bal") else "")]
-    if qat:
-        q, cal = qat["qat"], qat["calibration"]
-        lines += ["", "Then quantisation-aware fine-tuning (tools/train/qat.py, docs/training.md): "
-                  "the exporter's graph with its int8 rounding simulated, activation ranges "
-                  "calibrated once (%s%s, %d training images) and kept fixed; AdamW lr %g, batch "
-                  "%d, weight decay 0, cosine to zero; %d of %d epochs run; the file is epoch %d "
-                  "(%s, scored on val with the fake-quantised graph; epoch 0 is the post-training"
-                  "-quantised model)." % (cal["method"], " %g" % cal["percentile"]
-                                          if "percentile" in cal else "", cal["images"], q["lr"],
-                                          q["batch"], q["epochs_run"], q["epochs"], q["epoch"],
-                                          q["selection"])]
-    int8_label = "INT8, quantisation-aware (this file)" if qat else "INT8"
     lines += [
         "", "## Accuracy", "",
         "INT8: %s. Float: the PyTorch checkpoint." % a.int8_source, "",
@@ -131,15 +108,11 @@ def main():
                                             pct(m["val"]["balanced_accuracy"]),
                                             pct(m.get("test", {}).get("accuracy")),
                                             pct(m.get("test", {}).get("balanced_accuracy"))),
-        "| %s | %s | %s | %s | %s |" % (int8_label, pct(qv and qv["accuracy"]),
+        "| INT8 | %s | %s | %s | %s |" % (pct(qv and qv["accuracy"]),
                                          pct(qv and qv["balanced_accuracy"]),
                                          pct(qt and qt["accuracy"]),
                                          pct(qt and qt["balanced_accuracy"])),
     ]
-    if pv or pt:
-        lines.append("| INT8, post-training only (the file it replaced) | %s | %s | %s | %s |" % (
-            pct(pv and pv["accuracy"]), pct(pv and pv["balanced_accuracy"]),
-            pct(pt and pt["accuracy"]), pct(pt and pt["balanced_accuracy"])))
     before = m.get("before_adjust")
     if before and before.get("val"):
         lines.append("| float32 before logit adjustment | %s | %s | %s | %s |" % (
@@ -152,8 +125,7 @@ def main():
         if "test" in m else "", "",
         "| | " + " | ".join(CLASSES) + " |", "|---" * (len(CLASSES) + 1) + "|",
     ]
-    for label, src in (("float32", m.get("test")), (int8_label, qt),
-                       ("INT8, post-training only", pt)):
+    for label, src in (("float32", m.get("test")), ("INT8", qt)):
         if src:
             lines.append("| %s | " % label + " | ".join(pct(src["recall"][c]) for c in CLASSES)
                          + " |")
