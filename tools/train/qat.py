@@ -193,7 +193,7 @@ def run(a, log):
             mark = ""
             if best is None or key > best[0]:
                 best, mark = (key, epoch, val, copy.deepcopy(net.state_dict())), " *"
-                save(best, history, epoch == a.epochs)
+                save(best, history, False)
             log("epoch %2d/%d loss %s val acc %.4f bal %.4f (fake-quantised, %.0f s)%s"
                 % (epoch, a.epochs, "%.4f" % entry["loss"] if "loss" in entry else "-",
                    val["accuracy"], val["balanced_accuracy"], entry["seconds"], mark))
