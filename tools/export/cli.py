@@ -4,7 +4,6 @@ import argparse
 import os
 import sys
 
-import numpy as np
 import torch
 
 from sbtools import exporter
@@ -56,8 +55,7 @@ def calib_batches(a, size, batch=8):
     if pixels.shape[1] != size:
         raise SystemExit("%s: images are %dpx, the model expects %dpx"
                          % (a.calib_data, pixels.shape[1], size))
-    idx = splits["train"][0][:a.calib]
-    return (np.asarray(pixels[idx[i:i + batch]]) for i in range(0, len(idx), batch))
+    return exporter.first_images(pixels, splits["train"][0][:a.calib], batch)
 
 
 def load_checkpoint(path):

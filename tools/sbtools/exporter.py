@@ -60,6 +60,28 @@ def calibrate(g, batches, method="minmax", percentile=99.99):
     return cal, n
 
 
+def first_images(pixels, idx, batch=8):
+    """Calibration batches: uint8 NHWC arrays of pixels[idx], `batch` images at a time. The
+    percentile reservoir depends on the batch boundaries, so every calibrating tool uses this."""
+    return (np.asarray(pixels[idx[i:i + batch]]) for i in range(0, len(idx), batch))
+
+
+def calibration_record(method, percentile, n, **extra):
+    """What the file's provenance says about its calibration."""
+    return {"method": method, "images": n,
+            **({"percentile": percentile} if method == "percentile" else {}), **extra}
+
+
+def act_qparams_of(g, cal):
+    """(scale, zero point) of every tensor of g: the input's fixed ones, maxpool's its input's,
+    every other op output's from its calibrated range."""
+    qp = {0: (f32(INPUT_SCALE), INPUT_ZP)}
+    for op in g.ops:
+        qp[op.output] = (qp[op.inputs[0]] if op.type == "maxpool"
+                         else quant.act_qparams(*cal.range(op.output)))
+    return qp
+
+
 def to_float_nchw(pixels_nhwc_u8):
     """uint8 NHWC pixels -> float NCHW pixel/255 (the folded graph's input)."""
     return torch.from_numpy(np.ascontiguousarray(pixels_nhwc_u8)).permute(0, 3, 1, 2).float() / 255.0
@@ -81,15 +103,11 @@ def quantize_graph(g, cal, size, requant, name, with_f32=False):
     """Build the .sbm (sbtools.sbm.Builder) of a calibrated FloatGraph."""
     shapes = _shapes(g, size)
     b = Builder(name, requant)
-    qp = {0: (f32(INPUT_SCALE), INPUT_ZP)}
+    qp = act_qparams_of(g, cal)
     b.input = b.activation("input", [1, size, size, 3], INPUT_SCALE, INPUT_ZP)
     tmap = {0: b.input}
     f32_bytes = [0]
     for op in g.ops:
-        if op.type == "maxpool":
-            qp[op.output] = qp[op.inputs[0]]
-        else:
-            qp[op.output] = quant.act_qparams(*cal.range(op.output))
         ins = [tmap[t] for t in op.inputs]
         emit = _EMIT[op.type]
         fields = emit(b, op, ins, [qp[t] for t in op.inputs], qp[op.output],
@@ -280,8 +298,7 @@ def export_float_model(model, out_path, size, classes, normalize, batches, requa
     """Capture, calibrate, quantise and write one model. Returns (Builder, FloatGraph)."""
     g, how = prepare_graph(model, normalize)
     cal, n = calibrate(g, batches, method, percentile)
-    calibration = {"method": method, "images": n,
-                   **({"percentile": percentile} if method == "percentile" else {})}
+    calibration = calibration_record(method, percentile, n)
     b = write_graph(g, cal, out_path, size, classes, dict(normalize, applied=how), calibration,
                     requant, with_f32, name, provenance,
                     params=int(sum(p.numel() for p in model.parameters())))

@@ -21,10 +21,9 @@ scores the written file.
 """
 import types
 
-import numpy as np
 import torch
 
-from . import exporter, quant
+from . import exporter
 from .graph import _run_op
 
 
@@ -60,10 +59,7 @@ class QatGraph(torch.nn.Module):
         super().__init__()
         self.g = g
         self.ranges = dict(ranges)
-        self.qp = {0: (float(np.float32(exporter.INPUT_SCALE)), exporter.INPUT_ZP)}
-        for op in g.ops:
-            self.qp[op.output] = (self.qp[op.inputs[0]] if op.type == "maxpool"
-                                  else quant.act_qparams(*self.ranges[op.output]))
+        self.qp = exporter.act_qparams_of(g, self.fixed_ranges())  # what the file will hold
         self.weights = torch.nn.ParameterList()
         self.biases = torch.nn.ParameterList()
         self.slot = {}  # op index -> index in weights/biases

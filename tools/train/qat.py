@@ -34,7 +34,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from sbtools import data as sbdata, exporter, models, qat  # noqa: E402
-from train.loop import (Progress, augment, class_weights, criterion_value, scores,  # noqa: E402
+from train.loop import (Progress, augment, class_weights, criterion_value, evaluate,  # noqa: E402
                         seed_everything)
 
 
@@ -64,25 +64,13 @@ def parse_args(argv):
     return p.parse_args(argv)
 
 
-@torch.no_grad()
-def evaluate(net, pixels, idx, labels, batch=256):
-    net.eval()
-    preds = []
-    for i in range(0, len(idx), batch):
-        x = torch.from_numpy(np.array(pixels[idx[i:i + batch]])).permute(0, 3, 1, 2).float() / 255
-        preds.append(net(x).argmax(1).numpy())
-    return scores(np.concatenate(preds) if preds else np.zeros(0, np.int64), labels)
-
-
 def calibrated_graph(a, model, ck, pixels, train_idx):
     """The exporter's graph and its activation ranges, calibrated as tools/export does."""
     g, how = exporter.prepare_graph(model, ck["normalize"])
-    idx = train_idx[:a.calib]
-    cal, n = exporter.calibrate(g, (np.asarray(pixels[idx[i:i + 8]]) for i in range(0, len(idx), 8)),
+    cal, n = exporter.calibrate(g, exporter.first_images(pixels, train_idx[:a.calib]),
                                 a.calib_method, a.percentile)
     ranges = {op.output: cal.range(op.output) for op in g.ops if op.type != "maxpool"}
-    calibration = {"method": a.calib_method, "images": n, "split": "train",
-                   **({"percentile": a.percentile} if a.calib_method == "percentile" else {})}
+    calibration = exporter.calibration_record(a.calib_method, a.percentile, n, split="train")
     return qat.QatGraph(g, ranges), how, calibration
 
 
@@ -115,6 +103,9 @@ def run(a, log):
                          % (a.cache, pixels.shape[1], int(ck["input_size"])))
     tr_idx, tr_lab = splits["train"]
     net, how, calibration = calibrated_graph(a, model, ck, pixels, tr_idx)
+    pixels_t = torch.from_numpy(np.array(pixels))  # into memory, as tools/train does
+    # The graph reads pixel/255: any normalisation is folded into it.
+    no_norm = (torch.zeros(1, 3, 1, 1), torch.ones(1, 3, 1, 1))
     recipe = ck["recipe"]
     # The loss sees the logits before the logit adjustment that adjust.py put in the bias.
     adj = recipe.get("logit_adjust")
@@ -132,7 +123,7 @@ def run(a, log):
            a.calib_method, len(tr_idx), len(splits["val"][0]), a.lr, a.epochs))
 
     def score(epoch, entry):
-        val = evaluate(net, pixels, *splits["val"])
+        val = evaluate(net, pixels_t, *splits["val"], *no_norm, torch.device("cpu"))
         entry.update(epoch=epoch, val_accuracy=val["accuracy"],
                      val_balanced_accuracy=val["balanced_accuracy"])
         return val
@@ -177,7 +168,7 @@ def run(a, log):
         for epoch in range(0, a.epochs + 1):
             t0, entry = time.time(), {}
             if epoch > 0:
-                entry["loss"] = train_epoch(a, net, opt, loss_fn, offset, pixels, tr_idx, tr_lab,
+                entry["loss"] = train_epoch(a, net, opt, loss_fn, offset, pixels_t, tr_idx, tr_lab,
                                             gen, epoch, steps_per_epoch, total, recipe["aug"])
                 if not math.isfinite(entry["loss"]):
                     history.append(dict(entry, epoch=epoch))
@@ -222,7 +213,7 @@ def train_epoch(a, net, opt, loss_fn, offset, pixels, tr_idx, tr_lab, gen, epoch
         for group in opt.param_groups:  # cosine from the peak to zero, no warm-up
             group["lr"] = a.lr * 0.5 * (1 + math.cos(math.pi * done / max(1, total)))
         sel = order[step * a.batch:(step + 1) * a.batch].numpy()
-        x = augment(torch.from_numpy(np.array(pixels[tr_idx[sel]])), aug, gen)
+        x = augment(pixels[torch.from_numpy(tr_idx[sel])], aug, gen)
         loss = loss_fn(net(x) - offset, torch.from_numpy(tr_lab[sel]))
         opt.zero_grad(set_to_none=True)
         loss.backward()
