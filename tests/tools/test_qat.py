@@ -168,7 +168,7 @@ class QatTest(unittest.TestCase):
         self.assertNotIn("test", metrics)
         model = sbtest.sbm.read(out)
         info = model.header["provenance"]["recipe"]["qat"]
-        self.assertEqual((info["epochs_run"], info["lr"]), (1, 5e-5))
+        self.assertEqual((info["epochs_run"], info["lr"], info["device"]), (1, 5e-5, "cpu"))
         self.assertEqual(info["epoch"], metrics["qat"]["epoch"])
         logits, _ = sbtest.run_model(model, np.zeros((1, 32, 32, 3), np.int16) - 128)
         self.assertEqual(logits.size, 7)
@@ -197,6 +197,14 @@ class QatTest(unittest.TestCase):
         metrics = json.loads(read_text(os.path.join(self.tmp, "qat-int", "metrics.json")))
         self.assertLess(len(metrics["history"]), 501)
         self.assertEqual(metrics["qat"]["epoch"], info["epoch"])
+
+    @unittest.skipIf(torch.cuda.is_available(), "a CUDA device is present")
+    def test_cuda_without_a_gpu_is_refused(self):
+        out = os.path.join(self.tmp, "cuda.sbm")
+        res = run_qat(self.ckpt, self.cache, self.manifest, self.tmp, out, "--device", "cuda")
+        self.assertEqual(res.returncode, 2, res.stdout)
+        self.assertIn("--device cuda but no CUDA device is available", res.stdout)
+        self.assertFalse(os.path.exists(out))
 
     def test_wrong_image_size_is_refused(self):
         small = os.path.join(self.tmp, "small")

@@ -92,11 +92,12 @@ class QatGraph(torch.nn.Module):
         return torch.fake_quantize_per_tensor_affine(y, s, z, -128, 127)
 
     def graph(self):
-        """The FloatGraph with the trained weights, for exporter.quantize_graph."""
+        """The FloatGraph with the trained weights (on the CPU, wherever they were trained),
+        for exporter.quantize_graph."""
         for i, k in self.slot.items():
             p = self.g.ops[i].p
-            p["w"] = self.weights[k].detach().clone()
-            p["b"] = self.biases[k].detach().clone()
+            p["w"] = self.weights[k].detach().cpu().clone()
+            p["b"] = self.biases[k].detach().cpu().clone()
         return self.g
 
     def fixed_ranges(self):

@@ -1,7 +1,8 @@
 """Quantisation-aware fine-tuning of a trained checkpoint, written as an .sbm:
 
     /usr/bin/python3 tools/train/qat.py --checkpoint RUN/adjusted.pt --cache C.sbc \
-        --manifest M.csv --out-dir RUN/qat -o MODEL.sbm --name NAME [--epochs 6] [--lr 5e-5]
+        --manifest M.csv --out-dir RUN/qat -o MODEL.sbm --name NAME [--epochs 6] [--lr 5e-5] \
+        [--device cuda]
 
 When post-training quantisation (tools/export) loses more than a point, this fine-tunes the
 very graph the exporter quantises, with the int8 rounding of weights, biases and activations
@@ -60,6 +61,8 @@ def parse_args(argv):
                    help="keep only epochs whose val balanced accuracy is at least this")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--device", default="cpu",
+                   help="cpu or cuda; fp32 either way (bf16 would blur the int8 steps it simulates)")
     p.add_argument("--limit", type=int, default=0, help="use only the first N images per split")
     return p.parse_args(argv)
 
@@ -78,6 +81,10 @@ def main(argv=None):
     a = parse_args(sys.argv[1:] if argv is None else argv)
     torch.set_num_threads(a.threads)
     seed_everything(a.seed)
+    device = torch.device(a.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        print("tools/train/qat.py: --device cuda but no CUDA device is available", file=sys.stderr)
+        return 2
     os.makedirs(a.out_dir, exist_ok=True)
     with open(os.path.join(a.out_dir, "log.txt"), "a") as log_file:
         def log(msg):
@@ -85,13 +92,13 @@ def main(argv=None):
             log_file.write(msg + "\n")
             log_file.flush()
         try:
-            return run(a, log)
+            return run(a, device, log)
         except (OSError, sbdata.CacheError, ValueError) as e:
             print("tools/train/qat.py: %s" % e, file=sys.stderr)
             return 2
 
 
-def run(a, log):
+def run(a, device, log):
     ck = models.load_checkpoint(a.checkpoint)
     model = models.build(ck["arch"], **ck["arch_kwargs"])
     model.load_state_dict(ck["state_dict"])
@@ -102,28 +109,31 @@ def run(a, log):
         raise ValueError("%s: images are %dpx, the checkpoint was trained at %dpx"
                          % (a.cache, pixels.shape[1], int(ck["input_size"])))
     tr_idx, tr_lab = splits["train"]
-    net, how, calibration = calibrated_graph(a, model, ck, pixels, tr_idx)
-    pixels_t = torch.from_numpy(np.array(pixels))  # into memory, as tools/train does
+    net, how, calibration = calibrated_graph(a, model, ck, pixels, tr_idx)  # on the CPU
+    net.to(device)
+    # Into memory (the GPU's, there), as tools/train does.
+    pixels_t = torch.from_numpy(np.array(pixels)).to(device)
     # The graph reads pixel/255: any normalisation is folded into it.
-    no_norm = (torch.zeros(1, 3, 1, 1), torch.ones(1, 3, 1, 1))
+    no_norm = (torch.zeros(1, 3, 1, 1, device=device), torch.ones(1, 3, 1, 1, device=device))
     recipe = ck["recipe"]
     # The loss sees the logits before the logit adjustment that adjust.py put in the bias.
     adj = recipe.get("logit_adjust")
-    offset = torch.zeros(len(sbdata.CLASSES)) if not adj else \
-        torch.tensor(adj["tau"] * np.asarray(adj["log_prior"]), dtype=torch.float32)
+    offset = torch.zeros(len(sbdata.CLASSES), device=device) if not adj else \
+        torch.tensor(adj["tau"] * np.asarray(adj["log_prior"]), dtype=torch.float32, device=device)
     loss_fn = torch.nn.CrossEntropyLoss(
-        weight=torch.tensor(class_weights(tr_lab, recipe["balance_power"]), dtype=torch.float32),
+        weight=torch.tensor(class_weights(tr_lab, recipe["balance_power"]), dtype=torch.float32,
+                            device=device),
         label_smoothing=recipe["smoothing"])
     opt = torch.optim.AdamW(net.parameters(), lr=a.lr, weight_decay=0.0)
     steps_per_epoch = max(1, len(tr_idx) // a.batch)
     total = steps_per_epoch * a.epochs
     gen = torch.Generator().manual_seed(a.seed)
     log("qat %s: %d ops at %dpx, %d calibration images (%s); train %d val %d; lr %g, %d epochs"
-        % (a.checkpoint, len(net.g.ops), pixels.shape[1], calibration["images"],
-           a.calib_method, len(tr_idx), len(splits["val"][0]), a.lr, a.epochs))
+        " on %s" % (a.checkpoint, len(net.g.ops), pixels.shape[1], calibration["images"],
+                    a.calib_method, len(tr_idx), len(splits["val"][0]), a.lr, a.epochs, device))
 
     def score(epoch, entry):
-        val = evaluate(net, pixels_t, *splits["val"], *no_norm, torch.device("cpu"))
+        val = evaluate(net, pixels_t, *splits["val"], *no_norm, device)
         entry.update(epoch=epoch, val_accuracy=val["accuracy"],
                      val_balanced_accuracy=val["balanced_accuracy"])
         return val
@@ -144,6 +154,7 @@ def run(a, log):
                 "epochs_run": len(history) - 1, "lr": a.lr, "batch": a.batch,
                 "optimizer": "AdamW, weight decay 0, cosine to zero, no warm-up",
                 "selection": selection, "epoch": epoch, "seed": a.seed, "threads": a.threads,
+                "device": str(device),
                 "torch": torch.__version__, "python": platform.python_version()}
         current = copy.deepcopy(net.state_dict())
         net.load_state_dict(state)
@@ -213,8 +224,9 @@ def train_epoch(a, net, opt, loss_fn, offset, pixels, tr_idx, tr_lab, gen, epoch
         for group in opt.param_groups:  # cosine from the peak to zero, no warm-up
             group["lr"] = a.lr * 0.5 * (1 + math.cos(math.pi * done / max(1, total)))
         sel = order[step * a.batch:(step + 1) * a.batch].numpy()
-        x = augment(pixels[torch.from_numpy(tr_idx[sel])], aug, gen)
-        loss = loss_fn(net(x) - offset, torch.from_numpy(tr_lab[sel]))
+        rows = torch.from_numpy(tr_idx[sel]).to(pixels.device)
+        x = augment(pixels[rows], aug, gen)
+        loss = loss_fn(net(x) - offset, torch.from_numpy(tr_lab[sel]).to(pixels.device))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
