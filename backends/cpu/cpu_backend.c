@@ -19,6 +19,8 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +50,10 @@ typedef struct cpu_be {
     int fp32;
     int threads_per_image;
     rapl rapl;
+    /* Inferences of this backend: starts so far (high 32 bits) and in flight
+     * (low 32 bits), in one word so that one atomic step reads both. The
+     * package counter cannot tell concurrent images apart. */
+    _Atomic uint64_t runs;
 } cpu_be;
 
 typedef struct ws_node {
@@ -140,6 +146,7 @@ static int cpu_open(const sb_host *host, const sb_options *opts, void **out, sb_
     cpu_be *be = calloc(1, sizeof *be);
     if (!be) return sb_error_set(err, SB_ENOMEM, "cpu: out of memory");
     be->host = host;
+    atomic_init(&be->runs, 0);
     const char *prec = sb_opt_str(opts, "precision", "int8");
     const sb_option *po = sb_opt_find(opts, "precision");
     if (strcmp(prec, "int8") == 0) be->fp32 = 0;
@@ -250,6 +257,10 @@ static int cpu_run(void *p, const int8_t *input, int8_t *logits, sb_metrics *met
     int rc = ws_take(pg, &n, err);
     if (rc) return rc;
     double e0[RAPL_MAX_ZONES], e1[RAPL_MAX_ZONES];
+    /* Alone = nothing in flight when this one started, and nothing started
+     * or still running when it ended: then, and only then, the counter's
+     * delta is this image's (plus whatever else ran on the package). */
+    uint64_t before = atomic_fetch_add(&pg->be->runs, ((uint64_t)1 << 32) + 1);
     int have_energy = r->n > 0 && rapl_read_uj(r, e0) >= 0;
     double t0 = now_ns();
     if (pg->be->fp32) {
@@ -262,16 +273,21 @@ static int cpu_run(void *p, const int8_t *input, int8_t *logits, sb_metrics *met
     }
     double t1 = now_ns();
     have_energy = have_energy && rapl_read_uj(r, e1) >= 0;
+    uint64_t after = atomic_fetch_sub(&pg->be->runs, 1);
+    int alone = (before & 0xffffffffu) == 0 && (after & 0xffffffffu) == 1 && (after >> 32) == (before >> 32) + 1;
     ws_give(pg, n);
     if (rc) return rc;
     if (metrics) {
         sb_metrics_add(metrics, SB_M_LATENCY_NS, "ns", t1 - t0, SB_PROV_MEASURED,
                        "CLOCK_MONOTONIC around one inference on this host");
-        if (have_energy)
+        if (have_energy && alone)
             sb_metrics_add(metrics, SB_M_ENERGY_PJ, "pJ", rapl_delta_uj(r, e0, e1) * 1e6, SB_PROV_MEASURED, r->note);
         else
             sb_metrics_add(metrics, SB_M_ENERGY_PJ, "pJ", 0.0, SB_PROV_UNAVAILABLE,
-                           r->n ? "RAPL counter read failed during the run" : r->note);
+                           !r->n ? r->note
+                           : have_energy ? "other images ran on this backend at the same time: the RAPL package counter "
+                                           "cannot tell them apart (run with workers = 1 to measure energy per image)"
+                                         : "RAPL counter read failed during the run");
     }
     return SB_OK;
 }

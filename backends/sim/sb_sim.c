@@ -19,6 +19,8 @@ const sb_option_spec sb_sim_option_spec[] = {
     {"sram.ports", SB_OPT_INT, SRC, "1 = one read/write port, 2 = 1RW + 1R"},
     {"sram.clock_mhz", SB_OPT_FLOAT, SB_OPT_SOURCED, "SRAM and datapath clock in MHz (or sram.period_ns)"},
     {"sram.period_ns", SB_OPT_FLOAT, SB_OPT_SOURCED, "clock period in ns (or sram.clock_mhz)"},
+    {"sram.min_period_ns", SB_OPT_FLOAT, SB_OPT_SOURCED,
+     "the macro's minimum clock period in ns (optional): a faster clock is refused, and a sweep marks it infeasible"},
     {"sram.read_energy_pj", SB_OPT_FLOAT, SRC, "energy per word read, pJ"},
     {"sram.write_energy_pj", SB_OPT_FLOAT, SRC, "energy per word write, pJ"},
     {"sram.idle_clock_energy_pj", SB_OPT_FLOAT, SRC, "clock energy per cycle without an access, pJ"},
@@ -112,6 +114,12 @@ int sb_sim_hw_from_options(const sb_options *o, sb_sim_hw *hw, sb_error *err) {
     if (has_mhz == has_per)
         return sb_error_set(err, SB_EINVAL, "options 'sram.clock_mhz' and 'sram.period_ns': expected exactly one");
     hw->period_ns = has_per ? per : 1000.0 / mhz;
+    if ((rc = get_num(o, "sram.min_period_ns", 0, 1e-6, &hw->min_period_ns, err)) < 0) return rc;
+    if (rc > 0) hw->min_period_ns = 0;
+    if (sb_sim_clock_too_fast(hw, hw->period_ns))
+        return sb_error_set(err, SB_EINVAL, "option 'sram.%s' = %g: a %g ns period is below 'sram.min_period_ns' = %g "
+                            "(%.4g MHz), the macro's fastest clock", has_per ? "period_ns" : "clock_mhz",
+                            has_per ? per : mhz, hw->period_ns, hw->min_period_ns, 1000.0 / hw->min_period_ns);
     int wb = hw->word_bits;
     if (wb != 8 && wb != 16 && wb != 32 && wb != 64)
         return sb_error_set(err, SB_EINVAL, "option 'sram.word_bits' = %d: expected 8, 16, 32 or 64", wb);
@@ -607,8 +615,12 @@ void sb_sim_bounds_of(const sb_sim_hw *hw, const sb_graph *g, const sb_sim_repor
         dma_in += wbytes + si; dma_out += so;
         crd += (G.kind == SB_SIM_K_LUT ? 0 : wbytes) + in_all;
         cwr += out;
-        compute_cycles += ceil((double)(L->c.macs + L->c.ops) / (double)hw->macs_per_cycle);
-        macs += (double)L->c.macs; ops += (double)L->c.ops;
+        /* conv's zero-point corrections depend on the reduction chunks (and a
+         * design could fold them into the bias): the bound keeps only the
+         * requantisation of each output, which no schedule avoids */
+        double lops = G.kind == SB_SIM_K_CONV ? out : (double)L->c.ops;
+        compute_cycles += ceil(((double)L->c.macs + lops) / (double)hw->macs_per_cycle);
+        macs += (double)L->c.macs; ops += lops;
         /* Hong-Kung style: at most Pmax MACs per segment of S transfers */
         double M = (double)L->c.macs, pmax = 0;
         if (G.kind == SB_SIM_K_CONV) pmax = sqrt(3.0 * G.T) * pow(S, 1.5);

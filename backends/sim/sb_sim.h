@@ -40,6 +40,7 @@ typedef struct sb_sim_hw {
     int word_bits;                  /* 8, 16, 32 or 64                    */
     int ports;                      /* 1 = 1RW, 2 = 1RW + 1R              */
     double period_ns;               /* SRAM and datapath clock            */
+    double min_period_ns;           /* the macro's fastest clock; 0: not given */
     double read_pj;                 /* per word read access               */
     double write_pj;                /* per word write access              */
     double idle_clock_pj;           /* per cycle without an access        */
@@ -64,6 +65,12 @@ typedef struct sb_sim_hw {
 /* Fill hw from the plugin options (keys in docs/sram-model.md); checks
  * ranges and names the option (file:line) at fault. */
 int sb_sim_hw_from_options(const sb_options *opts, sb_sim_hw *hw, sb_error *err);
+
+/* 1 when a clock of period_ns is faster than the macro's sourced minimum
+ * period (when given); the relative slack absorbs 1000 / MHz rounding. */
+static inline int sb_sim_clock_too_fast(const sb_sim_hw *hw, double period_ns) {
+    return hw->min_period_ns > 0 && period_ns < hw->min_period_ns * (1 - 1e-9);
+}
 /* The option spec shared by every backend built on this library. */
 extern const sb_option_spec sb_sim_option_spec[];
 

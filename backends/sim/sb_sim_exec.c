@@ -187,8 +187,10 @@ static void pixels_group(ctx *x, const sb_op *op, const sb_geom *G, const sb_lay
     c->sram_rd_words[SB_SIM_PSUM] += n_ps_rd * ps_words;
     c->sram_wr_words[SB_SIM_PSUM] += n_ps_wr * ps_words;
     c->sram_wr_words[SB_SIM_OUT] += n_out * out_words;
-    if (conv) c->macs += n_taps * tk * rg;
-    else if (dw) c->macs += n_taps * rg;
+    /* element ops as in the closed form (sb_sim_model.c): zero-point
+     * correction per tap (conv), requantisation per output (conv, dw) */
+    if (conv) { c->macs += n_taps * tk * rg; c->ops += n_taps * rg + n_out * rg; }
+    else if (dw) { c->macs += n_taps * rg; c->ops += n_out * rg; }
     else c->ops += n_taps * rg;
 }
 

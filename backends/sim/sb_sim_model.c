@@ -344,8 +344,12 @@ static void analyze_window(const sb_geom *G, const sb_sim_sched *s, sb_sim_count
         }
         c->sram_wr_words[SB_SIM_OUT] += pix * mo * spn;
     });
-    if (conv) c->macs = VT * G->C * G->OC;
-    else if (dw) c->macs = VT * G->OC;
+    /* Element ops besides the MACs: conv subtracts the input zero point's
+     * share (sum of the chunk's weights x zero point) once per valid tap and
+     * chunk; conv and dw requantise each output once (multiply, rounding
+     * shift, zero point, clamp); maxpool compares once per valid tap. */
+    if (conv) { c->macs = VT * G->C * G->OC; c->ops = VT * G->OC * nk + pix * G->OC; }
+    else if (dw) { c->macs = VT * G->OC; c->ops = pix * G->OC; }
     else c->ops = VT * G->OC;
     c->reg_reads = 2 * c->macs + c->ops;
     /* output stores: one per spatial tile x channel tile */

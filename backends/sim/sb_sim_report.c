@@ -30,6 +30,10 @@ static cJSON *counts_json(const sb_sim_counts *c) {
         cJSON_AddNumberToObject(t, "sram_read_words", (double)c->sram_rd_words[k]);
         cJSON_AddNumberToObject(t, "sram_write_words", (double)c->sram_wr_words[k]);
     }
+    /* the DMA's share of the SRAM words above: the single-buffered latency
+     * needs it (docs/sram-model.md section 6) */
+    cJSON_AddNumberToObject(o, "dma_sram_read_words", (double)c->dma_sram_rd_words);
+    cJSON_AddNumberToObject(o, "dma_sram_write_words", (double)c->dma_sram_wr_words);
     cJSON_AddNumberToObject(o, "register_reads", (double)c->reg_reads);
     cJSON_AddNumberToObject(o, "macs", (double)c->macs);
     cJSON_AddNumberToObject(o, "element_ops", (double)c->ops);

@@ -139,6 +139,7 @@ static double mean_of(const series *s) {
 }
 
 static char *why_missing(const series *s, const char *name) {
+    if (s->mixed) return sb_strdupf("the backend mixed provenances of %s across images", name);
     if (s->n == 0 && s->missing_note) return sb_strdupf("backend: %s", s->missing_note);
     if (s->n == 0) return sb_strdupf("the backend reported no %s", name);
     return sb_strdupf("the backend reported %s for only %zu of %zu images%s%s", name, s->n, s->n + s->n_missing,
@@ -283,7 +284,7 @@ static void backend_metrics(sb_job *job) {
             collect(job, name, &s);
             memset(&job->bm[job->n_bm], 0, sizeof job->bm[0]);
             job->bm_names[job->n_bm] = name;
-            if (s.n && !s.n_missing) {
+            if (s.n && !s.n_missing && !s.mixed) {
                 job->bm[job->n_bm].has = 1;
                 job->bm[job->n_bm].value = mean_of(&s);
                 job->bm[job->n_bm].prov = sb_prov_name(s.prov);

@@ -94,7 +94,7 @@ static void flow_charts(sb_doc *d, const char *dir, int render, const cJSON *job
     char stem[64], *script, *title;
     const char *const w_cls[] = {"weights", NULL}, *const a_cls[] = {"input", "output", "psum", NULL};
     sb_buf_printf(&tdata, "# layer compute_ms stall_ms sram_uj ext_uj mac_uj reg_uj leak_uj idle_uj\n");
-    sb_buf_printf(&mdata, "# t_ms flash_rd_kB psram_rd_kB psram_wr_kB sram_used_B\n");
+    sb_buf_printf(&mdata, "# t_ms flash_rd_KiB psram_rd_KiB psram_wr_KiB sram_used_B\n");
     cJSON_ArrayForEach(L, J(rep, "layers")) {
         const cJSON *c = J(L, "counts");
         double lat = sb_json_num(L, "latency_ns"), comp = sb_json_num(L, "compute_cycles") * period_ns;

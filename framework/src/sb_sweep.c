@@ -108,6 +108,15 @@ static void work_cb(uv_work_t *req) {
             else reprice(s, &s->pts[j], &rep);
         }
         sb_sim_report_free(&rep);
+        /* a clock the macro cannot run is no design point, whatever it would cost */
+        for (size_t k = i; k < j; k++)
+            if (sb_sim_clock_too_fast(&s->base, 1e3 / s->pts[k].clock_mhz)) {
+                char msg[160];
+                free(s->pts[k].error);
+                snprintf(msg, sizeof msg, "clock %g MHz: faster than sram.min_period_ns = %g (%.4g MHz), the macro's fastest",
+                         s->pts[k].clock_mhz, s->base.min_period_ns, 1e3 / s->base.min_period_ns);
+                set_error(&s->pts[k], SB_EINVAL, msg);
+            }
         i = j;
     }
 }

@@ -14,12 +14,13 @@ static const sb_option_spec options[] = {
     {"energy_pj", SB_OPT_FLOAT, SB_OPT_SOURCED, "per-image energy, pJ"},
     {"measured", SB_OPT_BOOL, 0, "label latency as measured"},
     {"no_energy", SB_OPT_BOOL, 0, "report energy as unavailable"},
+    {"mixed_extra", SB_OPT_BOOL, 0, "an extra metric, measured for even labels and simulated for odd"},
     {"hw.", SB_OPT_FLOAT, SB_OPT_PREFIX, "free hardware numbers"},
     {NULL, 0, 0, NULL}};
 
 typedef struct fake_be {
     char fail[16];
-    int misclassify, measured, no_energy;
+    int misclassify, measured, no_energy, mixed_extra;
     double latency_ns, energy_pj;
 } fake_be;
 
@@ -38,6 +39,7 @@ static int b_open(const sb_host *host, const sb_options *o, void **out, sb_error
     b->misclassify = (int)sb_opt_int(o, "misclassify", -1);
     b->measured = sb_opt_bool(o, "measured", 0);
     b->no_energy = sb_opt_bool(o, "no_energy", 0);
+    b->mixed_extra = sb_opt_bool(o, "mixed_extra", 0);
     b->latency_ns = sb_opt_float(o, "latency_ns", 1000.0);
     b->energy_pj = sb_opt_float(o, "energy_pj", 500.0);
     *out = b;
@@ -71,6 +73,8 @@ static int b_run(void *prog, const int8_t *in, int8_t *logits, sb_metrics *m, sb
         sb_metrics_add(m, SB_M_ENERGY_PJ, "pJ", 0, SB_PROV_UNAVAILABLE, "fake: no power meter");
     else
         sb_metrics_add(m, SB_M_ENERGY_PJ, "pJ", p->be->energy_pj, SB_PROV_SIMULATED, "fake: option energy_pj");
+    if (p->be->mixed_extra)
+        sb_metrics_add(m, "extra_pj", "pJ", 7.0, label % 2 ? SB_PROV_SIMULATED : SB_PROV_MEASURED, "fake: mixed");
     return 0;
 }
 

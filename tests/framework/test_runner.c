@@ -302,6 +302,29 @@ static void test_failing_image(void **state) {
     cJSON_Delete(root);
 }
 
+/* A backend metric whose images disagree on its provenance is not averaged
+ * under one label: null, with the reason (docs/results-schema.md). */
+static void test_mixed_provenance_is_null(void **state) {
+    char out[512];
+    sb_run_summary sum;
+    sb_error err = {0};
+    const cJSON *bm, *extra;
+    cJSON *root;
+    (void)state;
+    assert_int_equal(run_cfg("[dataset]\nplugin = \"fake\"\nn = 6\nclasses = 3\n"
+                             "[[model]]\nplugin = \"fake\"\n"
+                             "[[backend]]\nplugin = \"fake\"\nmixed_extra = true\n", NULL, &sum, out, &err), 0);
+    root = read_json(out);
+    bm = cJSON_GetObjectItem(job_at(root, 0), "backend_metrics");
+    extra = cJSON_GetObjectItem(bm, "extra_pj");
+    assert_non_null(extra);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItem(extra, "value")));
+    assert_non_null(strstr(jstr(extra, "note"), "mixed provenances"));
+    /* the energy, one provenance throughout, is still averaged */
+    assert_true(cJSON_IsNumber(cJSON_GetObjectItem(cJSON_GetObjectItem(bm, SB_M_ENERGY_PJ), "value")));
+    cJSON_Delete(root);
+}
+
 /* A model whose provenance says its weights are random has no accuracy:
  * null with the reason, while its costs are still reported. */
 static void test_random_weights_no_accuracy(void **state) {
@@ -602,6 +625,7 @@ int main(void) {
         cmocka_unit_test(test_failing_jobs_do_not_stop_others),
         cmocka_unit_test(test_failing_image),
         cmocka_unit_test(test_random_weights_no_accuracy),
+        cmocka_unit_test(test_mixed_provenance_is_null),
         cmocka_unit_test(test_failing_dataset),
         cmocka_unit_test(test_stop_keeps_finished),
         cmocka_unit_test(test_sigint_keeps_finished),

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -171,9 +172,8 @@ static void test_energy_unavailable(void **state) {
 /* A fake powercap tree: the backend reads the counter before and after; the
  * counter does not move here, so the energy is measured as 0 pJ and the
  * provenance is "measured" with the package-wide caveat. */
-static void test_energy_fake_rapl(void **state) {
-    (void)state;
-    char root[] = "/tmp/sb-test-rapl-XXXXXX", path[200];
+static void fake_powercap(char *root) {
+    char path[200];
     assert_non_null(mkdtemp(root));
     snprintf(path, sizeof path, "%s/intel-rapl:0", root);
     assert_int_equal(mkdir(path, 0700), 0);
@@ -183,6 +183,18 @@ static void test_energy_fake_rapl(void **state) {
     fclose(f);
     snprintf(path, sizeof path, "%s/intel-rapl:0:0", root); /* a sub-zone: not summed */
     assert_int_equal(mkdir(path, 0700), 0);
+}
+
+static void rm_tree(const char *root) {
+    char cmd[100];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void test_energy_fake_rapl(void **state) {
+    (void)state;
+    char root[] = "/tmp/sb-test-rapl-XXXXXX";
+    fake_powercap(root);
     tgraph tg;
     tnet_build(&tg, 14, SB_REQUANT_FIXED, 17, 15);
     sb_option o = {"powercap_root", SB_OPT_STRING, root, 0, 0, 0, NULL, 0, NULL, 0, 0};
@@ -196,9 +208,90 @@ static void test_energy_fake_rapl(void **state) {
     assert_non_null(strstr(e->note, "package-wide"));
     cpu->close(be);
     tg_free(&tg);
-    char cmd[100];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
-    assert_int_equal(system(cmd), 0);
+    rm_tree(root);
+}
+
+/* Two threads run images at once: the package counter's delta then holds
+ * both, so an image that overlapped another has no measured energy, and
+ * one that provably ran alone (its call's whole span clear of the other
+ * thread's calls) has. */
+typedef struct span { double t0, t1; sb_provenance prov; } span;
+typedef struct energy_job {
+    void *prog;
+    const int8_t *in;
+    pthread_barrier_t *go;
+    span s[400];
+    int n, rc;
+} energy_job;
+
+static double mono_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static void *energy_worker(void *p) {
+    energy_job *j = p;
+    sb_error err = {0};
+    int8_t out[7];
+    for (j->n = 0; j->n < 400 && j->rc == 0; j->n++) {
+        sb_metrics m = {0};
+        pthread_barrier_wait(j->go); /* both threads start each round together */
+        j->s[j->n].t0 = mono_ns();
+        j->rc = cpu->run(j->prog, j->in, out, &m, &err);
+        j->s[j->n].t1 = mono_ns();
+        j->s[j->n].prov = metric(&m, SB_M_ENERGY_PJ)->prov;
+    }
+    return NULL;
+}
+
+static int clear_of(const span *a, const energy_job *other) {
+    for (int i = 0; i < other->n; i++)
+        if (a->t0 < other->s[i].t1 && other->s[i].t0 < a->t1) return 0;
+    return 1;
+}
+
+static void test_energy_concurrent_images(void **state) {
+    (void)state;
+    char root[] = "/tmp/sb-test-rapl-XXXXXX";
+    fake_powercap(root);
+    tgraph tg;
+    tnet_build(&tg, 16, SB_REQUANT_FIXED, 17, 15);
+    sb_option o = {"powercap_root", SB_OPT_STRING, root, 0, 0, 0, NULL, 0, NULL, 0, 0};
+    void *be = open_be(&o, 1), *prog = NULL;
+    sb_error err = {0};
+    assert_int_equal(cpu->prepare(be, tg_graph(&tg), &prog, &err), 0);
+    static int8_t in[17 * 15 * 3];
+    pthread_barrier_t go;
+    pthread_barrier_init(&go, NULL, 2);
+    static energy_job a, b;
+    a = (energy_job){.prog = prog, .in = in, .go = &go};
+    b = (energy_job){.prog = prog, .in = in, .go = &go};
+    pthread_t ta, tb;
+    assert_int_equal(pthread_create(&ta, NULL, energy_worker, &a), 0);
+    assert_int_equal(pthread_create(&tb, NULL, energy_worker, &b), 0);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    pthread_barrier_destroy(&go);
+    assert_int_equal(a.rc, 0);
+    assert_int_equal(b.rc, 0);
+    int shared = 0;
+    for (int k = 0; k < 2; k++) {
+        const energy_job *j = k ? &b : &a, *other = k ? &a : &b;
+        for (int i = 0; i < j->n; i++) {
+            if (clear_of(&j->s[i], other)) assert_int_equal(j->s[i].prov, SB_PROV_MEASURED);
+            shared += j->s[i].prov == SB_PROV_UNAVAILABLE;
+        }
+    }
+    /* 400 rounds started together: some images did overlap, and were caught */
+    assert_true(shared > 0);
+    sb_metrics m = {0};
+    assert_int_equal(cpu->run(prog, in, (int8_t[7]){0}, &m, &err), 0); /* alone again: measured */
+    assert_int_equal(metric(&m, SB_M_ENERGY_PJ)->prov, SB_PROV_MEASURED);
+    cpu->release(prog);
+    cpu->close(be);
+    tg_free(&tg);
+    rm_tree(root);
 }
 
 static void test_fp32_precision(void **state) {
@@ -285,6 +378,7 @@ int main(void) {
         cmocka_unit_test(test_two_threads),
         cmocka_unit_test(test_energy_unavailable),
         cmocka_unit_test(test_energy_fake_rapl),
+        cmocka_unit_test(test_energy_concurrent_images),
         cmocka_unit_test(test_fp32_precision),
         cmocka_unit_test(test_threads_per_image),
         cmocka_unit_test(test_bad_options),

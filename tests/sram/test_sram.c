@@ -367,6 +367,14 @@ static void test_option_errors(void **state) {
     sr_num(&p, "sram.period_ns", SB_OPT_FLOAT, 10);
     assert_int_equal(sb_sim_hw_from_options(&p.o, &hw, &err), SB_EINVAL);
     assert_non_null(strstr(err.msg, "exactly one"));
+    /* the macro's fastest clock: 145.45 MHz passes (1000 / 6.875 rounds), 146 does not */
+    load_preset(&p, "sram256.toml");
+    sr_set(&p, "sram.clock_mhz", SB_OPT_FLOAT, 1000.0 / 6.875, NULL);
+    assert_int_equal(sb_sim_hw_from_options(&p.o, &hw, &err), 0);
+    sr_set(&p, "sram.clock_mhz", SB_OPT_FLOAT, 146, NULL);
+    assert_int_equal(sb_sim_hw_from_options(&p.o, &hw, &err), SB_EINVAL);
+    assert_non_null(strstr(err.msg, "'sram.clock_mhz' = 146"));
+    assert_non_null(strstr(err.msg, "sram.min_period_ns"));
 }
 
 /* Tiling never changes a result, whatever the objective and buffering. */
@@ -421,7 +429,13 @@ static void test_bounds_golden(void **state) {
     assert_true(fabs(rep.bounds.comp_port_ns - (rd + wr) * 10.0) < 1e-6); /* one port, 10 ns */
     double ext_ns = wbytes / 40e-3 + (I + O) / 52e-3;                  /* 40 and 52 MB/s */
     assert_true(fabs(rep.bounds.comp_ext_ns - ext_ns) < 1e-6);
-    assert_true(fabs(rep.bounds.compute_ns - ceil(I * O / 4.0) * 10.0) < 1e-6);
+    /* element ops: a zero-point correction per output and reduction chunk,
+     * a requantisation per output; the bound keeps only the latter */
+    const sb_sim_layer *L = &rep.layers[0];
+    int64_t nk = (I + L->s.tk - 1) / L->s.tk;
+    assert_int_equal(L->c.macs, I * O);
+    assert_int_equal(L->c.ops, O * nk + O);
+    assert_true(fabs(rep.bounds.compute_ns - ceil((I * O + O) / 4.0) * 10.0) < 1e-6);
     assert_true(rep.bounds.hk_ext_bytes == 0); /* 280 MACs fit one segment */
     assert_true(rep.latency_ns >= rep.bounds.latency_ns);
     sb_sim_report_free(&rep);

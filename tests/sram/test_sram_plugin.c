@@ -59,7 +59,7 @@ static double run_plugin(const sb_graph *g, const char *preset_name, int images)
     int8_t *x = malloc((size_t)nin), *y = malloc((size_t)nout), *ref = malloc((size_t)nout);
     sb_workspace *ws = NULL;
     if (sb_workspace_new(g, &ws, &err)) fail_msg("%s", err.msg);
-    double lat = 0;
+    double lat = 0, leak = 0, idle = 0;
     for (int im = 0; im < images; im++) {
         for (int64_t i = 0; i < nin; i++) x[i] = (int8_t)sr_range(-128, 127);
         sb_metrics m;
@@ -68,11 +68,14 @@ static double run_plugin(const sb_graph *g, const char *preset_name, int images)
         if (sb_graph_run_int8(g, ws, x, ref, &err)) fail_msg("%s", err.msg);
         assert_memory_equal(y, ref, (size_t)nout);
         lat = metric(&m, SB_M_LATENCY_NS);
+        leak = metric(&m, SB_M_ENERGY_LEAKAGE_PJ);
+        idle = metric(&m, "energy_idle_clock_pj");
         double e = metric(&m, SB_M_ENERGY_PJ);
         /* the breakdowns add up to the totals */
         double lsum = metric(&m, SB_M_LATENCY_MEMORY_NS) + metric(&m, SB_M_LATENCY_COMPUTE_NS) + metric(&m, SB_M_LATENCY_DMA_NS);
         double esum = metric(&m, SB_M_ENERGY_SRAM_PJ) + metric(&m, SB_M_ENERGY_EXTERNAL_PJ) +
-                      metric(&m, SB_M_ENERGY_MAC_PJ) + metric(&m, SB_M_ENERGY_LEAKAGE_PJ);
+                      metric(&m, SB_M_ENERGY_MAC_PJ) + metric(&m, "energy_regfile_pj") +
+                      metric(&m, SB_M_ENERGY_LEAKAGE_PJ) + metric(&m, "energy_idle_clock_pj");
         assert_true(fabs(lsum - lat) <= 1e-6 * lat);
         assert_true(fabs(esum - e) <= 1e-6 * e);
         assert_true(lat >= metric(&m, "latency_bound_ns"));
@@ -90,6 +93,12 @@ static double run_plugin(const sb_graph *g, const char *preset_name, int images)
     assert_non_null(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "bounds"), "hong_kung"));
     cJSON *opts = cJSON_GetObjectItem(cJSON_GetObjectItem(r, "hardware"), "options");
     assert_true(cJSON_IsString(cJSON_GetObjectItem(opts, "sram.read_energy_pj_source")));
+    /* leakage is leakage alone (uW x ns = 1e-3 pJ); the idle clock is its own figure */
+    double leak_uw = cJSON_GetNumberValue(cJSON_GetObjectItem(opts, "sram.leakage_uw"));
+    assert_true(leak_uw > 0);
+    assert_true(fabs(leak - leak_uw * lat * 1e-3) <= 1e-9 * leak);
+    cJSON *tot = cJSON_GetObjectItem(r, "total");
+    assert_true(fabs(idle - cJSON_GetNumberValue(cJSON_GetObjectItem(tot, "energy_idle_clock_pj"))) <= 1e-9 * idle);
     cJSON_Delete(r);
     free(js);
     sb_workspace_free(ws);

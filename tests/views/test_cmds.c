@@ -83,6 +83,15 @@ static void test_sweep_small(void **state) {
     assert_int_equal(sh("test $(grep -c ',repriced,' '%s/sw/sweep.csv') -eq 6", tmp), 0);
     assert_int_equal(sh("awk -F, 'NR > 1 && $16 == 1' '%s/sw/sweep.csv' | grep -q .", tmp), 0);
     assert_int_equal(sh("awk -F, 'NR > 1 && $18 != 1' '%s/sw/sweep.csv' | grep -q . && exit 1 || exit 0", tmp), 0);
+    /* a clock faster than the macro's minimum period is no design point */
+    assert_int_equal(sh("'%s' sweep --model '%s' --capacity 256 --word-bits 16 --ports 1 --macs 4 "
+                        "--clock-mhz 100,1000 --output-dir '%s/sw2' --no-charts -q "
+                        "--preset '%s/backends/sram/sram256.toml' 2>/dev/null",
+                        SB_PROGRAM, MODEL, tmp, SB_SRC_ROOT),
+                     0);
+    assert_int_equal(sh("grep -q ',100,ok,' '%s/sw2/sweep.csv'", tmp), 0);
+    assert_int_equal(sh("grep ',1000,infeasible,' '%s/sw2/sweep.csv' | grep -q 'sram.min_period_ns'", tmp), 0);
+    assert_int_equal(sh("grep ',1000,' '%s/sw2/sweep.csv' | awk -F, '$16 == 1' | grep -q . && exit 1 || exit 0", tmp), 0);
 }
 
 /* `sweep --config`: the axes from bench.toml's [sweep] table, the model
