@@ -29,6 +29,8 @@ const sb_option_spec sb_sim_option_spec[] = {
     {"regfile.read_energy_pj", SB_OPT_FLOAT, SRC, "energy per operand read from the register file, pJ"},
     {"mac.macs_per_cycle", SB_OPT_INT, SRC, "8x8-bit MACs per clock cycle"},
     {"mac.energy_pj", SB_OPT_FLOAT, SRC, "energy per 8x8 MAC with 32-bit accumulate, pJ"},
+    {"mac.requant_energy_pj", SB_OPT_FLOAT, SRC,
+     "energy per requantisation of an int32 value to int8 (32-bit fixed-point multiply, rounding shift), pJ"},
     {"flash.name", SB_OPT_STRING, 0, "weight memory, e.g. \"qspi-nor-flash\""},
     {"flash.bandwidth_mbytes_per_s", SB_OPT_FLOAT, SRC, "weight memory read bandwidth, 1e6 bytes/s"},
     {"flash.burst_setup_ns", SB_OPT_FLOAT, SRC, "weight memory setup per burst, ns"},
@@ -106,6 +108,7 @@ int sb_sim_hw_from_options(const sb_options *o, sb_sim_hw *hw, sb_error *err) {
     NUM(hw->rf_read_pj, "regfile.read_energy_pj", 0)
     NUM(hw->macs_per_cycle, "mac.macs_per_cycle", 1)
     NUM(hw->mac_pj, "mac.energy_pj", 0)
+    NUM(hw->requant_pj, "mac.requant_energy_pj", 0)
 #undef NUM
     int has_mhz = (rc = get_num(o, "sram.clock_mhz", 0, 1e-6, &mhz, err)) == 0;
     if (rc < 0) return rc;
@@ -169,7 +172,8 @@ void sb_sim_layer_cost(const sb_sim_hw *hw, sb_sim_layer *L) {
     double P = hw->period_ns;
     double rd = (double)sum4(c->sram_rd_words), wr = (double)sum4(c->sram_wr_words);
     double rdc = rd - (double)c->dma_sram_rd_words, wrc = wr - (double)c->dma_sram_wr_words;
-    double compute = ceil((double)(c->macs + c->ops) / (double)hw->macs_per_cycle);
+    /* a requantisation takes an op slot of the datapath, like an element op */
+    double compute = ceil((double)(c->macs + c->ops + c->requants) / (double)hw->macs_per_cycle);
     double port_all = port_cycles(hw, rd, wr), port_c = port_cycles(hw, rdc, wrc);
     double fl_bytes = (double)(c->ext_rd_bytes[SB_SIM_W] + c->ext_wr_bytes[SB_SIM_W]);
     double ps_rd = (double)(sum4(c->ext_rd_bytes) - c->ext_rd_bytes[SB_SIM_W]);
@@ -199,11 +203,12 @@ void sb_sim_layer_cost(const sb_sim_hw *hw, sb_sim_layer *L) {
     L->e_ext_pj = fl_bytes * hw->flash.read_pj_per_byte + ps_rd * hw->psram.read_pj_per_byte +
                   ps_wr * hw->psram.write_pj_per_byte;
     L->e_mac_pj = (double)(c->macs + c->ops) * hw->mac_pj;
+    L->e_rq_pj = (double)c->requants * hw->requant_pj;
     L->e_reg_pj = (double)c->reg_reads * hw->rf_read_pj;
     L->e_leak_pj = hw->leakage_uw * t * 1e-3; /* uW x ns = 1e-3 pJ */
     double idle = t / P - port_all;
     L->e_idle_pj = (idle > 0 ? idle : 0) * hw->idle_clock_pj;
-    L->energy_pj = L->e_sram_pj + L->e_ext_pj + L->e_mac_pj + L->e_reg_pj + L->e_leak_pj + L->e_idle_pj;
+    L->energy_pj = L->e_sram_pj + L->e_ext_pj + L->e_mac_pj + L->e_rq_pj + L->e_reg_pj + L->e_leak_pj + L->e_idle_pj;
 }
 
 int sb_sim_counts_equal(const sb_sim_counts *a, const sb_sim_counts *b) {
@@ -588,7 +593,7 @@ void sb_sim_bounds_of(const sb_sim_hw *hw, const sb_graph *g, const sb_sim_repor
     double wb = hw->word_bits / 8.0, cap = (double)hw->capacity_bytes, P = hw->period_ns;
     double S = (double)(hw->capacity_bytes + hw->rf_bytes);
     double crd = 0, cwr = 0, dma_in = 0, dma_out = 0, spill_in = 0, spill_out = 0, flash = 0;
-    double compute_cycles = 0, macs = 0, ops = 0, hk = 0;
+    double compute_cycles = 0, macs = 0, ops = 0, rq = 0, hk = 0;
     memset(B, 0, sizeof *B);
     for (int i = 0; i < rep->n_layers; i++) {
         const sb_op *op = &g->ops[i];
@@ -616,11 +621,11 @@ void sb_sim_bounds_of(const sb_sim_hw *hw, const sb_graph *g, const sb_sim_repor
         crd += (G.kind == SB_SIM_K_LUT ? 0 : wbytes) + in_all;
         cwr += out;
         /* conv's zero-point corrections depend on the reduction chunks (and a
-         * design could fold them into the bias): the bound keeps only the
-         * requantisation of each output, which no schedule avoids */
-        double lops = G.kind == SB_SIM_K_CONV ? out : (double)L->c.ops;
-        compute_cycles += ceil(((double)L->c.macs + lops) / (double)hw->macs_per_cycle);
-        macs += (double)L->c.macs; ops += lops;
+         * design could fold them into the bias): the bound leaves them out;
+         * no schedule avoids the requantisations */
+        double lops = G.kind == SB_SIM_K_CONV ? 0 : (double)L->c.ops, lrq = (double)L->c.requants;
+        compute_cycles += ceil(((double)L->c.macs + lops + lrq) / (double)hw->macs_per_cycle);
+        macs += (double)L->c.macs; ops += lops; rq += lrq;
         /* Hong-Kung style: at most Pmax MACs per segment of S transfers */
         double M = (double)L->c.macs, pmax = 0;
         if (G.kind == SB_SIM_K_CONV) pmax = sqrt(3.0 * G.T) * pow(S, 1.5);
@@ -637,7 +642,7 @@ void sb_sim_bounds_of(const sb_sim_hw *hw, const sb_graph *g, const sb_sim_repor
                      (spill_in + spill_out) / (hw->psram.bandwidth_mbytes_per_s * 1e-3);
     B->comp_latency_ns = fmax(B->comp_port_ns, B->comp_ext_ns);
     B->compute_ns = compute_cycles * P;
-    double e_compute = (macs + ops) * hw->mac_pj + (2 * macs + ops) * hw->rf_read_pj;
+    double e_compute = (macs + ops) * hw->mac_pj + rq * hw->requant_pj + (2 * macs + ops) * hw->rf_read_pj;
     B->compute_energy_pj = e_compute + hw->leakage_uw * B->compute_ns * 1e-3;
     B->comp_energy_pj = rdw * hw->read_pj + wrw * hw->write_pj + flash * hw->flash.read_pj_per_byte +
                         spill_in * hw->psram.read_pj_per_byte + spill_out * hw->psram.write_pj_per_byte +
@@ -679,11 +684,12 @@ int sb_sim_analyze(const sb_sim_hw *hw, const sb_graph *g, sb_sim_report *rep, s
         rep->total.reg_reads += L->c.reg_reads;
         rep->total.macs += L->c.macs;
         rep->total.ops += L->c.ops;
+        rep->total.requants += L->c.requants;
         rep->total.steps += L->c.steps;
         rep->latency_ns += L->latency_ns; rep->compute_ns += L->compute_ns;
         rep->memory_ns += L->memory_ns; rep->dma_ns += L->dma_ns; rep->stall_ns += L->stall_ns;
         rep->e_sram_pj += L->e_sram_pj; rep->e_ext_pj += L->e_ext_pj; rep->e_mac_pj += L->e_mac_pj;
-        rep->e_reg_pj += L->e_reg_pj; rep->e_leak_pj += L->e_leak_pj; rep->e_idle_pj += L->e_idle_pj;
+        rep->e_rq_pj += L->e_rq_pj; rep->e_reg_pj += L->e_reg_pj; rep->e_leak_pj += L->e_leak_pj; rep->e_idle_pj += L->e_idle_pj;
         rep->energy_pj += L->energy_pj;
         if (L->s.sram_bytes > rep->sram_peak_bytes) rep->sram_peak_bytes = L->s.sram_bytes;
         double pw = L->latency_ns > 0 ? L->energy_pj / L->latency_ns : 0; /* pJ/ns = mW */

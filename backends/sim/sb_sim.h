@@ -51,6 +51,7 @@ typedef struct sb_sim_hw {
     /* MAC array */
     int64_t macs_per_cycle;
     double mac_pj;                  /* per 8x8 MAC with 32-bit accumulate */
+    double requant_pj;              /* per requantisation (32-bit multiply) */
     /* external memories */
     sb_sim_extmem flash;            /* weights, biases, requant, tables   */
     sb_sim_extmem psram;            /* activations                        */
@@ -92,6 +93,8 @@ typedef struct sb_sim_counts {
     int64_t reg_reads;
     int64_t macs;                       /* executed (valid-tap) MACs      */
     int64_t ops;                        /* non-MAC element ops            */
+    int64_t requants;                   /* fixed-point rescalings: 32-bit
+                                           multiply + rounding shift      */
     int64_t steps;                      /* tile steps                     */
 } sb_sim_counts;
 
@@ -129,7 +132,7 @@ typedef struct sb_sim_layer {
     int64_t params;              /* constant bytes of the op              */
     double compute_cycles, port_cycles, ext_ns;
     double latency_ns, compute_ns, memory_ns, dma_ns, stall_ns;
-    double e_sram_pj, e_ext_pj, e_mac_pj, e_reg_pj, e_leak_pj, e_idle_pj, energy_pj;
+    double e_sram_pj, e_ext_pj, e_mac_pj, e_rq_pj, e_reg_pj, e_leak_pj, e_idle_pj, energy_pj;
 } sb_sim_layer;
 
 typedef struct sb_sim_bounds {
@@ -150,7 +153,7 @@ typedef struct sb_sim_report {
     sb_sim_layer *layers;        /* one per op, graph order               */
     sb_sim_counts total;
     double latency_ns, compute_ns, memory_ns, dma_ns, stall_ns;
-    double e_sram_pj, e_ext_pj, e_mac_pj, e_reg_pj, e_leak_pj, e_idle_pj, energy_pj;
+    double e_sram_pj, e_ext_pj, e_mac_pj, e_rq_pj, e_reg_pj, e_leak_pj, e_idle_pj, energy_pj;
     double avg_power_mw, peak_power_mw;
     sb_sim_bounds bounds;
     int64_t sram_peak_bytes;

@@ -187,10 +187,10 @@ static void pixels_group(ctx *x, const sb_op *op, const sb_geom *G, const sb_lay
     c->sram_rd_words[SB_SIM_PSUM] += n_ps_rd * ps_words;
     c->sram_wr_words[SB_SIM_PSUM] += n_ps_wr * ps_words;
     c->sram_wr_words[SB_SIM_OUT] += n_out * out_words;
-    /* element ops as in the closed form (sb_sim_model.c): zero-point
-     * correction per tap (conv), requantisation per output (conv, dw) */
-    if (conv) { c->macs += n_taps * tk * rg; c->ops += n_taps * rg + n_out * rg; }
-    else if (dw) { c->macs += n_taps * rg; c->ops += n_out * rg; }
+    /* as in the closed form (sb_sim_model.c): a zero-point correction per
+     * tap (conv), a requantisation per output (conv, dw) */
+    if (conv) { c->macs += n_taps * tk * rg; c->ops += n_taps * rg; c->requants += n_out * rg; }
+    else if (dw) { c->macs += n_taps * rg; c->requants += n_out * rg; }
     else c->ops += n_taps * rg;
 }
 
@@ -408,6 +408,7 @@ static void exec_elementwise(ctx *x, const sb_op *op, const sb_geom *G, const sb
                                                                : sb_out_mul(g, op, x->sram[a + j], x->sram[b + j]);
                 }
                 x->c->reg_reads += 2 * (int64_t)tp * tc;
+                x->c->requants += (int64_t)G->rq * tp * tc;
                 break;
             case SB_SIM_K_LUT: {
                 /* Each pass scans the whole tile (counted per pixel below) and
@@ -458,6 +459,7 @@ static void exec_elementwise(ctx *x, const sb_op *op, const sb_geom *G, const sb
                 else {
                     wr(x, SB_SIM_OUT, L.out[0], tc);
                     for (int j = 0; j < tc; j++) x->sram[L.out[0] + j] = sb_out_gavgpool(g, op, acc[j]);
+                    x->c->requants += tc;
                     dma_begin(x, SB_SIM_OUT, 1, G->burst);
                     dma_copy(x, Y + o0, L.out[0], tc);
                     dma_flush(x);

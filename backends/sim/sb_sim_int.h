@@ -14,6 +14,7 @@ typedef struct sb_geom {
     int T;                  /* taps KH * KW                               */
     int npar;               /* int32 per-channel parameter arrays (bias, mult, shift) */
     int P;                  /* elementwise: pixels                        */
+    int rq;                 /* elementwise: requantisations per element (add 3, mul 1, lut 0) */
     int wb;                 /* SRAM word bytes                            */
     int64_t burst;          /* external burst bytes (psram)               */
     int64_t burst_f;        /* external burst bytes (flash)               */

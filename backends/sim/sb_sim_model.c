@@ -74,6 +74,8 @@ int sb_geom_of(const sb_sim_hw *hw, const sb_graph *g, const sb_op *op, sb_geom 
         return 0;
     case SB_OP_ADD: case SB_OP_MUL: case SB_OP_LUT:
         G->kind = op->type == SB_OP_LUT ? SB_SIM_K_LUT : SB_SIM_K_BIN;
+        /* sb_out_add rescales both inputs and the sum, sb_out_mul the product */
+        G->rq = op->type == SB_OP_ADD ? 3 : op->type == SB_OP_MUL ? 1 : 0;
         G->C = G->OC = lastdim(y);
         G->P = (int)(elems(y) / G->C);
         if (op->type == SB_OP_MUL && elems(&g->tensors[op->inputs[1]]) != elems(y)) {
@@ -344,12 +346,12 @@ static void analyze_window(const sb_geom *G, const sb_sim_sched *s, sb_sim_count
         }
         c->sram_wr_words[SB_SIM_OUT] += pix * mo * spn;
     });
-    /* Element ops besides the MACs: conv subtracts the input zero point's
-     * share (sum of the chunk's weights x zero point) once per valid tap and
-     * chunk; conv and dw requantise each output once (multiply, rounding
-     * shift, zero point, clamp); maxpool compares once per valid tap. */
-    if (conv) { c->macs = VT * G->C * G->OC; c->ops = VT * G->OC * nk + pix * G->OC; }
-    else if (dw) { c->macs = VT * G->OC; c->ops = pix * G->OC; }
+    /* Besides the MACs: conv subtracts the input zero point's share (the
+     * chunk's weight sum x zero point) once per valid tap and chunk, an
+     * element op; conv and dw requantise each output once; maxpool compares
+     * once per valid tap. */
+    if (conv) { c->macs = VT * G->C * G->OC; c->ops = VT * G->OC * nk; c->requants = pix * G->OC; }
+    else if (dw) { c->macs = VT * G->OC; c->requants = pix * G->OC; }
     else c->ops = VT * G->OC;
     c->reg_reads = 2 * c->macs + c->ops;
     /* output stores: one per spatial tile x channel tile */
@@ -388,6 +390,7 @@ static void analyze_elementwise(const sb_geom *G, const sb_sim_sched *s, sb_sim_
         c->sram_rd_words[SB_SIM_IN] += 2 * G->P * cwsum;
         c->sram_wr_words[SB_SIM_OUT] += G->P * cwsum;
         c->reg_reads = 2 * n;
+        c->requants = G->rq * n;
         break;
     case SB_SIM_K_LUT: {
         int64_t nt = sb_cdiv(256, s->tt), words = 0;
@@ -406,6 +409,7 @@ static void analyze_elementwise(const sb_geom *G, const sb_sim_sched *s, sb_sim_
         c->sram_rd_words[SB_SIM_PSUM] += (np - 1) * cw4sum;
         c->sram_wr_words[SB_SIM_PSUM] += (np - 1) * cw4sum;
         c->sram_wr_words[SB_SIM_OUT] += cwsum;
+        c->requants = G->C;                                 /* one per output: the mean */
         FOR_TILES(G->C, s->tc, tc, mo, {
             xfer x = { tc, 1, sb_cdiv(tc, G->burst), sb_wdiv(tc, wb) };
             add_store(c, SB_SIM_OUT, &x, mo);

@@ -37,6 +37,7 @@ static cJSON *counts_json(const sb_sim_counts *c) {
     cJSON_AddNumberToObject(o, "register_reads", (double)c->reg_reads);
     cJSON_AddNumberToObject(o, "macs", (double)c->macs);
     cJSON_AddNumberToObject(o, "element_ops", (double)c->ops);
+    cJSON_AddNumberToObject(o, "requantisations", (double)c->requants);
     cJSON_AddNumberToObject(o, "tile_steps", (double)c->steps);
     return o;
 }
@@ -85,6 +86,7 @@ static cJSON *layer_json(const sb_sim_report *rep, const sb_graph *g, const sb_s
     cJSON_AddNumberToObject(o, "energy_sram_pj", L->e_sram_pj);
     cJSON_AddNumberToObject(o, "energy_external_pj", L->e_ext_pj);
     cJSON_AddNumberToObject(o, "energy_mac_pj", L->e_mac_pj);
+    cJSON_AddNumberToObject(o, "energy_requant_pj", L->e_rq_pj);
     cJSON_AddNumberToObject(o, "energy_regfile_pj", L->e_reg_pj);
     cJSON_AddNumberToObject(o, "energy_leakage_pj", L->e_leak_pj);
     cJSON_AddNumberToObject(o, "energy_idle_clock_pj", L->e_idle_pj);
@@ -132,6 +134,7 @@ char *sb_sim_report_json(const sb_sim_report *rep, const sb_graph *g, const sb_o
     cJSON_AddNumberToObject(t, "energy_sram_pj", rep->e_sram_pj);
     cJSON_AddNumberToObject(t, "energy_external_pj", rep->e_ext_pj);
     cJSON_AddNumberToObject(t, "energy_mac_pj", rep->e_mac_pj);
+    cJSON_AddNumberToObject(t, "energy_requant_pj", rep->e_rq_pj);
     cJSON_AddNumberToObject(t, "energy_regfile_pj", rep->e_reg_pj);
     cJSON_AddNumberToObject(t, "energy_leakage_pj", rep->e_leak_pj);
     cJSON_AddNumberToObject(t, "energy_idle_clock_pj", rep->e_idle_pj);

@@ -130,6 +130,7 @@ static int sram_run(void *p, const int8_t *input, int8_t *logits, sb_metrics *m,
     sb_metrics_add(m, SB_M_ENERGY_SRAM_PJ, "pJ", r->e_sram_pj, SB_PROV_SIMULATED, n);
     sb_metrics_add(m, SB_M_ENERGY_EXTERNAL_PJ, "pJ", r->e_ext_pj, SB_PROV_SIMULATED, n);
     sb_metrics_add(m, SB_M_ENERGY_MAC_PJ, "pJ", r->e_mac_pj, SB_PROV_SIMULATED, n);
+    sb_metrics_add(m, "energy_requant_pj", "pJ", r->e_rq_pj, SB_PROV_SIMULATED, n);
     sb_metrics_add(m, "energy_regfile_pj", "pJ", r->e_reg_pj, SB_PROV_SIMULATED, n);
     sb_metrics_add(m, SB_M_ENERGY_LEAKAGE_PJ, "pJ", r->e_leak_pj, SB_PROV_SIMULATED, n);
     sb_metrics_add(m, "energy_idle_clock_pj", "pJ", r->e_idle_pj, SB_PROV_SIMULATED, n);

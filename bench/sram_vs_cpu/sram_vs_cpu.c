@@ -76,8 +76,9 @@ int main(int argc, char **argv) {
     printf("simulated: latency %.3f ms (compute %.3f, sram port stalls %.3f, dma %.3f), energy %.3f mJ, avg power %.2f mW\n",
            rep.latency_ns * 1e-6, rep.compute_ns * 1e-6, rep.memory_ns * 1e-6, rep.dma_ns * 1e-6,
            rep.energy_pj * 1e-9, rep.avg_power_mw);
-    printf("energy: sram %.3f mJ, external %.3f mJ, mac %.3f mJ, regfile %.3f mJ, leakage %.4f mJ, idle clock %.3f mJ\n",
-           rep.e_sram_pj * 1e-9, rep.e_ext_pj * 1e-9, rep.e_mac_pj * 1e-9, rep.e_reg_pj * 1e-9, rep.e_leak_pj * 1e-9,
+    printf("energy: sram %.3f mJ, external %.3f mJ, mac %.3f mJ, requantisation %.3f mJ, regfile %.3f mJ, leakage %.4f mJ, "
+           "idle clock %.3f mJ\n",
+           rep.e_sram_pj * 1e-9, rep.e_ext_pj * 1e-9, rep.e_mac_pj * 1e-9, rep.e_rq_pj * 1e-9, rep.e_reg_pj * 1e-9, rep.e_leak_pj * 1e-9,
            rep.e_idle_pj * 1e-9);
     int64_t ext = 0, srd = 0, swr = 0;
     for (int k = 0; k < SB_SIM_NCLASS; k++) {

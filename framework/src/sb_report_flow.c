@@ -93,17 +93,17 @@ static void flow_charts(sb_doc *d, const char *dir, int render, const cJSON *job
     int i = 0, n;
     char stem[64], *script, *title;
     const char *const w_cls[] = {"weights", NULL}, *const a_cls[] = {"input", "output", "psum", NULL};
-    sb_buf_printf(&tdata, "# layer compute_ms stall_ms sram_uj ext_uj mac_uj reg_uj leak_uj idle_uj\n");
+    sb_buf_printf(&tdata, "# layer compute_ms stall_ms sram_uj ext_uj mac_uj reg_uj leak_uj idle_uj requant_uj\n");
     sb_buf_printf(&mdata, "# t_ms flash_rd_KiB psram_rd_KiB psram_wr_KiB sram_used_B\n");
     cJSON_ArrayForEach(L, J(rep, "layers")) {
         const cJSON *c = J(L, "counts");
         double lat = sb_json_num(L, "latency_ns"), comp = sb_json_num(L, "compute_cycles") * period_ns;
         if (!c) continue;
         if (isnan(comp) || comp > lat) comp = lat;
-        sb_buf_printf(&tdata, "%d %.6g %.6g %.6g %.6g %.6g %.6g %.6g %.6g\n", i, comp * 1e-6, (lat - comp) * 1e-6,
+        sb_buf_printf(&tdata, "%d %.6g %.6g %.6g %.6g %.6g %.6g %.6g %.6g %.6g\n", i, comp * 1e-6, (lat - comp) * 1e-6,
                       sb_json_num(L, "energy_sram_pj") * 1e-6, sb_json_num(L, "energy_external_pj") * 1e-6, sb_json_num(L, "energy_mac_pj") * 1e-6,
                       sb_json_num(L, "energy_regfile_pj") * 1e-6, sb_json_num(L, "energy_leakage_pj") * 1e-6,
-                      sb_json_num(L, "energy_idle_clock_pj") * 1e-6);
+                      sb_json_num(L, "energy_idle_clock_pj") * 1e-6, sb_json_num(L, "energy_requant_pj") * 1e-6);
         /* one step per layer: its traffic spread over its duration */
         sb_buf_printf(&mdata, "%.9g %.6g %.6g %.6g %.0f\n", t_ms, cls_sum(c, "ext_read_bytes", w_cls) / 1024.0,
                       cls_sum(c, "ext_read_bytes", a_cls) / 1024.0, cls_sum(c, "ext_write_bytes", a_cls) / 1024.0,
@@ -140,7 +140,8 @@ static void flow_charts(sb_doc *d, const char *dir, int render, const cJSON *job
                         "set boxwidth 0.9\nset key outside top center horizontal\nset xtics %d\nset xrange [-1:%d]\n"
                         "plot '%s.dat' using 4 title 'SRAM accesses' lc rgb '#4477aa', '' using 5 title 'external memory' lc rgb '#cc6677', "
                         "'' using 6 title 'MACs' lc rgb '#228833', '' using 7 title 'register file' lc rgb '#ccbb44', "
-                        "'' using 8 title 'leakage' lc rgb '#66ccee', '' using 9 title 'idle clock' lc rgb '#aa3377'\n",
+                        "'' using 8 title 'leakage' lc rgb '#66ccee', '' using 9 title 'idle clock' lc rgb '#aa3377', "
+                        "'' using 10 title 'requantisation' lc rgb '#999933'\n",
                         title, n > 40 ? 10 : n > 15 ? 5 : 1, n, stem);
     sb_doc_chart_render(d, dir, render, stem, "Energy per layer, stacked by where it is spent", tdata.s, script, 1300, 520);
     free(script);
@@ -178,11 +179,12 @@ void sb_view_flow(const cJSON *res, sb_doc *d, const char *dir, int charts, cons
         flow_table(d, j, rep);
         if ((tot = J(rep, "total")))
             sb_doc_para(d, "Total (simulated): %.4g ms = compute %.4g ms + memory %.4g ms + DMA %.4g ms; %.4g mJ "
-                           "(SRAM %.4g, external %.4g, MAC %.4g, register file %.4g, leakage %.4g, idle clock %.4g mJ); "
+                           "(SRAM %.4g, external %.4g, MAC %.4g, requantisation %.4g, register file %.4g, leakage %.4g, idle clock %.4g mJ); "
                            "peak SRAM use %.0f B of %.0f B.",
                         sb_json_num(tot, "latency_ns") * 1e-6, sb_json_num(tot, "latency_compute_ns") * 1e-6, sb_json_num(tot, "latency_memory_ns") * 1e-6,
                         sb_json_num(tot, "latency_dma_ns") * 1e-6, sb_json_num(tot, "energy_pj") * 1e-9, sb_json_num(tot, "energy_sram_pj") * 1e-9,
-                        sb_json_num(tot, "energy_external_pj") * 1e-9, sb_json_num(tot, "energy_mac_pj") * 1e-9, sb_json_num(tot, "energy_regfile_pj") * 1e-9,
+                        sb_json_num(tot, "energy_external_pj") * 1e-9, sb_json_num(tot, "energy_mac_pj") * 1e-9,
+                        sb_json_num(tot, "energy_requant_pj") * 1e-9, sb_json_num(tot, "energy_regfile_pj") * 1e-9,
                         sb_json_num(tot, "energy_leakage_pj") * 1e-9, sb_json_num(tot, "energy_idle_clock_pj") * 1e-9,
                         sb_json_num(tot, "sram_peak_bytes"), sb_json_num(J(rep, "hardware"), "sram.capacity_bytes"));
         if (J(rep, "total")) flow_charts(d, dir, charts, j, rep, idx++);

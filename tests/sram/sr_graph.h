@@ -254,6 +254,7 @@ static inline void sr_random_hw(sr_opts *p, int64_t cap_words_max) {
     sr_num(p, "regfile.read_energy_pj", SB_OPT_FLOAT, 0.1 * sr_range(0, 10));
     sr_num(p, "mac.macs_per_cycle", SB_OPT_INT, sr_range(1, 32));
     sr_num(p, "mac.energy_pj", SB_OPT_FLOAT, 0.5 * sr_range(1, 10));
+    sr_num(p, "mac.requant_energy_pj", SB_OPT_FLOAT, sr_range(0, 60));
     const char *mem[2] = {"flash", "psram"};
     for (int m = 0; m < 2; m++) {
         char k[64];

@@ -429,12 +429,14 @@ static void test_bounds_golden(void **state) {
     assert_true(fabs(rep.bounds.comp_port_ns - (rd + wr) * 10.0) < 1e-6); /* one port, 10 ns */
     double ext_ns = wbytes / 40e-3 + (I + O) / 52e-3;                  /* 40 and 52 MB/s */
     assert_true(fabs(rep.bounds.comp_ext_ns - ext_ns) < 1e-6);
-    /* element ops: a zero-point correction per output and reduction chunk,
+    /* a zero-point correction per output and reduction chunk (element ops),
      * a requantisation per output; the bound keeps only the latter */
     const sb_sim_layer *L = &rep.layers[0];
     int64_t nk = (I + L->s.tk - 1) / L->s.tk;
     assert_int_equal(L->c.macs, I * O);
-    assert_int_equal(L->c.ops, O * nk + O);
+    assert_int_equal(L->c.ops, O * nk);
+    assert_int_equal(L->c.requants, O);
+    assert_true(fabs(L->e_rq_pj - O * 36.0) < 1e-9); /* mac.requant_energy_pj of the preset */
     assert_true(fabs(rep.bounds.compute_ns - ceil((I * O + O) / 4.0) * 10.0) < 1e-6);
     assert_true(rep.bounds.hk_ext_bytes == 0); /* 280 MACs fit one segment */
     assert_true(rep.latency_ns >= rep.bounds.latency_ns);

@@ -74,7 +74,7 @@ static double run_plugin(const sb_graph *g, const char *preset_name, int images)
         /* the breakdowns add up to the totals */
         double lsum = metric(&m, SB_M_LATENCY_MEMORY_NS) + metric(&m, SB_M_LATENCY_COMPUTE_NS) + metric(&m, SB_M_LATENCY_DMA_NS);
         double esum = metric(&m, SB_M_ENERGY_SRAM_PJ) + metric(&m, SB_M_ENERGY_EXTERNAL_PJ) +
-                      metric(&m, SB_M_ENERGY_MAC_PJ) + metric(&m, "energy_regfile_pj") +
+                      metric(&m, SB_M_ENERGY_MAC_PJ) + metric(&m, "energy_requant_pj") + metric(&m, "energy_regfile_pj") +
                       metric(&m, SB_M_ENERGY_LEAKAGE_PJ) + metric(&m, "energy_idle_clock_pj");
         assert_true(fabs(lsum - lat) <= 1e-6 * lat);
         assert_true(fabs(esum - e) <= 1e-6 * e);
