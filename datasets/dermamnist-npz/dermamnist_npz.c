@@ -22,7 +22,7 @@ static const char *const class_names[N_CLASSES] = {"akiec", "bcc", "bkl", "df", 
 static const char *const subsets[3] = {"train", "val", "test"};
 
 static const sb_option_spec options[] = {
-    {"path", SB_OPT_STRING, SB_OPT_REQUIRED, "dermamnist*.npz (relative to the repo root)"},
+    {"path", SB_OPT_STRING, SB_OPT_REQUIRED, "dermamnist*.npz (relative to bench.toml's folder)"},
     {"subset", SB_OPT_STRING, 0, "train | val | test | all (default test)"},
     {NULL, 0, 0, NULL}};
 

@@ -16,7 +16,7 @@
 #define MAX_SIZES 8
 
 static const sb_option_spec options[] = {
-    {"path", SB_OPT_STRING, 0, "dataset folder (default: $HAM10000_DIR, else ../shared/data/ham10000 from the repo root)"},
+    {"path", SB_OPT_STRING, 0, "dataset folder (default: $HAM10000_DIR, else ../shared/data/ham10000 from bench.toml's folder)"},
     {"split", SB_OPT_STRING, 0, "dermamnist (official, by image) | lesion (lesion-disjoint, stratified) | all; default dermamnist"},
     {"subset", SB_OPT_STRING, 0, "train | val | test | all; default test (all for split = all)"},
     {"train_fraction", SB_OPT_FLOAT, 0, "lesion split: fraction of each class's images for train (default 0.7)"},

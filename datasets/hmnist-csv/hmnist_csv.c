@@ -26,7 +26,7 @@ static const char *const class_names[N_CLASSES] = {"akiec", "bcc", "bkl", "df", 
 static const int hmnist_to_ours[N_CLASSES] = {0, 1, 2, 3, 5, 6, 4};
 
 static const sb_option_spec options[] = {
-    {"path", SB_OPT_STRING, SB_OPT_REQUIRED, "the hmnist_*.csv file (relative to the repo root)"},
+    {"path", SB_OPT_STRING, SB_OPT_REQUIRED, "the hmnist_*.csv file (relative to bench.toml's folder)"},
     {NULL, 0, 0, NULL}};
 
 typedef struct hmnist_ds {
