@@ -179,7 +179,7 @@ static cJSON *std_metrics(const sb_metrics *m, const char *why_na) {
 /* Softmax of the dequantised logits, as the runner computes it. */
 static cJSON *sample_json(const sb_graph *g, const int8_t *logits, const image *im, const sb_metrics *m) {
     const sb_tensor *out = &g->tensors[g->output];
-    double scale = out->scale > 0 ? out->scale : 1.0, mx = -HUGE_VAL, sum = 0, p[256];
+    double scale = out->scale, mx = -HUGE_VAL, sum = 0, p[256]; /* checked: sb_runner_check_graph */
     int n = g->n_classes < 256 ? g->n_classes : 256, c, k, best[3] = {-1, -1, -1};
     cJSON *o = cJSON_CreateObject(), *top = cJSON_CreateArray(), *pr = cJSON_CreateArray(), *mm = cJSON_CreateObject();
     for (c = 0; c < n; c++) {
@@ -356,7 +356,7 @@ static int infer_main(int argc, char **argv) {
     mapi = (const sb_model_plugin *)mp.hdr;
     if (sb_options_build(mi, sb_cfg_model_keys, mp.hdr->options, &mo, &err) < 0) goto fail;
     have_mo = 1;
-    if (mapi->load(&host, &mo.opts, &g, &err) < 0) goto fail;
+    if (mapi->load(&host, &mo.opts, &g, &err) < 0 || sb_runner_check_graph(g, mi->name, &err) < 0) goto fail;
     im.size_px = g->tensors[g->input].shape[1];
     im.rgb = malloc((size_t)im.size_px * (size_t)im.size_px * 3);
     input = malloc((size_t)im.size_px * (size_t)im.size_px * 3);

@@ -182,25 +182,34 @@ static int ensure_model(sb_run_model *m, sb_error *err) {
     return 0;
 }
 
-/* The graph must take [1,S,S,3] int8 and give n_classes int8 logits that
- * match the dataset's classes. */
-static int check_graph(const sb_run_dataset *ds, const sb_run_model *m, int *size_px, sb_error *err) {
-    const sb_graph *g = m->graph;
+int sb_runner_check_graph(const sb_graph *g, const char *model, sb_error *err) {
     const sb_tensor *in, *out;
     if (g->input < 0 || g->input >= g->n_tensors || g->output < 0 || g->output >= g->n_tensors)
-        return sb_error_set(err, SB_EFORMAT, "model '%s': input/output tensor index out of range", m->cfg->name);
+        return sb_error_set(err, SB_EFORMAT, "model '%s': input/output tensor index out of range", model);
     in = &g->tensors[g->input];
     out = &g->tensors[g->output];
     if (in->dtype != SB_DT_INT8 || in->rank != 4 || in->shape[0] != 1 || in->shape[3] != 3 ||
         in->shape[1] != in->shape[2] || in->shape[1] <= 0)
         return sb_error_set(err, SB_EFORMAT, "model '%s': input tensor '%s': expected int8 [1,S,S,3]",
-                            m->cfg->name, in->name ? in->name : "?");
+                            model, in->name ? in->name : "?");
     if (out->dtype != SB_DT_INT8 || g->n_classes <= 0)
-        return sb_error_set(err, SB_EFORMAT, "model '%s': output tensor: expected int8 logits", m->cfg->name);
+        return sb_error_set(err, SB_EFORMAT, "model '%s': output tensor: expected int8 logits", model);
+    /* the softmax dequantises with it: no scale, no confidences */
+    if (!(out->scale > 0 && isfinite(out->scale)))
+        return sb_error_set(err, SB_EFORMAT, "model '%s': output tensor '%s': scale %g: expected a positive finite "
+                            "float32", model, out->name ? out->name : "?", (double)out->scale);
+    return 0;
+}
+
+/* The graph must also give logits that match the dataset's classes. */
+static int check_graph(const sb_run_dataset *ds, const sb_run_model *m, int *size_px, sb_error *err) {
+    const sb_graph *g = m->graph;
+    int rc = sb_runner_check_graph(g, m->cfg->name, err);
+    if (rc < 0) return rc;
     if (g->n_classes != ds->n_classes)
         return sb_error_set(err, SB_EINVAL, "model '%s' has %d classes but dataset '%s' has %d: expected the same",
                             m->cfg->name, g->n_classes, ds->cfg->inst.name, ds->n_classes);
-    *size_px = in->shape[1];
+    *size_px = g->tensors[g->input].shape[1];
     return 0;
 }
 
@@ -257,7 +266,7 @@ fail:
 /* Dequantise int8 logits, softmax in double, top-3. */
 static void postprocess(const sb_graph *g, const int8_t *logits, sb_sample *s) {
     const sb_tensor *out = &g->tensors[g->output];
-    double scale = out->scale > 0 ? out->scale : 1.0, mx = -HUGE_VAL, sum = 0, p[256];
+    double scale = out->scale, mx = -HUGE_VAL, sum = 0, p[256]; /* checked: sb_runner_check_graph */
     int n = g->n_classes < 256 ? g->n_classes : 256, c, k;
     for (c = 0; c < n; c++) {
         p[c] = scale * ((double)logits[c] - (double)out->zero_point);

@@ -47,6 +47,11 @@ sb_run *sb_runner_run(sb_runner *r);
 void sb_runner_set_progress_fd(int fd);
 void sb_runner_event(const char *fmt, ...);
 
+/* What every command needs of a model plugin's graph, whatever the
+ * dataset: an int8 [1,S,S,3] input and int8 logits with a positive finite
+ * scale (the softmax dequantises with it). Names `model` and the field. */
+int sb_runner_check_graph(const sb_graph *g, const char *model, sb_error *err);
+
 /* The host services handed to plugins. */
 const sb_host *sb_runner_host(void);
 

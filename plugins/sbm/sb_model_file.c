@@ -5,6 +5,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,8 +109,29 @@ static int get_float(rd *r, const cJSON *obj, const char *key, int required, flo
         *out = dflt;
         return SB_OK;
     }
-    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) return rfail(r, key, "expected a finite number");
+    /* beyond FLT_MAX the double is finite but the float32 is not */
+    if (!cJSON_IsNumber(v) || !(fabs(v->valuedouble) <= FLT_MAX)) return rfail(r, key, "expected a finite float32");
     *out = (float)v->valuedouble;
+    return SB_OK;
+}
+
+/* A quantisation scale, real = scale * (q - zero_point): a positive finite
+ * float32. Zero, a negative or an infinite scale (1e300 is finite only as a
+ * double) would make every logit the same or NaN, and the predictions with
+ * them; a tiny one that rounds to 0 as float32 as well. */
+static int get_scale(rd *r, const cJSON *obj, int required, float *out) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "scale");
+    if (!v) {
+        if (required) return rfail(r, "scale", "missing: expected a positive finite float32");
+        *out = 0.0f;
+        return SB_OK;
+    }
+    double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+    if (!(d > 0 && d <= FLT_MAX && (float)d > 0)) {
+        if (cJSON_IsNumber(v)) return rfail(r, "scale", "%g: expected a positive finite float32", d);
+        return rfail(r, "scale", "expected a positive finite float32");
+    }
+    *out = (float)d;
     return SB_OK;
 }
 
@@ -154,14 +176,16 @@ static int read_tensor(rd *r, const cJSON *j, sb_tensor *t) {
     else return rfail(r, "dtype", "\"%s\": expected \"int8\", \"int32\" or \"float32\"", dt);
     if ((rc = get_ints(r, j, "shape", 1, 4, 1, INT32_MAX, t->shape, &n))) return rc;
     t->rank = n;
-    if ((rc = get_float(r, j, "scale", 0, 0.0f, &t->scale))) return rc;
-    if ((rc = get_i32(r, j, "zero_point", 0, 0, -128, 127, &t->zero_point))) return rc;
+    /* activations carry their quantisation; constants may, unused */
+    int activation = !cJSON_GetObjectItemCaseSensitive(j, "offset");
+    if ((rc = get_scale(r, j, activation, &t->scale))) return rc;
+    if ((rc = get_i32(r, j, "zero_point", activation, 0, -128, 127, &t->zero_point))) return rc;
     int64_t elems = 1;
     for (int i = 0; i < t->rank; i++) {
         elems *= t->shape[i];
         if (elems > INT32_MAX) return rfail(r, "shape", "too many elements: expected fewer than 2^31");
     }
-    if (!cJSON_GetObjectItemCaseSensitive(j, "offset")) return SB_OK; /* an activation */
+    if (activation) return SB_OK;
     int64_t off, nbytes;
     if ((rc = get_int(r, j, "offset", 1, 0, 0, INT64_MAX / 2, &off)) ||
         (rc = get_int(r, j, "nbytes", 1, 0, 0, INT64_MAX / 2, &nbytes)))

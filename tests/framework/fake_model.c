@@ -10,6 +10,7 @@ static const sb_option_spec options[] = {
     {"classes", SB_OPT_INT, 0, "number of classes"},
     {"fail_load", SB_OPT_BOOL, 0, "fail in load()"},
     {"random_weights", SB_OPT_BOOL, 0, "provenance says the weights are random"},
+    {"output_scale", SB_OPT_FLOAT, 0, "the logits' scale (default 0.25)"},
     {NULL, 0, 0, NULL}};
 
 typedef struct fake_graph {
@@ -36,7 +37,7 @@ static int m_load(const sb_host *host, const sb_options *o, const sb_graph **out
     f->t[1].rank = 2;
     f->t[1].shape[0] = 1;
     f->t[1].shape[1] = (int32_t)sb_opt_int(o, "classes", 3);
-    f->t[1].scale = 0.25f;
+    f->t[1].scale = (float)sb_opt_float(o, "output_scale", 0.25);
     f->g.name = "fake";
     f->g.requant = SB_REQUANT_FIXED;
     f->g.tensors = f->t;

@@ -352,6 +352,34 @@ static void test_random_weights_no_accuracy(void **state) {
     cJSON_Delete(root);
 }
 
+/* Logits without a usable scale cannot be turned into confidences: the
+ * job fails naming the model and the field, rather than softmaxing the raw
+ * logits (as a fallback scale of 1 did) or NaN. */
+static void test_bad_output_scale(void **state) {
+    char out[512];
+    sb_run_summary sum;
+    sb_error err = {0};
+    cJSON *root;
+    (void)state;
+    assert_int_equal(run_cfg("[dataset]\nplugin = \"fake\"\nn = 6\n"
+                             "[[model]]\nname = \"zero\"\nplugin = \"fake\"\noutput_scale = 0.0\n"
+                             "[[model]]\nname = \"neg\"\nplugin = \"fake\"\noutput_scale = -1.0\n"
+                             "[[model]]\nname = \"good\"\nplugin = \"fake\"\n"
+                             "[[backend]]\nplugin = \"fake\"\n", NULL, &sum, out, &err), 0);
+    assert_int_equal(sum.n_failed, 2);
+    assert_int_equal(sum.n_ok, 1);
+    root = read_json(out);
+    for (int i = 0; i < 2; i++) {
+        const char *e = jstr(job_at(root, i), "error");
+        assert_string_equal(jstr(job_at(root, i), "status"), "failed");
+        assert_non_null(strstr(e, i ? "model 'neg'" : "model 'zero'"));
+        assert_non_null(strstr(e, "output tensor 'logits': scale"));
+        assert_non_null(strstr(e, "expected a positive finite float32"));
+    }
+    assert_string_equal(jstr(job_at(root, 2), "status"), "ok");
+    cJSON_Delete(root);
+}
+
 static void test_failing_dataset(void **state) {
     char out[512];
     sb_run_summary sum;
@@ -625,6 +653,7 @@ int main(void) {
         cmocka_unit_test(test_failing_jobs_do_not_stop_others),
         cmocka_unit_test(test_failing_image),
         cmocka_unit_test(test_random_weights_no_accuracy),
+        cmocka_unit_test(test_bad_output_scale),
         cmocka_unit_test(test_mixed_provenance_is_null),
         cmocka_unit_test(test_failing_dataset),
         cmocka_unit_test(test_stop_keeps_finished),

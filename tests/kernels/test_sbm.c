@@ -199,8 +199,10 @@ static void test_versions(void **state) {
     expect_refusal(path, SB_EFORMAT, "version_major 2", "expected 1");
 }
 
-/* A one-conv graph as JSON text; `out_shape` and `w_nbytes` let a test break it. */
-static void write_conv_json(const char *path, const char *out_shape, int w_offset, size_t data_len, const char *extra) {
+/* A one-conv graph as JSON text; `out_shape`, `w_offset` and `y_quant` (the
+ * output's quantisation) let a test break it. */
+static void write_conv_json_q(const char *path, const char *out_shape, int w_offset, size_t data_len, const char *extra,
+                              const char *y_quant) {
     char json[2048];
     snprintf(json, sizeof json,
              "{\"format\":\"srambench-model\",\"name\":\"c\",\"requant\":\"fixed\",\"input\":0,\"output\":5,%s"
@@ -210,16 +212,20 @@ static void write_conv_json(const char *path, const char *out_shape, int w_offse
              "{\"name\":\"b\",\"dtype\":\"int32\",\"shape\":[2],\"offset\":64,\"nbytes\":8},"
              "{\"name\":\"m\",\"dtype\":\"int32\",\"shape\":[2],\"offset\":128,\"nbytes\":8},"
              "{\"name\":\"s\",\"dtype\":\"int32\",\"shape\":[2],\"offset\":192,\"nbytes\":8},"
-             "{\"name\":\"y\",\"dtype\":\"int8\",\"shape\":%s,\"scale\":0.1,\"zero_point\":0}],"
+             "{\"name\":\"y\",\"dtype\":\"int8\",\"shape\":%s%s}],"
              "\"ops\":[{\"type\":\"conv2d\",\"name\":\"c0\",\"inputs\":[0,1,2],\"output\":5,"
              "\"multiplier\":3,\"shift\":4,\"future_key\":[1,2]}]}",
-             extra ? extra : "", w_offset, out_shape);
+             extra ? extra : "", w_offset, out_shape, y_quant);
     uint8_t data[512] = {0};
     int32_t m[2] = {1 << 30, 1 << 30}, s[2] = {-3, -3};
     memcpy(data + 128, m, 8);
     memcpy(data + 192, s, 8);
     sb_error err = {0};
     if (sb_model_file_write_raw(path, json, data, data_len, &err)) fail_msg("%s", err.msg);
+}
+
+static void write_conv_json(const char *path, const char *out_shape, int w_offset, size_t data_len, const char *extra) {
+    write_conv_json_q(path, out_shape, w_offset, data_len, extra, ",\"scale\":0.1,\"zero_point\":0");
 }
 
 static void test_hand_written_file(void **state) {
@@ -265,6 +271,38 @@ static void test_bad_fields(void **state) {
     expect_refusal(tmp_path("absent.sbm"), SB_ENOENT, "cannot open", NULL);
 }
 
+/* Every activation carries a positive finite float32 scale and a zero point
+ * in -128..127: a bad output scale would otherwise give NaN probabilities
+ * and class 0 for every image, or confidences off by the missing factor. */
+static void test_bad_quantisation(void **state) {
+    (void)state;
+    const char *path = tmp_path("quant.sbm");
+    static const struct {
+        const char *y_quant, *field, *want;
+    } bad[] = {
+        {",\"scale\":1e300,\"zero_point\":0", "scale", "1e+300: expected a positive finite float32"}, /* inf as float32 */
+        {",\"scale\":1e-60,\"zero_point\":0", "scale", "1e-60: expected a positive finite float32"},  /* 0 as float32 */
+        {",\"scale\":0,\"zero_point\":0", "scale", "0: expected a positive finite float32"},
+        {",\"scale\":-1,\"zero_point\":0", "scale", "-1: expected a positive finite float32"},
+        {",\"scale\":\"0.1\",\"zero_point\":0", "scale", "expected a positive finite float32"},
+        {",\"zero_point\":0", "scale", "missing: expected a positive finite float32"},
+        {",\"scale\":0.1", "zero_point", "missing: expected an integer"},
+        {",\"scale\":0.1,\"zero_point\":128", "zero_point", "expected an integer in -128..127"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char field[64];
+        snprintf(field, sizeof field, "tensors[5].%s: ", bad[i].field);
+        write_conv_json_q(path, "[1,4,4,2]", 0, 256, NULL, bad[i].y_quant);
+        expect_refusal(path, SB_EFORMAT, field, bad[i].want);
+    }
+    /* the range is float32's: its largest finite scale passes */
+    write_conv_json_q(path, "[1,4,4,2]", 0, 256, NULL, ",\"scale\":3.4e38,\"zero_point\":-128");
+    sb_model_file *mf;
+    sb_error err = {0};
+    if (sb_model_file_load(path, &mf, &err)) fail_msg("%s", err.msg);
+    sb_model_file_free(mf);
+}
+
 /* The model plugin: a path relative to the host's repo_root, and a bad path
  * naming the bench.toml line it came from. */
 static void test_plugin(void **state) {
@@ -299,7 +337,8 @@ int main(void) {
         cmocka_unit_test(test_bad_crc),         cmocka_unit_test(test_bad_magic),
         cmocka_unit_test(test_versions),        cmocka_unit_test(test_hand_written_file),
         cmocka_unit_test(test_tensor_past_end), cmocka_unit_test(test_shapes_do_not_chain),
-        cmocka_unit_test(test_bad_fields),      cmocka_unit_test(test_plugin),
+        cmocka_unit_test(test_bad_fields),      cmocka_unit_test(test_bad_quantisation),
+        cmocka_unit_test(test_plugin),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
