@@ -48,25 +48,98 @@ const sb_option_spec sb_sim_option_spec[] = {
      "\"any\" (default), or one window-op loop order alone: \"spatial_outer\", \"channel_outer\", \"psum_spill\""},
     {NULL, 0, 0, NULL}};
 
-/* A figure: present, sourced (when the spec says so) and positive. */
-static int get_num(const sb_options *o, const char *key, int required, double lo, double *out, sb_error *err) {
+/* What each number may be. The upper bounds are generous physical ceilings
+ * (a terabyte of SRAM, a microjoule per access, a petabyte per second):
+ * beyond them a value is a typo, it would overflow its integer field, or
+ * the totals (counts of an inference x per-event costs) would become inf
+ * and be reported as a figure. `set`: the only values, 0-terminated. */
+typedef struct num_rule {
+    const char *key;
+    double lo, hi;
+    int integer;
+    double set[5];
+    const char *expected;
+} num_rule;
+
+#define TIB 1099511627776.0 /* 2^40 */
+static const num_rule rules[] = {
+    {"sram.capacity_bytes", 1, TIB, 1, {0}, "an integer in 1..1099511627776 (2^40 bytes)"},
+    {"sram.word_bits", 8, 64, 1, {8, 16, 32, 64, 0}, "8, 16, 32 or 64"},
+    {"sram.words", 1, TIB, 1, {0}, "an integer in 1..1099511627776 (2^40)"},
+    {"sram.ports", 1, 2, 1, {1, 2, 0}, "1 (1RW) or 2 (1RW+1R)"},
+    {"sram.clock_mhz", 1e-6, 1e6, 0, {0}, "a number in 1e-06..1e+06 (MHz)"},
+    {"sram.period_ns", 1e-3, 1e9, 0, {0}, "a number in 0.001..1e+09 (ns)"},
+    {"sram.min_period_ns", 1e-3, 1e9, 0, {0}, "a number in 0.001..1e+09 (ns)"},
+    {"sram.read_energy_pj", 0, 1e6, 0, {0}, "a number in 0..1e+06 (pJ)"},
+    {"sram.write_energy_pj", 0, 1e6, 0, {0}, "a number in 0..1e+06 (pJ)"},
+    {"sram.idle_clock_energy_pj", 0, 1e6, 0, {0}, "a number in 0..1e+06 (pJ)"},
+    {"sram.leakage_uw", 0, 1e9, 0, {0}, "a number in 0..1e+09 (uW)"},
+    {"regfile.bytes", 1, 1024, 1, {0}, "an integer in 1..1024 (operand buffers, not a second SRAM)"},
+    {"regfile.read_energy_pj", 0, 1e6, 0, {0}, "a number in 0..1e+06 (pJ)"},
+    {"mac.macs_per_cycle", 1, 1048576, 1, {0}, "an integer in 1..1048576 (2^20)"},
+    {"mac.energy_pj", 0, 1e6, 0, {0}, "a number in 0..1e+06 (pJ)"},
+    {"mac.requant_energy_pj", 0, 1e6, 0, {0}, "a number in 0..1e+06 (pJ)"},
+#define MEM_RULES(m) \
+    {m ".bandwidth_mbytes_per_s", 1e-6, 1e9, 0, {0}, "a number in 1e-06..1e+09 (1e6 B/s)"}, \
+    {m ".burst_setup_ns", 0, 1e9, 0, {0}, "a number in 0..1e+09 (ns)"}, \
+    {m ".burst_bytes", 1, 4294967296.0, 1, {0}, "an integer in 1..4294967296 (2^32)"}, \
+    {m ".read_energy_pj_per_byte", 0, 1e6, 0, {0}, "a number in 0..1e+06 (pJ/B)"}, \
+    {m ".write_energy_pj_per_byte", 0, 1e6, 0, {0}, "a number in 0..1e+06 (pJ/B)"},
+    MEM_RULES("flash") MEM_RULES("psram")
+#undef MEM_RULES
+};
+
+static const num_rule *rule_of(const char *key) {
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++)
+        if (!strcmp(rules[i].key, key)) return &rules[i];
+    return NULL;
+}
+
+static int rule_ok(const num_rule *r, double v) {
+    if (!(v >= r->lo && v <= r->hi) || (r->integer && v != floor(v))) return 0;
+    if (!r->set[0]) return 1;
+    for (int i = 0; r->set[i]; i++)
+        if (v == r->set[i]) return 1;
+    return 0;
+}
+
+int sb_sim_check_value(const char *key, double v, const char **expected) {
+    const num_rule *r = rule_of(key);
+    *expected = r ? r->expected : "a known key";
+    return r && rule_ok(r, v) ? 0 : SB_EINVAL;
+}
+
+/* "file:line: " of an option, so that every message points at the line. */
+static const char *at(const sb_option *v, char *buf, size_t n) {
+    if (!v || !v->file) return "";
+    snprintf(buf, n, "%s:%d: ", v->file, v->line);
+    return buf;
+}
+
+/* A figure: present, sourced (when the spec says so) and within its rule,
+ * checked as written (a double, an int64) before any narrowing cast. */
+static int get_num(const sb_options *o, const char *key, int required, double *out, sb_error *err) {
     const sb_option *v = sb_opt_find(o, key);
-    char sk[128];
+    const num_rule *r = rule_of(key);
+    char sk[128], w[600];
     if (!v) {
-        if (required) return sb_error_set(err, SB_EINVAL, "option '%s' missing: expected a number", key);
+        if (required) return sb_error_set(err, SB_EINVAL, "option '%s' missing: expected %s", key, r->expected);
         return 1;
     }
     if (v->type != SB_OPT_INT && v->type != SB_OPT_FLOAT)
-        return sb_error_set(err, SB_EINVAL, "%s:%d: '%s': expected a number", v->file ? v->file : "?", v->line, key);
+        return sb_error_set(err, SB_EINVAL, "%s'%s': expected %s", at(v, w, sizeof w), key, r->expected);
     *out = v->type == SB_OPT_INT ? (double)v->i : v->f;
-    if (!(*out >= lo) || !isfinite(*out))
-        return sb_error_set(err, SB_EINVAL, "%s:%d: '%s' = %g: expected >= %g", v->file ? v->file : "?",
-                            v->line, key, *out, lo);
+    if (!rule_ok(r, *out)) {
+        if (v->type == SB_OPT_INT)
+            return sb_error_set(err, SB_EINVAL, "%s'%s' = %lld: expected %s", at(v, w, sizeof w), key,
+                                (long long)v->i, r->expected);
+        return sb_error_set(err, SB_EINVAL, "%s'%s' = %g: expected %s", at(v, w, sizeof w), key, *out, r->expected);
+    }
     snprintf(sk, sizeof sk, "%s_source", key);
     const sb_option *s = sb_opt_find(o, sk);
     if (!s || s->type != SB_OPT_STRING || !s->s || !s->s[0])
-        return sb_error_set(err, SB_EINVAL, "%s:%d: '%s' has no '%s': every figure needs its source or \"assumption: ...\"",
-                            v->file ? v->file : "?", v->line, key, sk);
+        return sb_error_set(err, SB_EINVAL, "%s'%s' has no '%s': every figure needs its source or \"assumption: ...\"",
+                            at(v, w, sizeof w), key, sk);
     return 0;
 }
 
@@ -75,80 +148,117 @@ static int get_mem(const sb_options *o, const char *pfx, int need_write, sb_sim_
     double v;
     int rc;
     snprintf(m->name, sizeof m->name, "%s", sb_opt_str(o, (snprintf(k, sizeof k, "%s.name", pfx), k), pfx));
-#define MEMNUM(field, key, lo) \
+#define MEMNUM(field, key) \
     snprintf(k, sizeof k, "%s." key, pfx); \
-    if ((rc = get_num(o, k, 1, lo, &v, err)) != 0) return rc; \
+    if ((rc = get_num(o, k, 1, &v, err)) != 0) return rc; \
     m->field = v;
-    MEMNUM(bandwidth_mbytes_per_s, "bandwidth_mbytes_per_s", 1e-6)
-    MEMNUM(burst_setup_ns, "burst_setup_ns", 0)
-    MEMNUM(burst_bytes, "burst_bytes", 1)
-    MEMNUM(read_pj_per_byte, "read_energy_pj_per_byte", 0)
+    MEMNUM(bandwidth_mbytes_per_s, "bandwidth_mbytes_per_s")
+    MEMNUM(burst_setup_ns, "burst_setup_ns")
+    MEMNUM(burst_bytes, "burst_bytes")
+    MEMNUM(read_pj_per_byte, "read_energy_pj_per_byte")
     m->write_pj_per_byte = 0;
-    if (need_write) { MEMNUM(write_pj_per_byte, "write_energy_pj_per_byte", 0) }
+    if (need_write) { MEMNUM(write_pj_per_byte, "write_energy_pj_per_byte") }
 #undef MEMNUM
     return 0;
 }
 
+/* A string option that must be one of `names` (NULL-terminated); its index. */
+static int get_choice(const sb_options *o, const char *key, const char *const *names, const char *expected, int *out,
+                      sb_error *err) {
+    const sb_option *v = sb_opt_find(o, key);
+    const char *s = v ? (v->type == SB_OPT_STRING && v->s ? v->s : "(not a string)") : names[0];
+    char w[600];
+    for (int i = 0; names[i]; i++)
+        if (!strcmp(s, names[i])) {
+            *out = i;
+            return 0;
+        }
+    return sb_error_set(err, SB_EINVAL, "%s'%s' = \"%s\": expected %s", at(v, w, sizeof w), key, s, expected);
+}
+
 int sb_sim_hw_from_options(const sb_options *o, sb_sim_hw *hw, sb_error *err) {
     double v, mhz = 0, per = 0;
+    char w[600], w2[600];
     int rc;
     memset(hw, 0, sizeof *hw);
-#define NUM(dst, key, lo) \
-    if ((rc = get_num(o, key, 1, lo, &v, err)) != 0) return rc; \
+#define NUM(dst, key) \
+    if ((rc = get_num(o, key, 1, &v, err)) != 0) return rc; \
     dst = v;
-    NUM(hw->capacity_bytes, "sram.capacity_bytes", 1)
-    NUM(hw->word_bits, "sram.word_bits", 8)
-    NUM(int64_t words, "sram.words", 1)
-    NUM(hw->ports, "sram.ports", 1)
-    NUM(hw->read_pj, "sram.read_energy_pj", 0)
-    NUM(hw->write_pj, "sram.write_energy_pj", 0)
-    NUM(hw->idle_clock_pj, "sram.idle_clock_energy_pj", 0)
-    NUM(hw->leakage_uw, "sram.leakage_uw", 0)
-    NUM(hw->rf_bytes, "regfile.bytes", 1)
-    NUM(hw->rf_read_pj, "regfile.read_energy_pj", 0)
-    NUM(hw->macs_per_cycle, "mac.macs_per_cycle", 1)
-    NUM(hw->mac_pj, "mac.energy_pj", 0)
-    NUM(hw->requant_pj, "mac.requant_energy_pj", 0)
+    NUM(hw->capacity_bytes, "sram.capacity_bytes")
+    NUM(hw->word_bits, "sram.word_bits")
+    NUM(int64_t words, "sram.words")
+    NUM(hw->ports, "sram.ports")
+    NUM(hw->read_pj, "sram.read_energy_pj")
+    NUM(hw->write_pj, "sram.write_energy_pj")
+    NUM(hw->idle_clock_pj, "sram.idle_clock_energy_pj")
+    NUM(hw->leakage_uw, "sram.leakage_uw")
+    NUM(hw->rf_bytes, "regfile.bytes")
+    NUM(hw->rf_read_pj, "regfile.read_energy_pj")
+    NUM(hw->macs_per_cycle, "mac.macs_per_cycle")
+    NUM(hw->mac_pj, "mac.energy_pj")
+    NUM(hw->requant_pj, "mac.requant_energy_pj")
 #undef NUM
-    int has_mhz = (rc = get_num(o, "sram.clock_mhz", 0, 1e-6, &mhz, err)) == 0;
+    int has_mhz = (rc = get_num(o, "sram.clock_mhz", 0, &mhz, err)) == 0;
     if (rc < 0) return rc;
-    int has_per = (rc = get_num(o, "sram.period_ns", 0, 1e-6, &per, err)) == 0;
+    int has_per = (rc = get_num(o, "sram.period_ns", 0, &per, err)) == 0;
     if (rc < 0) return rc;
+    const sb_option *clk = sb_opt_find(o, has_per ? "sram.period_ns" : "sram.clock_mhz");
     if (has_mhz == has_per)
-        return sb_error_set(err, SB_EINVAL, "options 'sram.clock_mhz' and 'sram.period_ns': expected exactly one");
+        return sb_error_set(err, SB_EINVAL, "%soptions 'sram.clock_mhz' and 'sram.period_ns': expected exactly one",
+                            at(clk, w, sizeof w));
     hw->period_ns = has_per ? per : 1000.0 / mhz;
-    if ((rc = get_num(o, "sram.min_period_ns", 0, 1e-6, &hw->min_period_ns, err)) < 0) return rc;
+    if ((rc = get_num(o, "sram.min_period_ns", 0, &hw->min_period_ns, err)) < 0) return rc;
     if (rc > 0) hw->min_period_ns = 0;
     if (sb_sim_clock_too_fast(hw, hw->period_ns))
-        return sb_error_set(err, SB_EINVAL, "option 'sram.%s' = %g: a %g ns period is below 'sram.min_period_ns' = %g "
-                            "(%.4g MHz), the macro's fastest clock", has_per ? "period_ns" : "clock_mhz",
-                            has_per ? per : mhz, hw->period_ns, hw->min_period_ns, 1000.0 / hw->min_period_ns);
-    int wb = hw->word_bits;
-    if (wb != 8 && wb != 16 && wb != 32 && wb != 64)
-        return sb_error_set(err, SB_EINVAL, "option 'sram.word_bits' = %d: expected 8, 16, 32 or 64", wb);
-    if (words * wb / 8 != hw->capacity_bytes)
-        return sb_error_set(err, SB_EINVAL, "option 'sram.capacity_bytes' = %lld: expected words x word_bits / 8 = %lld",
-                            (long long)hw->capacity_bytes, (long long)(words * wb / 8));
-    if (hw->rf_bytes > 1024)
-        return sb_error_set(err, SB_EINVAL, "option 'regfile.bytes' = %lld: expected at most 1024 (operand buffers, not a second SRAM)",
-                            (long long)hw->rf_bytes);
-    if (hw->ports != 1 && hw->ports != 2)
-        return sb_error_set(err, SB_EINVAL, "option 'sram.ports' = %d: expected 1 (1RW) or 2 (1RW+1R)", hw->ports);
+        return sb_error_set(err, SB_EINVAL, "%s'sram.%s' = %g: a %g ns period is below %s'sram.min_period_ns' = %g "
+                            "(%.4g MHz), the macro's fastest clock", at(clk, w, sizeof w), has_per ? "period_ns" : "clock_mhz",
+                            has_per ? per : mhz, hw->period_ns, at(sb_opt_find(o, "sram.min_period_ns"), w2, sizeof w2),
+                            hw->min_period_ns, 1000.0 / hw->min_period_ns);
+    if (words * hw->word_bits / 8 != hw->capacity_bytes)
+        return sb_error_set(err, SB_EINVAL, "%s'sram.capacity_bytes' = %lld: expected words x word_bits / 8 = %lld",
+                            at(sb_opt_find(o, "sram.capacity_bytes"), w, sizeof w), (long long)hw->capacity_bytes,
+                            (long long)(words * hw->word_bits / 8));
     if ((rc = get_mem(o, "flash", 0, &hw->flash, err)) != 0) return rc;
     if ((rc = get_mem(o, "psram", 1, &hw->psram, err)) != 0) return rc;
-    const char *obj = sb_opt_str(o, "scheduler.objective", "energy");
-    if (!strcmp(obj, "energy")) hw->objective = SB_SIM_OBJ_ENERGY;
-    else if (!strcmp(obj, "latency")) hw->objective = SB_SIM_OBJ_LATENCY;
-    else if (!strcmp(obj, "edp")) hw->objective = SB_SIM_OBJ_EDP;
-    else return sb_error_set(err, SB_EINVAL, "option 'scheduler.objective' = \"%s\": expected energy, latency or edp", obj);
+    static const char *const objectives[] = {"energy", "latency", "edp", NULL}; /* SB_SIM_OBJ_* order */
+    static const char *const orders[] = {"any", "spatial_outer", "channel_outer", "psum_spill", NULL};
+    if ((rc = get_choice(o, "scheduler.objective", objectives, "energy, latency or edp", &hw->objective, err)) ||
+        (rc = get_choice(o, "scheduler.loop_order", orders, "any, spatial_outer, channel_outer or psum_spill",
+                         &hw->only_order, err)))
+        return rc;
     hw->double_buffer = sb_opt_bool(o, "scheduler.double_buffer", 1);
-    const char *ord = sb_opt_str(o, "scheduler.loop_order", "any");
-    if (!strcmp(ord, "any")) hw->only_order = 0;
-    else if (!strcmp(ord, "spatial_outer")) hw->only_order = 1 + SB_SIM_ORDER_SPATIAL_OUTER;
-    else if (!strcmp(ord, "channel_outer")) hw->only_order = 1 + SB_SIM_ORDER_CHANNEL_OUTER;
-    else if (!strcmp(ord, "psum_spill")) hw->only_order = 1 + SB_SIM_ORDER_PSUM_SPILL;
-    else return sb_error_set(err, SB_EINVAL, "option 'scheduler.loop_order' = \"%s\": expected any, spatial_outer, "
-                             "channel_outer or psum_spill", ord);
+    return 0;
+}
+
+/* The same rules for a description assembled in code (a sweep's design
+ * point), plus the geometry: the capacity a whole number of words. */
+int sb_sim_hw_check(const sb_sim_hw *hw, sb_error *err) {
+    const struct {
+        const char *key;
+        double v;
+    } f[] = {
+        {"sram.capacity_bytes", (double)hw->capacity_bytes}, {"sram.word_bits", hw->word_bits},
+        {"sram.ports", hw->ports}, {"sram.period_ns", hw->period_ns},
+        {"sram.read_energy_pj", hw->read_pj}, {"sram.write_energy_pj", hw->write_pj},
+        {"sram.idle_clock_energy_pj", hw->idle_clock_pj}, {"sram.leakage_uw", hw->leakage_uw},
+        {"regfile.bytes", (double)hw->rf_bytes}, {"regfile.read_energy_pj", hw->rf_read_pj},
+        {"mac.macs_per_cycle", (double)hw->macs_per_cycle}, {"mac.energy_pj", hw->mac_pj},
+        {"mac.requant_energy_pj", hw->requant_pj},
+        {"flash.bandwidth_mbytes_per_s", hw->flash.bandwidth_mbytes_per_s},
+        {"flash.burst_setup_ns", hw->flash.burst_setup_ns}, {"flash.burst_bytes", (double)hw->flash.burst_bytes},
+        {"flash.read_energy_pj_per_byte", hw->flash.read_pj_per_byte},
+        {"psram.bandwidth_mbytes_per_s", hw->psram.bandwidth_mbytes_per_s},
+        {"psram.burst_setup_ns", hw->psram.burst_setup_ns}, {"psram.burst_bytes", (double)hw->psram.burst_bytes},
+        {"psram.read_energy_pj_per_byte", hw->psram.read_pj_per_byte},
+        {"psram.write_energy_pj_per_byte", hw->psram.write_pj_per_byte},
+    };
+    const char *exp;
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        if (sb_sim_check_value(f[i].key, f[i].v, &exp))
+            return sb_error_set(err, SB_EINVAL, "%s = %.10g: expected %s", f[i].key, f[i].v, exp);
+    if (hw->capacity_bytes % (hw->word_bits / 8))
+        return sb_error_set(err, SB_EINVAL, "sram.capacity_bytes = %lld: expected a whole number of %d-bit words",
+                            (long long)hw->capacity_bytes, hw->word_bits);
     return 0;
 }
 

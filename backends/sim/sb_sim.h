@@ -67,6 +67,16 @@ typedef struct sb_sim_hw {
  * ranges and names the option (file:line) at fault. */
 int sb_sim_hw_from_options(const sb_options *opts, sb_sim_hw *hw, sb_error *err);
 
+/* 0 when `v` is a value the numeric option `key` takes (the rules of
+ * sb_sim_hw_from_options: range, integer, allowed set); else SB_EINVAL.
+ * Either way `*expected` says what the key takes ("8, 16, 32 or 64"), for
+ * the caller's message. A sweep checks its axes with it. */
+int sb_sim_check_value(const char *key, double v, const char **expected);
+
+/* The same rules for a description filled in code (a sweep's design point),
+ * and the capacity a whole number of words: SB_EINVAL naming the key. */
+int sb_sim_hw_check(const sb_sim_hw *hw, sb_error *err);
+
 /* 1 when a clock of period_ns is faster than the macro's sourced minimum
  * period (when given); the relative slack absorbs 1000 / MHz rounding. */
 static inline int sb_sim_clock_too_fast(const sb_sim_hw *hw, double period_ns) {

@@ -390,7 +390,15 @@ def case_absurd_hardware(e):
                                       ("sram.period_ns = 0.0", "sram.period_ns"),
                                       ("sram.period_ns = -1.0", "sram.period_ns"),
                                       ("mac.macs_per_cycle = 0", "mac.macs_per_cycle"),
-                                      ("sram.read_energy_pj = -1.0", "sram.read_energy_pj")]):
+                                      ("sram.read_energy_pj = -1.0", "sram.read_energy_pj"),
+                                      # upper bounds: no wrapped integer, no inf energy as a figure
+                                      ("sram.capacity_bytes = 9223372036854775807", "'sram.capacity_bytes' = 9223372036854775807"),
+                                      ("sram.word_bits = 2147483648", "'sram.word_bits' = 2147483648"),
+                                      ("regfile.bytes = 9223372036854775807", "'regfile.bytes' = 9223372036854775807"),
+                                      ("sram.read_energy_pj = 1e308", "sram.read_energy_pj"),
+                                      ("regfile.read_energy_pj = 1e308", "regfile.read_energy_pj"),
+                                      ("sram.ports = 1000000", "sram.ports"),
+                                      ('scheduler.objective = "speed"', "scheduler.objective")]):
         b = e.bench(name="hw%d.toml" % i, backends=[sram_backend(extra)])
         rc, err, out = e.run(b, out="out-hw%d" % i)
         # The plugin range-checks at open: the job fails naming file:line and the key.

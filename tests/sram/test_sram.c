@@ -377,6 +377,88 @@ static void test_option_errors(void **state) {
     assert_non_null(strstr(err.msg, "sram.min_period_ns"));
 }
 
+/* Every number has an upper bound, checked as written before the cast to
+ * its field: no wrapped value in a message, no inf energy reported as a
+ * figure; every range message names the file:line of the key. */
+static void expect_refused(sr_opts *p, const char *key, const char *value, const char *expected) {
+    sb_sim_hw hw;
+    sb_error err = {0};
+    char want[256];
+    const sb_option *o = sb_opt_find(&p->o, key);
+    assert_non_null(o);
+    assert_int_equal(sb_sim_hw_from_options(&p->o, &hw, &err), SB_EINVAL);
+    snprintf(want, sizeof want, "%s:%d: '%s' = %s: expected %s", o->file, o->line, key, value, expected);
+    if (!strstr(err.msg, want)) fail_msg("'%s' lacks '%s'", err.msg, want);
+}
+
+static void test_option_bounds(void **state) {
+    (void)state;
+    sr_opts p;
+    static const struct {
+        const char *key;
+        sb_opt_type type;
+        double f;
+        int64_t i;
+        const char *value, *expected;
+    } bad[] = {
+        {"sram.capacity_bytes", SB_OPT_INT, 0, INT64_MAX, "9223372036854775807", "an integer in 1..1099511627776"},
+        {"sram.capacity_bytes", SB_OPT_INT, 0, ((int64_t)1 << 40) + 1, "1099511627777", "an integer in 1.."},
+        {"sram.words", SB_OPT_INT, 0, INT64_MAX, "9223372036854775807", "an integer in 1..1099511627776"},
+        {"regfile.bytes", SB_OPT_INT, 0, INT64_MAX, "9223372036854775807", "an integer in 1..1024"},
+        {"sram.word_bits", SB_OPT_INT, 0, (int64_t)1 << 31, "2147483648", "8, 16, 32 or 64"},
+        {"sram.word_bits", SB_OPT_INT, 0, 12, "12", "8, 16, 32 or 64"},
+        {"sram.ports", SB_OPT_INT, 0, 1000000, "1000000", "1 (1RW) or 2 (1RW+1R)"},
+        {"mac.macs_per_cycle", SB_OPT_INT, 0, INT64_MAX, "9223372036854775807", "an integer in 1..1048576"},
+        {"flash.burst_bytes", SB_OPT_INT, 0, INT64_MAX, "9223372036854775807", "an integer in 1..4294967296"},
+        {"sram.read_energy_pj", SB_OPT_FLOAT, 1e308, 0, "1e+308", "a number in 0..1e+06 (pJ)"},
+        {"sram.write_energy_pj", SB_OPT_FLOAT, 1e7, 0, "1e+07", "a number in 0..1e+06 (pJ)"},
+        {"regfile.read_energy_pj", SB_OPT_FLOAT, 1e308, 0, "1e+308", "a number in 0..1e+06 (pJ)"},
+        {"sram.leakage_uw", SB_OPT_FLOAT, 1e300, 0, "1e+300", "a number in 0..1e+09 (uW)"},
+        {"mac.energy_pj", SB_OPT_FLOAT, NAN, 0, "nan", "a number in 0..1e+06 (pJ)"},
+        {"psram.write_energy_pj_per_byte", SB_OPT_FLOAT, 1e308, 0, "1e+308", "a number in 0..1e+06 (pJ/B)"},
+        {"flash.bandwidth_mbytes_per_s", SB_OPT_FLOAT, INFINITY, 0, "inf", "a number in 1e-06..1e+09"},
+        {"sram.clock_mhz", SB_OPT_FLOAT, 1e300, 0, "1e+300", "a number in 1e-06..1e+06 (MHz)"},
+    };
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        load_preset(&p, "sram1k.toml");
+        sr_set(&p, bad[k].key, bad[k].type, bad[k].f, NULL);
+        for (size_t i = 0; i < p.o.n; i++) /* exact, where a double would round */
+            if (!strcmp(p.it[i].key, bad[k].key) && bad[k].type == SB_OPT_INT) p.it[i].i = bad[k].i;
+        expect_refused(&p, bad[k].key, bad[k].value, bad[k].expected);
+    }
+    /* the string choices name their line too */
+    load_preset(&p, "sram1k.toml");
+    sr_set(&p, "scheduler.objective", SB_OPT_STRING, 0, "speed");
+    expect_refused(&p, "scheduler.objective", "\"speed\"", "energy, latency or edp");
+    load_preset(&p, "sram1k.toml");
+    sr_set(&p, "scheduler.loop_order", SB_OPT_STRING, 0, "sideways");
+    expect_refused(&p, "scheduler.loop_order", "\"sideways\"", "any, spatial_outer");
+    /* the bounds themselves pass: 64 words of 64 bit, 1024 B of register file */
+    sb_sim_hw hw;
+    sb_error err = {0};
+    load_preset(&p, "sram1k.toml");
+    sr_set(&p, "sram.word_bits", SB_OPT_INT, 64, NULL);
+    sr_set(&p, "sram.words", SB_OPT_INT, 128, NULL);
+    sr_set(&p, "regfile.bytes", SB_OPT_INT, 1024, NULL);
+    sr_set(&p, "sram.read_energy_pj", SB_OPT_FLOAT, 1e6, NULL);
+    if (sb_sim_hw_from_options(&p.o, &hw, &err)) fail_msg("%s", err.msg);
+    /* a description filled in code (a sweep's point) is held to the same rules */
+    assert_int_equal(sb_sim_hw_check(&hw, &err), 0);
+    hw.word_bits = 12;
+    assert_int_equal(sb_sim_hw_check(&hw, &err), SB_EINVAL);
+    assert_non_null(strstr(err.msg, "sram.word_bits = 12: expected 8, 16, 32 or 64"));
+    hw.word_bits = 64, hw.capacity_bytes = 1028;
+    assert_int_equal(sb_sim_hw_check(&hw, &err), SB_EINVAL);
+    assert_non_null(strstr(err.msg, "whole number of 64-bit words"));
+    hw.capacity_bytes = 1024, hw.ports = 7;
+    assert_int_equal(sb_sim_hw_check(&hw, &err), SB_EINVAL);
+    assert_non_null(strstr(err.msg, "sram.ports = 7"));
+    const char *exp;
+    assert_int_equal(sb_sim_check_value("sram.capacity_bytes", 300.7, &exp), SB_EINVAL);
+    assert_non_null(strstr(exp, "an integer"));
+    assert_int_equal(sb_sim_check_value("sram.capacity_bytes", 300, &exp), 0);
+}
+
 /* Tiling never changes a result, whatever the objective and buffering. */
 static void test_objectives_same_logits(void **state) {
     (void)state;
@@ -483,6 +565,7 @@ static void test_scheduler_objectives(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_option_errors),
+        cmocka_unit_test(test_option_bounds),
         cmocka_unit_test(test_bounds_golden),
         cmocka_unit_test(test_scheduler_objectives),
         cmocka_unit_test(test_search_vs_brute_force),
