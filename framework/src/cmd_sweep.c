@@ -43,24 +43,62 @@ typedef struct sweep_args {
     int cli_models, cli_extmem; /* a command-line list replaces the file's */
 } sweep_args;
 
+/* The sram backend's key for each axis: a design point is one it would
+ * accept (sb_sim_check_value), so a sweep never reports figures for
+ * hardware that `srambench run` refuses. */
+static const struct {
+    const char *opt, *cfg_key, *hw_key;
+} axis_keys[] = {
+    {"--capacity", "capacity_bytes", "sram.capacity_bytes"},
+    {"--word-bits", "word_bits", "sram.word_bits"},
+    {"--ports", "ports", "sram.ports"},
+    {"--macs", "macs_per_cycle", "mac.macs_per_cycle"},
+    {"--clock-mhz", "clock_mhz", "sram.clock_mhz"},
+};
+
+static const char *hw_key_of(const char *name) {
+    for (size_t i = 0; i < sizeof axis_keys / sizeof axis_keys[0]; i++)
+        if (!strcmp(axis_keys[i].opt, name) || !strcmp(axis_keys[i].cfg_key, name)) return axis_keys[i].hw_key;
+    return NULL;
+}
+
 /* "256,1k,64k" -> numbers; k = 1024 for capacities. */
 static int parse_list(const char *opt, const char *s, axis *a) {
     char *copy = strdup(s), *tok, *save = NULL;
+    const char *hw_key = hw_key_of(opt), *exp = "";
     a->n = 0;
     for (tok = copy ? strtok_r(copy, ",", &save) : NULL; tok; tok = strtok_r(NULL, ",", &save)) {
         char *end;
         double v = strtod(tok, &end);
         if (*end == 'k' || *end == 'K') v *= 1024, end++;
-        if (*end || !(v > 0) || a->n == MAX_AXIS) {
-            fprintf(stderr, "srambench sweep: %s '%s': expected a comma-separated list of positive numbers "
+        if (end == tok || *end || a->n == MAX_AXIS) {
+            fprintf(stderr, "srambench sweep: %s '%s': expected a comma-separated list of numbers "
                             "(at most %d; 'k' = 1024)\n", opt, tok, MAX_AXIS);
+            free(copy);
+            return -1;
+        }
+        if (sb_sim_check_value(hw_key, v, &exp)) {
+            fprintf(stderr, "srambench sweep: %s '%s': expected %s (the sram backend's %s)\n", opt, tok, exp, hw_key);
             free(copy);
             return -1;
         }
         a->v[a->n++] = v;
     }
     free(copy);
+    if (!a->n) fprintf(stderr, "srambench sweep: %s '%s': expected a comma-separated list of numbers\n", opt, s);
     return a->n ? 0 : -1;
+}
+
+/* A budget: positive and finite, as [sweep] requires of its budgets. */
+static int parse_budget(const char *opt, const char *s, double *out) {
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || !(v > 0) || isinf(v)) {
+        fprintf(stderr, "srambench sweep: %s '%s': expected a positive finite number\n", opt, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
 }
 
 static void default_axes(sweep_args *a) {
@@ -73,10 +111,20 @@ static void default_axes(sweep_args *a) {
     a->clock = (axis){{25, 50, 100, 145}, 4}; /* 145: the presets' macro's fastest (6.875 ns) */
 }
 
-static void axis_from_cfg(const sb_cfg_axis *c, axis *a) {
+/* A [sweep] axis, held to the backend's rules like the command line's. */
+static int axis_from_cfg(const char *key, const sb_cfg_axis *c, axis *a) {
+    const char *exp;
     size_t i;
-    if (!c->n) return;
-    for (a->n = 0, i = 0; i < c->n && i < MAX_AXIS; i++) a->v[a->n++] = c->v[i];
+    if (!c->n) return 0;
+    for (a->n = 0, i = 0; i < c->n && i < MAX_AXIS; i++) {
+        if (sb_sim_check_value(hw_key_of(key), c->v[i], &exp)) {
+            fprintf(stderr, "srambench sweep: %s:%d:%d: [sweep] key '%s' item %zu = %g: expected %s (the sram "
+                            "backend's %s)\n", c->file, c->line, c->col, key, i + 1, c->v[i], exp, hw_key_of(key));
+            return -1;
+        }
+        a->v[a->n++] = c->v[i];
+    }
+    return 0;
 }
 
 /* --config FILE: the [sweep] table of a bench.toml as the defaults; the
@@ -100,14 +148,25 @@ static int apply_config(const char *path, sweep_args *a) {
     if (sw->preset) a->preset = sw->preset;
     for (i = 0; i < sw->n_models; i++) a->models[a->n_models++] = sw->models[i];
     for (i = 0; i < sw->n_extmem; i++) a->extmem[a->n_extmem++] = sw->extmem[i];
-    axis_from_cfg(&sw->capacity_bytes, &a->cap);
-    axis_from_cfg(&sw->word_bits, &a->word);
-    axis_from_cfg(&sw->ports, &a->ports);
-    axis_from_cfg(&sw->macs_per_cycle, &a->macs);
-    axis_from_cfg(&sw->clock_mhz, &a->clock);
+    if (axis_from_cfg("capacity_bytes", &sw->capacity_bytes, &a->cap) < 0 ||
+        axis_from_cfg("word_bits", &sw->word_bits, &a->word) < 0 || axis_from_cfg("ports", &sw->ports, &a->ports) < 0 ||
+        axis_from_cfg("macs_per_cycle", &sw->macs_per_cycle, &a->macs) < 0 ||
+        axis_from_cfg("clock_mhz", &sw->clock_mhz, &a->clock) < 0)
+        return -1;
     if (!isnan(sw->latency_budget_ms)) a->lat_budget_ms = sw->latency_budget_ms;
     if (!isnan(sw->energy_budget_mj)) a->energy_budget_mj = sw->energy_budget_mj;
     if (sw->exact >= 0) a->exact = sw->exact;
+    return 0;
+}
+
+static int parse_workers(const char *s, int *out) {
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || v < 1 || v > 1024) {
+        fprintf(stderr, "srambench sweep: --workers '%s': expected an integer in 1..1024\n", s);
+        return -1;
+    }
+    *out = (int)v;
     return 0;
 }
 
@@ -151,9 +210,9 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
         else if (!strcmp(o, "--ports")) bad = parse_list(o, v, &a->ports);
         else if (!strcmp(o, "--macs")) bad = parse_list(o, v, &a->macs);
         else if (!strcmp(o, "--clock-mhz")) bad = parse_list(o, v, &a->clock);
-        else if (!strcmp(o, "--latency-budget-ms")) a->lat_budget_ms = strtod(v, NULL);
-        else if (!strcmp(o, "--energy-budget-mj")) a->energy_budget_mj = strtod(v, NULL);
-        else if (!strcmp(o, "--workers")) a->workers = atoi(v);
+        else if (!strcmp(o, "--latency-budget-ms")) bad = parse_budget(o, v, &a->lat_budget_ms);
+        else if (!strcmp(o, "--energy-budget-mj")) bad = parse_budget(o, v, &a->energy_budget_mj);
+        else if (!strcmp(o, "--workers")) bad = parse_workers(v, &a->workers);
         else {
             fprintf(stderr, "srambench sweep: unknown option '%s' (see srambench sweep --help)\n", o);
             return -1;

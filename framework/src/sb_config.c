@@ -307,6 +307,7 @@ static int sweep_axis(const sb_toml *t, const char *key, int ints, sb_cfg_axis *
     if (!v) return 0;
     if ((rc = sweep_array(v, exp, err)) < 0) return rc;
     if (!(ax->v = calloc(v->n, sizeof *ax->v))) return sb_error_set(err, SB_ENOMEM, "out of memory");
+    ax->file = v->file, ax->line = v->line, ax->col = v->col;
     for (i = 0; i < v->n; i++) {
         const sb_toml *k = v->kids[i];
         double x;

@@ -33,6 +33,8 @@ typedef struct sb_cfg_dataset {
 typedef struct sb_cfg_axis {
     double *v;
     size_t n;          /* 0: not given                                   */
+    const char *file;  /* where it was written, for the sweep's checks   */
+    int line, col;     /* against the backend's rules                    */
 } sb_cfg_axis;
 
 #define SB_CFG_SWEEP_MAX_ITEMS 64

@@ -98,13 +98,22 @@ static void work_cb(uv_work_t *req) {
             s->pts[j].rc = 0;
             s->pts[j].repriced = 0;
         }
+        /* hardware the sram backend would refuse is no design point: the
+         * same rules (a capacity of whole words, the ranges the options
+         * take), checked per point as MACs and clock differ within a group */
         sb_sweep_hw(s, first, &hw);
-        first->rc = sb_sim_analyze(&hw, s->graphs[first->model], &rep, &err);
-        c->n_scheduled++;
+        if ((first->rc = sb_sim_hw_check(&hw, &err)) == 0) {
+            first->rc = sb_sim_analyze(&hw, s->graphs[first->model], &rep, &err);
+            c->n_scheduled++;
+        }
         if (first->rc < 0) set_error(first, first->rc, err.msg);
         else set_result(first, &rep);
         for (j = i + 1; j < c->hi && !s->exact && same_group(first, &s->pts[j]); j++) {
+            sb_error perr = {0};
+            sb_sim_hw phw;
+            sb_sweep_hw(s, &s->pts[j], &phw);
             if (first->rc < 0) set_error(&s->pts[j], first->rc, err.msg);
+            else if (sb_sim_hw_check(&phw, &perr) < 0) set_error(&s->pts[j], SB_EINVAL, perr.msg);
             else reprice(s, &s->pts[j], &rep);
         }
         sb_sim_report_free(&rep);

@@ -94,6 +94,58 @@ static void test_sweep_small(void **state) {
     assert_int_equal(sh("grep ',1000,' '%s/sw2/sweep.csv' | awk -F, '$16 == 1' | grep -q . && exit 1 || exit 0", tmp), 0);
 }
 
+/* Sweep axes are held to the sram backend's rules: a value it refuses, or
+ * one that is not a number at all, is a usage error (exit 2) naming the
+ * option and what was expected, before anything is evaluated or written. */
+static void test_sweep_bad_axes(void **state) {
+    (void)state;
+    static const char *bad[][3] = {
+        {"--word-bits", "12", "expected 8, 16, 32 or 64"},
+        {"--ports", "7", "expected 1 (1RW) or 2 (1RW+1R)"},
+        {"--capacity", "inf", "expected an integer in 1..1099511627776"},
+        {"--capacity", "99999999999999999999", "expected an integer in 1..1099511627776"},
+        {"--capacity", "300.7", "expected an integer"},
+        {"--macs", "2.5", "expected an integer"},
+        {"--clock-mhz", "nan", "expected a number in"},
+        {"--latency-budget-ms", "abc", "expected a positive finite number"},
+        {"--latency-budget-ms", "-1", "expected a positive finite number"},
+        {"--latency-budget-ms", "nan", "expected a positive finite number"},
+        {"--energy-budget-mj", "inf", "expected a positive finite number"},
+        {"--workers", "many", "expected an integer"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int rc = sh("'%s' sweep --model '%s' --preset '%s/backends/sram/sram256.toml' --capacity 1k --word-bits 16 "
+                    "--ports 1 --macs 1 --clock-mhz 100 %s '%s' --output-dir '%s/swbad' --no-charts -q 2>'%s/err.txt'",
+                    SB_PROGRAM, TINY, SB_SRC_ROOT, bad[i][0], bad[i][1], tmp, tmp);
+        if (rc != 2) fail_msg("%s %s: exit %d, want 2", bad[i][0], bad[i][1], rc);
+        if (sh("grep -qF -- \"%s '%s': %s\" '%s/err.txt'", bad[i][0], bad[i][1], bad[i][2], tmp))
+            fail_msg("%s %s: the message lacks \"%s\"", bad[i][0], bad[i][1], bad[i][2]);
+        assert_int_equal(sh("test -e '%s/swbad'", tmp), 1); /* nothing written */
+    }
+    /* a [sweep] value the backend refuses: a config error naming the line */
+    assert_int_equal(sh("printf '[dataset]\\nplugin = \"d\"\\n[[model]]\\nplugin = \"sbm\"\\npath = \"%s\"\\n"
+                        "[[backend]]\\nplugin = \"sram\"\\n[sweep]\\nword_bits = [16, 12]\\n' > '%s/bad.toml'",
+                        TINY, tmp),
+                     0);
+    assert_int_equal(sh("'%s' sweep --config '%s/bad.toml' --output-dir '%s/swbad' -q 2>'%s/err.txt'", SB_PROGRAM, tmp,
+                        tmp, tmp),
+                     3);
+    assert_int_equal(sh("grep -qF \"bad.toml:9:1: [sweep] key 'word_bits' item 2 = 12: expected 8, 16, 32 or 64\" "
+                        "'%s/err.txt'", tmp),
+                     0);
+    if (access(TINY, R_OK) != 0) skip();
+    /* values each valid, together no hardware: 300 B is no whole number of
+     * 64-bit words, so that point is infeasible with the reason, not priced */
+    assert_int_equal(sh("'%s' sweep --model '%s' --capacity 300,1k --word-bits 8,64 --ports 1 --macs 1 --clock-mhz 100 "
+                        "--output-dir '%s/swm' --no-charts -q --preset '%s/backends/sram/sram256.toml' 2>/dev/null",
+                        SB_PROGRAM, TINY, tmp, SB_SRC_ROOT),
+                     0);
+    assert_int_equal(sh("grep ',300,64,1,1,100,infeasible,' '%s/swm/sweep.csv' | grep -q 'whole number of 64-bit words'",
+                        tmp),
+                     0);
+    assert_int_equal(sh("test $(grep -c ',ok,' '%s/swm/sweep.csv') -eq 3", tmp), 0);
+}
+
 /* `sweep --config`: the axes from bench.toml's [sweep] table, the model
  * from its [[model]] table of plugin sbm; the command line overrides an axis. */
 static void test_sweep_config(void **state) {
@@ -125,6 +177,7 @@ static void test_sweep_config(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_usage_errors), cmocka_unit_test(test_report_stored_run),
-                                       cmocka_unit_test(test_sweep_small), cmocka_unit_test(test_sweep_config)};
+                                       cmocka_unit_test(test_sweep_small), cmocka_unit_test(test_sweep_bad_axes),
+                                       cmocka_unit_test(test_sweep_config)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }

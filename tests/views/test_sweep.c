@@ -104,7 +104,49 @@ static void test_reprice(void **state) {
     sr_free(&g);
 }
 
+/* A point whose hardware the sram backend would refuse gets no figures:
+ * infeasible with the rule it breaks, whatever the caller put in it. */
+static void test_refused_hardware(void **state) {
+    static sr_graph g;
+    static sr_opts o;
+    const sb_graph *graphs[1];
+    const char *names[1] = {"net"};
+    double acc[1] = {NAN};
+    sb_sweep_extmem ext[1];
+    sb_sweep_point pts[4];
+    sb_sweep s;
+    sb_error err = {0};
+    static const char *why[4] = {NULL, "sram.word_bits = 12: expected 8, 16, 32 or 64",
+                                 "sram.ports = 7: expected 1 (1RW) or 2", "whole number of 32-bit words"};
+    (void)state;
+    sr_random_net(&g, 16);
+    graphs[0] = &g.g;
+    memset(&o, 0, sizeof o);
+    assert_int_equal(sr_load_preset(&o, SB_VIEWS_FIXTURE "/../../../backends/sram/sram256.toml"), 0);
+    memset(&s, 0, sizeof s);
+    assert_int_equal(sb_sim_hw_from_options(&o.o, &s.base, &err), 0);
+    ext[0].flash = s.base.flash, ext[0].psram = s.base.psram;
+    memset(pts, 0, sizeof pts);
+    for (int i = 0; i < 4; i++) {
+        pts[i].capacity_bytes = i == 3 ? 1026 : 1024, pts[i].word_bits = i == 1 ? 12 : i == 3 ? 32 : 16;
+        pts[i].ports = i == 2 ? 7 : 1, pts[i].macs_per_cycle = 4, pts[i].clock_mhz = 100;
+    }
+    s.graphs = graphs, s.model_names = names, s.accuracy = acc, s.n_models = 1;
+    s.extmem = ext, s.n_extmem = 1, s.pts = pts, s.n_pts = 4, s.workers = 2;
+    assert_int_equal(sb_sweep_run(&s, &err), 0);
+    assert_int_equal(pts[0].rc, 0);
+    assert_true(pts[0].latency_ns > 0);
+    for (int i = 1; i < 4; i++) {
+        assert_int_equal(pts[i].rc, SB_EINVAL);
+        assert_true(isnan(pts[i].latency_ns) && isnan(pts[i].energy_pj));
+        if (!pts[i].error || !strstr(pts[i].error, why[i])) fail_msg("point %d: '%s' lacks '%s'", i, pts[i].error, why[i]);
+    }
+    for (int i = 0; i < 4; i++) free(pts[i].error);
+    sr_free(&g);
+}
+
 int main(void) {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_mark), cmocka_unit_test(test_reprice)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_mark), cmocka_unit_test(test_reprice),
+                                       cmocka_unit_test(test_refused_hardware)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
