@@ -162,6 +162,29 @@ static int add_row(ham_meta *m, sb_csv *csv, char **f, int n, size_t *cap, sb_er
     return SB_OK;
 }
 
+static int cmp_sample_id(const void *a, const void *b) {
+    const ham_sample *x = *(const ham_sample *const *)a, *y = *(const ham_sample *const *)b;
+    int c = strcmp(x->image_id, y->image_id);
+    return c ? c : (x->row > y->row) - (x->row < y->row);
+}
+
+/* An image listed twice would be scored twice and weigh double in every
+ * metric, and a split could put its two rows in two subsets: refuse it,
+ * naming both lines (sorted by id, then line, so the message is stable). */
+static int check_unique_ids(const ham_meta *m, sb_error *err) {
+    const ham_sample **by_id = malloc((m->n ? m->n : 1) * sizeof *by_id);
+    int rc = SB_OK;
+    if (!by_id) return sb_error_set(err, SB_ENOMEM, "out of memory");
+    for (size_t i = 0; i < m->n; i++) by_id[i] = &m->s[i];
+    qsort(by_id, m->n, sizeof *by_id, cmp_sample_id);
+    for (size_t i = 1; i < m->n && rc == SB_OK; i++)
+        if (strcmp(by_id[i]->image_id, by_id[i - 1]->image_id) == 0)
+            rc = sb_error_set(err, SB_EFORMAT, "%s:%d: image_id '%s' is listed again (first on line %d): expected "
+                              "each image once", m->meta_path, by_id[i]->row, by_id[i]->image_id, by_id[i - 1]->row);
+    free(by_id);
+    return rc;
+}
+
 int ham_meta_load(const char *dir, ham_meta *m, sb_error *err) {
     sb_csv csv;
     char **f;
@@ -192,6 +215,7 @@ int ham_meta_load(const char *dir, ham_meta *m, sb_error *err) {
         if (rc < 0) break;
     }
     sb_csv_close(&csv);
+    if (rc == 0) rc = check_unique_ids(m, err);
     for (size_t i = 0; rc == 0 && i < m->n; i++)
         if (locate_image(dir, dir_exists, &m->s[i]) < 0) rc = sb_error_set(err, SB_ENOMEM, "out of memory");
     if (rc == 0 && m->n == 0) rc = sb_error_set(err, SB_EFORMAT, "%s: no images listed", m->meta_path);
@@ -207,10 +231,30 @@ int ham_meta_load(const char *dir, ham_meta *m, sb_error *err) {
 typedef struct id_subset {
     const char *id;
     int subset;
+    int line;
 } id_subset;
 
-static int cmp_id_subset(const void *a, const void *b) {
+static int cmp_id(const void *a, const void *b) {
     return strcmp(((const id_subset *)a)->id, ((const id_subset *)b)->id);
+}
+
+static int cmp_id_line(const void *a, const void *b) {
+    const id_subset *x = a, *y = b;
+    int c = strcmp(x->id, y->id);
+    return c ? c : (x->line > y->line) - (x->line < y->line);
+}
+
+/* tab sorted by id, then line. An image on two rows is in two subsets (or
+ * counted twice in one): with train and test that is leakage, so refuse
+ * it rather than let the lookup pick one. */
+static int check_split_unique(const id_subset *tab, size_t n, const char *path, sb_error *err) {
+    for (size_t i = 1; i < n; i++)
+        if (strcmp(tab[i].id, tab[i - 1].id) == 0)
+            return sb_error_set(err, SB_EFORMAT, "%s:%d: image_id '%s' is listed again (first on line %d, as %s; here "
+                                "as %s): expected each image once (an image in two subsets leaks between them)", path,
+                                tab[i].line, tab[i].id, tab[i - 1].line, ham_subset_name(tab[i - 1].subset),
+                                ham_subset_name(tab[i].subset));
+    return SB_OK;
 }
 
 static int split_dermamnist(ham_meta *m, sb_error *err) {
@@ -256,14 +300,16 @@ static int split_dermamnist(ham_meta *m, sb_error *err) {
             cap = nc;
         }
         tab[n_tab].id = f[2];  /* points into csv's buffer, alive until close */
+        tab[n_tab].line = csv.line;
         tab[n_tab++].subset = subset;
     }
     if (rc == 0) {
         /* An empty split file leaves tab NULL: qsort/bsearch must not see it. */
-        if (n_tab) qsort(tab, n_tab, sizeof *tab, cmp_id_subset);
-        for (size_t i = 0; i < m->n; i++) {
-            id_subset key = {m->s[i].image_id, 0};
-            id_subset *hit = n_tab ? bsearch(&key, tab, n_tab, sizeof *tab, cmp_id_subset) : NULL;
+        if (n_tab) qsort(tab, n_tab, sizeof *tab, cmp_id_line);
+        rc = check_split_unique(tab, n_tab, csv.path, err);
+        for (size_t i = 0; rc == 0 && i < m->n; i++) {
+            id_subset key = {m->s[i].image_id, 0, 0};
+            id_subset *hit = n_tab ? bsearch(&key, tab, n_tab, sizeof *tab, cmp_id) : NULL;
             if (!hit) {
                 rc = sb_error_set(err, SB_EFORMAT, "%s:%d: image %s is not in %s: expected every image to have a split",
                                   m->meta_path, m->s[i].row, m->s[i].image_id, csv.path);

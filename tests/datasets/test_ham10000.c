@@ -252,7 +252,7 @@ static void changed_image_invalidates_cache(void **state) {
 }
 
 static void bad_split_file_rows(void **state) {
-    const char *cases[3][3] = {
+    const char *cases[][3] = {
         {"split,index,image_id\ntrain,0,ISIC_0000000\ntrain,1\n", "dermamnist_split_info.csv:3", "2 columns"},
         {"split,index,image_id\nholdout,0,ISIC_0000000\n", "dermamnist_split_info.csv:2", "split 'holdout'"},
         {"split,index,image_id\ntrain,0,ISIC_0000000\n", "HAM10000_metadata.csv:3", "ISIC_0000001 is not in"},
@@ -264,13 +264,26 @@ static void bad_split_file_rows(void **state) {
     snprintf(dir, sizeof dir, "%s/badsplit", tmp);
     make_dataset(dir, NULL);
     snprintf(p, sizeof p, "%s/dermamnist_split_info.csv", dir);
-    for (int k = 0; k < 3; k++) {
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
         tu_write_text(p, cases[k][0]);
         assert_int_equal(open_ds(dir, "dermamnist", "test", 0, 0, 1, &ds, &e), SB_EFORMAT);
         if (!strstr(e.msg, cases[k][1]) || !strstr(e.msg, cases[k][2])) fprintf(stderr, "message: %s\n", e.msg);
         assert_non_null(strstr(e.msg, cases[k][1]));
         assert_non_null(strstr(e.msg, cases[k][2]));
     }
+    /* the whole split, with image 1 (val, line 3) also listed as test at
+     * the end: leakage, whichever row a lookup would have found */
+    make_dataset(dir, NULL);
+    FILE *f = fopen(p, "a");
+    assert_non_null(f);
+    fprintf(f, "test,%d,ISIC_0000001\n", n_images);
+    fclose(f);
+    char where[64];
+    snprintf(where, sizeof where, "dermamnist_split_info.csv:%d", n_images + 2);
+    assert_int_equal(open_ds(dir, "dermamnist", "test", 0, 0, 1, &ds, &e), SB_EFORMAT);
+    if (!strstr(e.msg, where) || !strstr(e.msg, "image_id 'ISIC_0000001' is listed again (first on line 3, as val; "
+                                                 "here as test): expected each image once"))
+        fail_msg("message: %s", e.msg);
     assert_int_equal(unlink(p), 0);
     assert_int_equal(open_ds(dir, "dermamnist", "test", 0, 0, 1, &ds, &e), SB_ENOENT);
     assert_non_null(strstr(e.msg, p));
@@ -315,6 +328,9 @@ static void bad_metadata_rows_name_file_and_row(void **state) {
     expect_open_error("baddx", "HAM_9,ISIC_0000000,melanoma,histo,1.0,male,back\n", SB_EFORMAT, where, "unknown dx 'melanoma'");
     expect_open_error("badcols", "HAM_9,ISIC_0000000,mel,histo,1.0,male\n", SB_EFORMAT, where, "6 columns: expected 7");
     expect_open_error("missing", "HAM_9,ISIC_9999999,mel,histo,1.0,male,back\n", SB_ENOENT, where, "ISIC_9999999.jpg");
+    /* an image twice (here: its row repeated) would be scored twice */
+    expect_open_error("duplicate", "HAM_0000001,ISIC_0000002,bcc,histo,1.0,male,back\n", SB_EFORMAT, where,
+                      "image_id 'ISIC_0000002' is listed again (first on line 4): expected each image once");
 }
 
 static void corrupt_jpeg_fails_prepare_or_is_skipped(void **state) {

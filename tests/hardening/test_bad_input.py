@@ -336,6 +336,15 @@ def case_dataset_errors(e):
     with open(os.path.join(d, "HAM10000_metadata.csv"), "a") as f:
         f.write("SYNL_9,SYN_9,melanoma,histo,1.0,male,back\n")
     expect("bad-dx", d, ["HAM10000_metadata.csv:16", "melanoma"])
+    d = mini_copy(e, "dupmeta")
+    with open(os.path.join(d, "HAM10000_metadata.csv"), "a") as f:
+        f.write("SYNL_0000002,SYN_0000002,bkl,histo,26.0,female,back\n")
+    expect("duplicate-metadata-row", d, ["HAM10000_metadata.csv:16", "'SYN_0000002' is listed again (first on line 4)"])
+    d = mini_copy(e, "dupsplit")
+    with open(os.path.join(d, "dermamnist_split_info.csv"), "a") as f:
+        f.write("train,99,SYN_0000002\n")
+    expect("image-in-two-splits", d, ["dermamnist_split_info.csv:16", "'SYN_0000002' is listed again (first on line 4, "
+                                      "as test; here as train)"])
     d = mini_copy(e, "emptymeta")
     open(os.path.join(d, "dermamnist_split_info.csv"), "w").close()
     expect("empty-split-file", d, ["SYN_0000000", "dermamnist_split_info.csv"])
