@@ -17,6 +17,7 @@ typedef struct parser {
     const char *p, *end;
     const char *line_start;
     int line;
+    int depth; /* arrays open around the value being parsed */
     const char *file;
     sb_error *err;
 } parser;
@@ -338,6 +339,8 @@ static int parse_key(parser *ps, keypath *k) {
 
 /* ---------------------------------------------------------------- values */
 
+#define MAX_ARRAY_DEPTH 64
+
 static int parse_value(parser *ps, sb_toml **out);
 
 static int skip_ws_nl_comments(parser *ps) {
@@ -511,7 +514,16 @@ static int parse_value(parser *ps, sb_toml **out) {
         rc = parse_string(ps, &n->s);
     } else if (*s == '[') {
         n->type = SB_TOML_ARRAY;
-        rc = parse_array(ps, n);
+        /* parse_array and parse_value recurse: bound the depth so that a
+         * hostile file gets an error instead of overflowing the stack. */
+        if (ps->depth >= MAX_ARRAY_DEPTH) {
+            rc = sb_error_set(ps->err, SB_EFORMAT, "%s:%d:%d: arrays nested too deep: expected at most %d levels",
+                              ps->file, ps->line, col_of(ps, s), MAX_ARRAY_DEPTH);
+        } else {
+            ps->depth++;
+            rc = parse_array(ps, n);
+            ps->depth--;
+        }
     } else if (ps->end - s >= 4 && strncmp(s, "true", 4) == 0 && (ps->end - s == 4 || !is_token_char(s[4]))) {
         n->type = SB_TOML_BOOL;
         n->b = 1;
@@ -661,7 +673,7 @@ out:
 }
 
 int sb_toml_parse(const char *text, size_t len, const char *file, sb_toml **out, sb_error *err) {
-    parser ps = {text, text + len, text, 1, file ? file : "<string>", err};
+    parser ps = {text, text + len, text, 1, 0, file ? file : "<string>", err};
     sb_toml *root = node_new(SB_TOML_TABLE, ps.file, 1, 1), *cur;
     int rc = 0;
     if (!root) return sb_error_set(err, SB_ENOMEM, "out of memory parsing %s", ps.file);

@@ -6,6 +6,7 @@
  * (decimal, 0x, 0o, 0b, underscores), floats (fraction, exponent, inf, nan),
  * booleans, arrays (multi-line, trailing comma). Not supported, and refused
  * with a clear error: inline tables, multi-line strings, dates and times.
+ * Limits: 16 parts in a dotted key, arrays nested 64 deep.
  * Every node remembers file:line:col so later checks can point at it.
  */
 #ifndef SB_TOML_H

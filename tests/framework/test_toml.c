@@ -7,6 +7,7 @@
 #include <cmocka.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sb_toml.h"
@@ -245,6 +246,35 @@ static void test_nul_byte(void **state) {
     assert_non_null(strstr(err.msg, "NUL"));
 }
 
+/* parse_value and parse_array recurse: 100000 '[' once overflowed the stack
+ * (exit 139). Now refused at the first level past the limit; 64 still parse. */
+static void test_nesting_limit(void **state) {
+    enum { DEEP = 100000 };
+    char *text = malloc(DEEP * 2 + 32), *p = text;
+    sb_toml *r = NULL;
+    sb_error err = {0};
+    int i, rc;
+    (void)state;
+    assert_non_null(text);
+    p += sprintf(p, "\na = ");
+    for (i = 0; i < DEEP; i++) *p++ = '[';
+    for (i = 0; i < DEEP; i++) *p++ = ']';
+    *p++ = '\n';
+    rc = sb_toml_parse(text, (size_t)(p - text), "t.toml", &r, &err);
+    assert_int_equal(rc, SB_EFORMAT);
+    assert_null(r);
+    assert_string_equal(err.msg, "t.toml:2:69: arrays nested too deep: expected at most 64 levels");
+    /* 64 levels, each array holding the next: accepted. */
+    p = text + sprintf(text, "a = ");
+    for (i = 0; i < 64; i++) *p++ = '[';
+    for (i = 0; i < 64; i++) *p++ = ']';
+    r = NULL;
+    rc = sb_toml_parse(text, (size_t)(p - text), "t.toml", &r, &err);
+    assert_int_equal(rc, 0);
+    sb_toml_free(r);
+    free(text);
+}
+
 static void test_missing_file(void **state) {
     sb_toml *r = NULL;
     sb_error err = {0};
@@ -260,6 +290,7 @@ int main(void) {
         cmocka_unit_test(test_array_of_tables), cmocka_unit_test(test_crlf_and_no_final_newline),
         cmocka_unit_test(test_clone_set_remove), cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_nul_byte),      cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_nesting_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -134,6 +134,8 @@ CONFIG_CASES = [
      3, None, "missing required option 'path'"),
     ("[dataset]\nplugin = \"ham10000\"\n[[model]]\nplugin = \"sbm\"\npath = \"x.sbm\"\n[[backend]]\n"
      "plugin = \"cpu\"\nconfig = \"inner.toml\"\n", 1, None, "'config' inside a config file", "inner.toml"),
+    # once a stack overflow (exit 139): the parser's recursion is bounded
+    ("[run]\nplugin_path = " + "[" * 100000 + "]" * 100000 + "\n", 2, None, "nested too deep"),
 ]
 
 
