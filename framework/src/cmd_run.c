@@ -93,6 +93,10 @@ static int run_main(int argc, char **argv) {
     sb_error err = {0};
     int rc;
     if ((rc = sb_cmd_bench_args("run", argc, argv, &a)) != 0) return rc;
+    if (a.value && !a.value[0]) {
+        fprintf(stderr, "srambench run: --output-dir '': expected a folder name\n");
+        return SB_EXIT_USAGE;
+    }
     a.opts.out_dir = a.value;
     if (sb_config_load(a.arg, &cfg, &err) < 0) {
         fprintf(stderr, "srambench: %s\n", err.msg);

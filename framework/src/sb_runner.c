@@ -698,6 +698,7 @@ static void summarise(const sb_runner *r, sb_run_summary *sum) {
 int sb_run_bench(const sb_config *cfg, const sb_run_opts *opts, sb_run_summary *sum, sb_error *err) {
     static const sb_run_opts no_opts = {0};
     sb_runner *r = calloc(1, sizeof *r);
+    sb_error e = {0};
     int rc;
     if (!r) return sb_error_set(err, SB_ENOMEM, "out of memory");
     r->opts = opts ? opts : &no_opts;
@@ -712,13 +713,20 @@ int sb_run_bench(const sb_config *cfg, const sb_run_opts *opts, sb_run_summary *
         free(r);
         return rc;
     }
+    /* The config and environment are on disk from the start. If they cannot
+     * be written, no job's results could be either: run none. */
+    if ((rc = sb_results_write(&r->run, 0, &e)) < 0) {
+        sb_error_set(err, rc, "writing results: %s (no job was run)", e.msg);
+        teardown(r);
+        free(r);
+        return rc;
+    }
     if ((rc = uv_loop_init(&r->loop)) != 0) {
         teardown(r);
         free(r);
         return sb_error_set(err, SB_EIO, "libuv: %s", uv_strerror(rc));
     }
     sb_runner_event("dir %s", r->run.out_dir);
-    write_results(r, 0); /* the config and environment are on disk from the start */
     uv_timer_init(&r->loop, &r->timer);
     uv_signal_init(&r->loop, &r->sigint);
     uv_signal_init(&r->loop, &r->sigterm);

@@ -53,15 +53,25 @@ fail:
     return SB_EIO;
 }
 
+static int is_dir(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 int sb_mkdirs(const char *path, sb_error *err) {
-    char *p = strdup(path), *q;
-    if (!p) return sb_error_set(err, SB_ENOMEM, "out of memory");
+    char *p, *q;
+    if (!path[0]) return sb_error_set(err, SB_EINVAL, "empty folder name: expected a path");
+    if (!(p = strdup(path))) return sb_error_set(err, SB_ENOMEM, "out of memory");
     for (q = p + 1; ; q++) {
         if (*q == '/' || *q == 0) {
             char c = *q;
             *q = 0;
-            if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-                sb_error_set(err, SB_EIO, "%s: cannot create folder: %s", p, strerror(errno));
+            /* EEXIST also means a file of that name: say so now, rather than
+             * let the first write into it fail after the work is done. */
+            int e = mkdir(p, 0755) == 0 ? 0 : errno;
+            if (e && (e != EEXIST || !is_dir(p))) {
+                if (e == EEXIST) sb_error_set(err, SB_EIO, "%s: exists and is not a directory: expected a folder", p);
+                else sb_error_set(err, SB_EIO, "%s: cannot create folder: %s", p, strerror(e));
                 free(p);
                 return SB_EIO;
             }

@@ -10,7 +10,8 @@
 /* Write `len` bytes to `path` through a temporary file in the same folder,
  * fsync and rename, so a reader sees the old file or the whole new one. */
 int sb_write_atomic(const char *path, const void *data, size_t len, sb_error *err);
-/* mkdir -p. */
+/* mkdir -p; an existing path (or a part of it) that is not a directory is an
+ * error naming it. */
 int sb_mkdirs(const char *path, sb_error *err);
 /* Folder part of a path ("." when none); malloc'd. */
 char *sb_dirname(const char *path);

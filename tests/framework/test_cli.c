@@ -73,6 +73,7 @@ static void test_usage_errors(void **state) {
     assert_int_equal(sb(NULL, "run", NULL, NULL, NULL), 2);
     assert_int_equal(sb(NULL, "run", "--bogus", "x.toml", NULL), 2);
     assert_int_equal(sb(NULL, "run", "--workers", "0", "x.toml"), 2);
+    assert_int_equal(sb(NULL, "run", "--output-dir", "", "x.toml"), 2);
 }
 
 static void test_exit_codes(void **state) {

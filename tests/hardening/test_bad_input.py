@@ -432,6 +432,28 @@ def case_results_not_writable(e):
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=120)
     check(p.returncode == EXIT_RESULTS, "exit %d, want 4" % p.returncode, p.stderr)
     check(blocker in p.stderr, "message names the folder", p.stderr)
+    # --output-dir naming an existing file: refused before any job runs (a
+    # job that fails would say so on stderr even with -q), the file kept.
+    with open(blocker, "w") as f:
+        f.write("keep me")
+    b = e.bench(name="failing.toml", backends=['name = "bad"\nplugin = "hd-failopen"'])
+    rc, err, _ = e.run(b, out="a-file")
+    check(rc == EXIT_RESULTS, "--output-dir FILE: exit %d, want 4" % rc, err)
+    check(blocker + ": exists and is not a directory" in err, "names the file, says it is not a folder", err)
+    check("refused on purpose" not in err, "no job ran", err)
+    check(open(blocker).read() == "keep me", "the file is untouched")
+    # The first results.json write failing (a 1-byte file size limit): no
+    # job runs, since none of their results could be saved.
+
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)   # EFBIG instead of a kill
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1, 1))
+
+    rc, err, out = e.run(b, out="first-write", preexec=limit)
+    check(rc == EXIT_RESULTS, "first write fails: exit %d, want 4" % rc, err)
+    check("results.json" in err and "no job was run" in err, "names results.json, says no job ran", err)
+    check("refused on purpose" not in err, "no job ran", err)
+    check(not [f for f in os.listdir(out) if ".tmp" in f], "no temporary file left", os.listdir(out))
 
 
 def case_disk_full(e):
