@@ -81,6 +81,39 @@ static inline int sb_error_set(sb_error *err, int code, const char *fmt, ...) {
     return code;
 }
 
+/* The length of the longest valid UTF-8 prefix of s[0..n): n when all of it
+ * is valid. Text that ends up in results.json (names, notes) must be UTF-8 or
+ * the file no longer parses as JSON; refuse it where it is read. Overlong
+ * forms, surrogates and code points past U+10FFFF are invalid (RFC 3629). */
+static inline size_t sb_utf8_valid_prefix(const char *s, size_t n) {
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = p[i], len, k;
+        unsigned lo = 0x80, hi = 0xBF; /* the second byte's range */
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xC2 && c <= 0xDF) len = 2;
+        else if (c >= 0xE0 && c <= 0xEF) {
+            len = 3;
+            if (c == 0xE0) lo = 0xA0;      /* overlong */
+            else if (c == 0xED) hi = 0x9F; /* surrogates */
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            len = 4;
+            if (c == 0xF0) lo = 0x90;      /* overlong */
+            else if (c == 0xF4) hi = 0x8F; /* past U+10FFFF */
+        } else
+            return i;
+        if (n - i < len || p[i + 1] < lo || p[i + 1] > hi) return i;
+        for (k = 2; k < len; k++)
+            if ((p[i + k] & 0xC0) != 0x80) return i;
+        i += len;
+    }
+    return n;
+}
+
 /* --------------------------------------------------------------- options */
 
 /*

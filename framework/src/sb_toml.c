@@ -244,6 +244,9 @@ static int parse_escape(parser *ps, char *out, size_t *o) {
         cp = cp * 16 + (uint32_t)(isdigit((unsigned char)*ps->p) ? *ps->p - '0' : (tolower((unsigned char)*ps->p) - 'a' + 10));
         ps->p++;
     }
+    /* A NUL would silently end the C string here: "a\u0000b" became "a". */
+    if (cp == 0)
+        return fail_msg(ps, at, "escape of U+0000 (NUL): expected another character (strings cannot hold a NUL)", NULL);
     if (put_utf8(out, o, cp) < 0) return fail_msg(ps, at, "escape is not a Unicode scalar value", NULL);
     return 0;
 }
@@ -672,6 +675,21 @@ out:
     return rc;
 }
 
+/* TOML files are UTF-8. Checked once up front, so that every string, key
+ * and comment is valid; strings end up in results.json, which must parse. */
+static int check_utf8(parser *ps) {
+    size_t ok = sb_utf8_valid_prefix(ps->p, (size_t)(ps->end - ps->p));
+    const char *q, *bad = ps->p + ok;
+    if (bad == ps->end) return 0;
+    for (q = ps->p; q < bad; q++)
+        if (*q == '\n') {
+            ps->line++;
+            ps->line_start = q + 1;
+        }
+    return sb_error_set(ps->err, SB_EFORMAT, "%s:%d:%d: invalid UTF-8 (byte 0x%02x): expected UTF-8 text",
+                        ps->file, ps->line, col_of(ps, bad), (unsigned char)*bad);
+}
+
 int sb_toml_parse(const char *text, size_t len, const char *file, sb_toml **out, sb_error *err) {
     parser ps = {text, text + len, text, 1, 0, file ? file : "<string>", err};
     sb_toml *root = node_new(SB_TOML_TABLE, ps.file, 1, 1), *cur;
@@ -682,6 +700,10 @@ int sb_toml_parse(const char *text, size_t len, const char *file, sb_toml **out,
     if (memchr(text, 0, len)) {
         sb_toml_free(root);
         return sb_error_set(err, SB_EFORMAT, "%s: contains a NUL byte: expected a text file", ps.file);
+    }
+    if ((rc = check_utf8(&ps)) < 0) {
+        sb_toml_free(root);
+        return rc;
     }
     while (ps.p < ps.end) {
         skip_ws(&ps);

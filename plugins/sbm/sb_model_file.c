@@ -407,6 +407,38 @@ static int read_ops(rd *r, const cJSON *arr) {
     return SB_OK;
 }
 
+/* ----------------------------------------------------------------- text */
+
+/* Every key and string of the header must be UTF-8: names and provenance are
+ * copied into results.json, which no longer parses otherwise (cJSON takes
+ * any bytes). `path` holds the field reached so far, "tensors[3].name". */
+static int check_utf8(rd *r, const cJSON *j, char *path, size_t len, size_t cap) {
+    const cJSON *c;
+    int i = 0, rc;
+    if (cJSON_IsString(j)) {
+        size_t n = strlen(j->valuestring), ok = sb_utf8_valid_prefix(j->valuestring, n);
+        if (ok < n)
+            return rfail(r, path, "invalid UTF-8 (byte 0x%02x at byte %zu of the string): expected UTF-8 text",
+                         (unsigned char)j->valuestring[ok], ok);
+        return SB_OK;
+    }
+    cJSON_ArrayForEach(c, j) {
+        size_t m;
+        if (cJSON_IsObject(j)) {
+            size_t n = strlen(c->string), ok = sb_utf8_valid_prefix(c->string, n);
+            if (ok < n)
+                return rfail(r, len ? path : "header", "a key: invalid UTF-8 (byte 0x%02x at byte %zu of the key): "
+                             "expected UTF-8 text", (unsigned char)c->string[ok], ok);
+            m = (size_t)snprintf(path + len, cap - len, "%s%s", len ? "." : "", c->string);
+        } else
+            m = (size_t)snprintf(path + len, cap - len, "[%d]", i);
+        if ((rc = check_utf8(r, c, path, len + m < cap ? len + m : cap - 1, cap))) return rc;
+        path[len] = 0;
+        i++;
+    }
+    return SB_OK;
+}
+
 /* ---------------------------------------------------------------- graph */
 
 static int read_graph(rd *r, const cJSON *root) {
@@ -415,6 +447,8 @@ static int read_graph(rd *r, const cJSON *root) {
     int rc;
     r->where[0] = 0;
     if (!cJSON_IsObject(root)) return rfail(r, "header", "expected a JSON object");
+    char path[160] = "";
+    if ((rc = check_utf8(r, root, path, 0, sizeof path))) return rc;
     const char *fmt = get_str(root, "format", NULL);
     if (!fmt || strcmp(fmt, "srambench-model") != 0)
         return rfail(r, "format", "\"%s\": expected \"srambench-model\"", fmt ? fmt : "(missing)");

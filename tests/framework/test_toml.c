@@ -51,10 +51,12 @@ static void test_scalars(void **state) {
                           "t = true\n"
                           "fl = false\n"
                           "\"quoted key\" = 1\n"
-                          "bare-key_2 = 2\n");
+                          "bare-key_2 = 2\n"
+                          "raw = \"caf\xc3\xa9 \xf0\x9f\x98\x80 \xef\xbf\xbf\" # UTF-8 as it is \xe2\x9c\x93\n");
     assert_string_equal(at(r, "s", SB_TOML_STRING)->s, "hello");
     assert_string_equal(at(r, "lit", SB_TOML_STRING)->s, "C:\\path\\x");
     assert_string_equal(at(r, "esc", SB_TOML_STRING)->s, "a\tb\n\"q\" \\ \xc3\xa9 \xf0\x9f\x98\x80");
+    assert_string_equal(at(r, "raw", SB_TOML_STRING)->s, "caf\xc3\xa9 \xf0\x9f\x98\x80 \xef\xbf\xbf");
     assert_int_equal(at(r, "i", SB_TOML_INT)->i, 42);
     assert_int_equal(at(r, "neg", SB_TOML_INT)->i, -17);
     assert_int_equal(at(r, "plus", SB_TOML_INT)->i, 3);
@@ -216,6 +218,16 @@ static const bad_case bad[] = {
     {"[[m]]\n[m]\n", 2, 1, "cannot define table 'm'"},
     {"a = 1.5.3\n", 1, 5, "at most one '.'"},
     {"\n\n    k = @\n", 3, 9, "expected a value (string, number, boolean or array), found '@'"},
+    /* TOML is UTF-8; other bytes once went straight into results.json. */
+    {"a = 1\nname = \"t\xff\xfe\"\n", 2, 10, "invalid UTF-8 (byte 0xff): expected UTF-8 text"},
+    {"# caf\xe9\n", 1, 6, "invalid UTF-8 (byte 0xe9)"},
+    {"k = 'a\xc0\xaf" "b'\n", 1, 7, "invalid UTF-8 (byte 0xc0)"},         /* overlong '/' */
+    {"k = \"\xed\xa0\x80\"\n", 1, 6, "invalid UTF-8 (byte 0xed)"},   /* a surrogate */
+    {"k = \"\xf4\x90\x80\x80\"\n", 1, 6, "invalid UTF-8"},           /* past U+10FFFF */
+    {"k = \"\xe2\x82\"\n", 1, 6, "invalid UTF-8"},                     /* cut short */
+    /* a NUL once cut the string short: "a\u0000b" became "a" */
+    {"k = \"a\\u0000b\"\n", 1, 7, "escape of U+0000 (NUL): expected another character"},
+    {"k = \"\\U00000000\"\n", 1, 6, "U+0000"},
 };
 
 static void test_malformed(void **state) {

@@ -136,6 +136,9 @@ CONFIG_CASES = [
      "plugin = \"cpu\"\nconfig = \"inner.toml\"\n", 1, None, "'config' inside a config file", "inner.toml"),
     # once a stack overflow (exit 139): the parser's recursion is bounded
     ("[run]\nplugin_path = " + "[" * 100000 + "]" * 100000 + "\n", 2, None, "nested too deep"),
+    # not UTF-8 (bytes): once copied into results.json, which then did not parse
+    (b"[run]\nname = \"t\xff\xfe\"\n", 2, None, "UTF-8"),
+    ("[run]\nname = \"a\\u0000b\"\n", 2, None, "NUL"),
 ]
 
 
@@ -147,7 +150,7 @@ def case_config_errors(e):
     for i, case in enumerate(CONFIG_CASES):
         text, line, _col, word = case[:4]
         path = os.path.join(e.tmp, "bad%02d.toml" % i)
-        with open(path, "w") as f:
+        with open(path, "wb" if isinstance(text, bytes) else "w") as f:
             f.write(text)
         rc, err, out = e.run(path, out="out%02d" % i)
         named = os.path.join(e.tmp, case[4]) if len(case) > 4 else path
@@ -239,8 +242,10 @@ def sbm_parts(path):
     return raw, json.loads(raw[64:64 + hlen]), raw[doff:doff + dlen]
 
 
-def sbm_write(path, header, data, major=1):
+def sbm_write(path, header, data, major=1, raw=None):
     js = json.dumps(header, separators=(",", ":")).encode()
+    for k, v in (raw or {}).items():       # bytes json.dumps would escape
+        js = js.replace(k, v)
     doff = (64 + len(js) + 63) // 64 * 64
     body = js + b"\0" * (doff - 64 - len(js)) + data
     prefix = b"SBMODEL\0" + struct.pack("<IIQQQI", major, 0, len(js), doff, len(data),
@@ -258,6 +263,7 @@ def case_model_files(e):
     bad["checksum"] = (bytes(flipped), "crc32")
     bad["version"] = (None, "version")
     bad["chain"] = (None, "")
+    bad["utf8"] = (None, "UTF-8")
     bad["empty"] = (b"", "truncated")
     bad["not-sbm"] = (b"hello world, not a model file" * 4, "magic")
     problems = []
@@ -270,6 +276,10 @@ def case_model_files(e):
             t = h["ops"][1]["output"]          # dwconv's output: wrong spatial size
             h["tensors"][t]["shape"] = [1, 5, 5, 4]
             sbm_write(path, h, data)
+        elif name == "utf8":
+            h = json.loads(json.dumps(header))
+            h["name"] = "NAME"
+            sbm_write(path, h, data, raw={b'"NAME"': b'"t\xff\xfe"'})
         else:
             with open(path, "wb") as f:
                 f.write(content)

@@ -263,6 +263,14 @@ static void test_bad_fields(void **state) {
     expect_refusal(path, SB_EFORMAT, "classes", "expected a string");
     write_conv_json(path, "[1,4,4,2]", 0, 256, "\"classes\":[\"a\",\"b\"],");
     expect_refusal(path, SB_EFORMAT, "2 classes", "32 elements");
+    /* Text that is not UTF-8 (cJSON takes any bytes) once went straight into
+     * results.json, which then did not parse: refused, naming the field. */
+    write_conv_json(path, "[1,4,4,2]", 0, 256, "\"provenance\":{\"tool\":\"t\xff\xfe\"},");
+    expect_refusal(path, SB_EFORMAT, "provenance.tool: invalid UTF-8 (byte 0xff at byte 1", "expected UTF-8");
+    write_conv_json(path, "[1,4,4,2]", 0, 256, "\"classes\":[\"a\",\"\xc0\xaf\"],"); /* overlong '/' */
+    expect_refusal(path, SB_EFORMAT, "classes[1]: invalid UTF-8", NULL);
+    write_conv_json(path, "[1,4,4,2]", 0, 256, "\"k\xed\xa0\x80\":1,"); /* a surrogate */
+    expect_refusal(path, SB_EFORMAT, "header: a key: invalid UTF-8 (byte 0xed at byte 1", NULL);
     /* a JSON syntax error */
     sb_error err = {0};
     assert_int_equal(sb_model_file_write_raw(path, "{\"format\": ", "", 0, &err), 0);
