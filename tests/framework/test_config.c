@@ -151,6 +151,11 @@ static void test_missing(void **state) {
     parse_bad("[dataset]\nplugin = \"d\"\n[[model]]\nplugin = \"m\"\n", 0, 0, "no [[backend]] table");
     parse_bad("[dataset]\nplugin = \"d\"\n[[model]]\nplugin = \"m\"\n[[model]]\nplugin = \"m\"\n[[backend]]\nplugin = \"b\"\n",
               5, 1, "name 'm' is used twice");
+    /* An empty [run] name made a results folder "20261129-100511-". */
+    parse_bad("[run]\nname = \"\"\n[dataset]\nplugin = \"d\"\n[[model]]\nplugin = \"m\"\n[[backend]]\nplugin = \"b\"\n",
+              2, 1, "[run] key 'name' is empty: expected a name (it names the results folder)");
+    parse_bad("[dataset]\nplugin = \"d\"\n[[model]]\nplugin = \"m\"\nname = \"\"\n[[backend]]\nplugin = \"b\"\n",
+              5, 1, "[[model]] 'name' is empty: expected a name");
 }
 
 static void test_config_merge(void **state) {

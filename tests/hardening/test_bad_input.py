@@ -139,6 +139,7 @@ CONFIG_CASES = [
     # not UTF-8 (bytes): once copied into results.json, which then did not parse
     (b"[run]\nname = \"t\xff\xfe\"\n", 2, None, "UTF-8"),
     ("[run]\nname = \"a\\u0000b\"\n", 2, None, "NUL"),
+    ("[run]\nname = \"\"\n", 2, None, "empty"),
 ]
 
 
