@@ -57,14 +57,18 @@ static int get_str(const sb_toml *t, const char *key, const char *where, char **
 }
 
 /* A name: a non-empty string (an empty one made a folder "20261129-100511-"
- * and jobs called " x  x "). */
-static int get_name(const sb_toml *t, const char *where, const char *why, char **out, sb_error *err) {
+ * and jobs called " x  x ") of at most max_len bytes (0: no limit). */
+static int get_name(const sb_toml *t, const char *where, size_t max_len, const char *why, char **out,
+                    sb_error *err) {
     const sb_toml *v = sb_toml_get(t, "name");
     int rc = get_str(t, "name", where, out, err);
     if (rc < 0 || !v) return rc;
     if (!v->s[0])
         return sb_error_set(err, SB_EINVAL, "%s:%d:%d: %s 'name' is empty: expected a name%s", v->file, v->line,
                             v->col, where, why);
+    if (max_len && strlen(v->s) > max_len)
+        return sb_error_set(err, SB_EINVAL, "%s:%d:%d: %s 'name' is %zu bytes long: expected at most %zu%s", v->file,
+                            v->line, v->col, where, strlen(v->s), max_len, why);
     return 0;
 }
 
@@ -104,7 +108,7 @@ static int load_run(sb_config *cfg, sb_error *err) {
             return wrong_type(run, "key", "a [run] table", err);
         }
         if ((rc = check_keys(run, "[run]", run_keys, err)) < 0 ||
-            (rc = get_name(run, "[run] key", " (it names the results folder)", &cfg->name, err)) < 0 ||
+            (rc = get_name(run, "[run] key", SB_CFG_RUN_NAME_MAX, " (it names the results folder)", &cfg->name, err)) < 0 ||
             (rc = get_str(run, "output", "[run] key", &output, err)) < 0 ||
             (rc = get_str(run, "cache_dir", "[run] key", &cache, err)) < 0 ||
             (rc = get_int(run, "workers", "[run] key", 1, 1024, &workers, err)) < 0)
@@ -214,7 +218,7 @@ static int load_inst(sb_config *cfg, sb_toml *t, const char *section, sb_cfg_ins
         return sb_error_set(err, SB_EINVAL, "%s:%d:%d: %s: missing key 'plugin': expected the name of a %s plugin",
                             t->file, t->line, t->col, where, section);
     if ((rc = get_str(t, "plugin", where, &inst->plugin, err)) < 0 ||
-        (rc = get_name(t, where, " (or no 'name' key: the plugin's name)", &inst->name, err)) < 0)
+        (rc = get_name(t, where, 0, " (or no 'name' key: the plugin's name)", &inst->name, err)) < 0)
         return rc;
     if (!inst->name && !(inst->name = strdup(inst->plugin))) return sb_error_set(err, SB_ENOMEM, "out of memory");
     return 0;

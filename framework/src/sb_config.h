@@ -54,6 +54,10 @@ typedef struct sb_cfg_sweep {
     int exact;         /* -1: not given                                  */
 } sb_cfg_sweep;
 
+/* [run] name is part of the results folder's name, "<YYYYmmdd-HHMMSS>-<name>"
+ * (and "-<k>" when taken): a file name holds at most 255 bytes (NAME_MAX). */
+#define SB_CFG_RUN_NAME_MAX 200
+
 typedef struct sb_config {
     char *path;        /* bench.toml as given                            */
     char *dir;         /* its folder: base of relative paths             */

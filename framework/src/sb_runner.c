@@ -613,7 +613,7 @@ static int make_out_dir(sb_runner *r, const sb_config *cfg, const char *fixed, s
     char stamp[32], *name = strdup(cfg->name), *p;
     time_t now = time(NULL);
     struct tm tm;
-    int k, rc;
+    int k, e, rc;
     gmtime_r(&now, &tm);
     strftime(r->run.started_utc, sizeof r->run.started_utc, "%Y-%m-%dT%H:%M:%SZ", &tm);
     localtime_r(&now, &tm);
@@ -630,18 +630,21 @@ static int make_out_dir(sb_runner *r, const sb_config *cfg, const char *fixed, s
         free(name);
         return rc;
     }
-    for (k = 1; k < 100; k++) {
+    for (k = 1, e = EEXIST; k < 100 && e == EEXIST; k++) { /* only a taken name is worth another try */
         free(r->run.out_dir);
         r->run.out_dir = k == 1 ? sb_strdupf("%s/%s-%s", cfg->output, stamp, name)
                                 : sb_strdupf("%s/%s-%s-%d", cfg->output, stamp, name, k);
-        if (!r->run.out_dir) break;
-        if (mkdir(r->run.out_dir, 0755) == 0) {
-            free(name);
-            return 0;
-        }
+        if (!r->run.out_dir) e = ENOMEM;
+        else e = mkdir(r->run.out_dir, 0755) == 0 ? 0 : errno;
     }
+    if (e == 0) rc = 0;
+    else if (e == ENOMEM) rc = sb_error_set(err, SB_ENOMEM, "out of memory");
+    else if (e == EEXIST)
+        rc = sb_error_set(err, SB_EIO, "%s: cannot create a results folder: %s-%s to -99 are all taken", cfg->output,
+                          stamp, name);
+    else rc = sb_error_set(err, SB_EIO, "%s: cannot create the results folder: %s", r->run.out_dir, strerror(e));
     free(name);
-    return sb_error_set(err, SB_EIO, "%s: cannot create a results folder", cfg->output);
+    return rc;
 }
 
 static void teardown(sb_runner *r) {

@@ -156,6 +156,22 @@ static void test_missing(void **state) {
               2, 1, "[run] key 'name' is empty: expected a name (it names the results folder)");
     parse_bad("[dataset]\nplugin = \"d\"\n[[model]]\nplugin = \"m\"\nname = \"\"\n[[backend]]\nplugin = \"b\"\n",
               5, 1, "[[model]] 'name' is empty: expected a name");
+    /* A 300-byte [run] name failed late, as "cannot create a results folder". */
+    {
+        char text[1024], name[202];
+        sb_config cfg;
+        sb_error err = {0};
+        memset(name, 'n', 201);
+        name[201] = 0;
+        snprintf(text, sizeof text, "[run]\nname = \"%s\"\n[dataset]\nplugin = \"d\"\n%s", name, minimal_tail);
+        parse_bad(text, 2, 1, "[run] key 'name' is 201 bytes long: expected at most 200 (it names the results folder)");
+        name[200] = 0; /* the longest accepted */
+        snprintf(text, sizeof text, "[run]\nname = \"%s\"\n[dataset]\nplugin = \"d\"\n%s", name, minimal_tail);
+        if (sb_config_parse(text, bench_path(), &cfg, &err) < 0) print_error("%s\n", err.msg);
+        assert_int_equal(err.code, 0);
+        assert_int_equal(strlen(cfg.name), 200);
+        sb_config_free(&cfg);
+    }
 }
 
 static void test_config_merge(void **state) {
