@@ -217,10 +217,11 @@ static int get_ref(rd *r, const cJSON *obj, const char *key, int required, sb_dt
     const sb_tensor *t = &g->tensors[idx];
     int64_t n = sb_tensor_elems(t);
     static const char *dn[] = {"", "int8", "int32", "float32"};
-    if (!t->data || t->dtype != dt || (elems >= 0 && n != elems))
-        return rfail(r, key, "tensor %lld '%s': expected constant %s data%s%lld%s", (long long)idx, t->name,
-                     dn[dt], elems >= 0 ? " of " : "", (long long)(elems >= 0 ? elems : 0),
-                     elems >= 0 ? " elements" : "");
+    if (!t->data || t->dtype != dt || (elems >= 0 && n != elems)) {
+        char count[48] = ""; /* no count when any number of elements will do */
+        if (elems >= 0) snprintf(count, sizeof count, " of %lld elements", (long long)elems);
+        return rfail(r, key, "tensor %lld '%s': expected constant %s data%s", (long long)idx, t->name, dn[dt], count);
+    }
     *out = t->data;
     if (elems_out) *elems_out = n;
     return SB_OK;
@@ -546,6 +547,12 @@ static int check_fixed(const char *path, const uint8_t *b, size_t size, uint64_t
         return sb_error_set(err, SB_EFORMAT,
                             "%s: data_offset %llu: expected a multiple of 64, at least 64 + header_len (%llu), within the file (%zu bytes)",
                             path, (unsigned long long)*doff, (unsigned long long)*hlen, size);
+    /* data_offset + data_len can wrap around: say so rather than print the
+     * wrapped sum as the size expected. */
+    if (*dlen > UINT64_MAX - *doff)
+        return sb_error_set(err, SB_EFORMAT, "%s: data_len %llu: data_offset (%llu) + data_len overflows 64 bits: "
+                            "expected at most the file's %zu bytes after data_offset", path,
+                            (unsigned long long)*dlen, (unsigned long long)*doff, size - (size_t)*doff);
     if (*dlen > size - *doff)
         return sb_error_set(err, SB_EFORMAT, "%s: truncated: %zu bytes, expected data_offset + data_len = %llu", path,
                             size, (unsigned long long)(*doff + *dlen));

@@ -185,6 +185,17 @@ static void test_bad_magic(void **state) {
     expect_refusal(path, SB_EFORMAT, "bad magic", "SBMODEL");
 }
 
+/* data_len = 2^64 - 1: the sum with data_offset wrapped and was printed as
+ * the size expected ("expected data_offset + data_len = 36031"). */
+static void test_data_len_overflow(void **state) {
+    (void)state;
+    const char *path = tmp_path("dlen.sbm");
+    write_tnet(path, SB_REQUANT_FIXED);
+    uint8_t all_ones[8] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    patch(path, 32, all_ones, 8);
+    expect_refusal(path, SB_EFORMAT, "data_len 18446744073709551615: data_offset (", "overflows 64 bits");
+}
+
 static void test_versions(void **state) {
     (void)state;
     const char *path = tmp_path("version.sbm");
@@ -271,8 +282,18 @@ static void test_bad_fields(void **state) {
     expect_refusal(path, SB_EFORMAT, "classes[1]: invalid UTF-8", NULL);
     write_conv_json(path, "[1,4,4,2]", 0, 256, "\"k\xed\xa0\x80\":1,"); /* a surrogate */
     expect_refusal(path, SB_EFORMAT, "header: a key: invalid UTF-8 (byte 0xed at byte 1", NULL);
-    /* a JSON syntax error */
+    /* a reference to a tensor of the wrong dtype, where any count will do:
+     * the message once ended "expected constant float32 data0" */
     sb_error err = {0};
+    sb_model_file *mf = NULL;
+    assert_int_equal(sb_model_file_write_raw(path, "{\"format\":\"srambench-model\",\"requant\":\"fixed\","
+        "\"input\":0,\"output\":0,\"tensors\":[{\"name\":\"x\",\"dtype\":\"int8\",\"shape\":[1,4,4,3],"
+        "\"channel_scales\":1},{\"name\":\"b\",\"dtype\":\"int32\",\"shape\":[2],\"offset\":0,\"nbytes\":8}],"
+        "\"ops\":[]}", "\0\0\0\0\0\0\0\0", 8, &err), 0);
+    assert_int_equal(sb_model_file_load(path, &mf, &err), SB_EFORMAT);
+    const char *tail = "tensors[0] 'x'.channel_scales: tensor 1 'b': expected constant float32 data";
+    if (strcmp(err.msg + strlen(err.msg) - strlen(tail), tail) != 0) fail_msg("message: %s", err.msg);
+    /* a JSON syntax error */
     assert_int_equal(sb_model_file_write_raw(path, "{\"format\": ", "", 0, &err), 0);
     expect_refusal(path, SB_EFORMAT, "JSON header", NULL);
     /* a missing file */
@@ -343,7 +364,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),      cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_bad_crc),         cmocka_unit_test(test_bad_magic),
-        cmocka_unit_test(test_versions),        cmocka_unit_test(test_hand_written_file),
+        cmocka_unit_test(test_versions),        cmocka_unit_test(test_data_len_overflow),        cmocka_unit_test(test_hand_written_file),
         cmocka_unit_test(test_tensor_past_end), cmocka_unit_test(test_shapes_do_not_chain),
         cmocka_unit_test(test_bad_fields),      cmocka_unit_test(test_bad_quantisation),
         cmocka_unit_test(test_plugin),
