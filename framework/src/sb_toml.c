@@ -549,13 +549,14 @@ static int parse_value(parser *ps, sb_toml **out) {
 
 static int redefined(parser *ps, const keypath *k, int depth, const sb_toml *old, const char *what) {
     char path[512] = "";
+    const char *type = sb_toml_type_name(old->type);
     int i;
     for (i = 0; i <= depth && i < k->n; i++) {
         if (i) strncat(path, ".", sizeof path - strlen(path) - 1);
         strncat(path, k->part[i], sizeof path - strlen(path) - 1);
     }
-    return sb_error_set(ps->err, SB_EFORMAT, "%s:%d:%d: %s '%s': already defined as a %s at %s:%d:%d",
-                        ps->file, k->line, k->col, what, path, sb_toml_type_name(old->type), old->file,
+    return sb_error_set(ps->err, SB_EFORMAT, "%s:%d:%d: %s '%s': already defined as %s %s at %s:%d:%d",
+                        ps->file, k->line, k->col, what, path, strchr("aeiou", type[0]) ? "an" : "a", type, old->file,
                         old->line, old->col);
 }
 
