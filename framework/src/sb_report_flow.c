@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "sb_charts.h"
 #include "sb_report.h"
@@ -258,11 +259,20 @@ int sb_report_load(const char *dir, cJSON **res, sb_error *err) {
     char *path = sb_strdupf("%s/results.json", dir), *text = NULL;
     FILE *f = path ? fopen(path, "rb") : NULL;
     long n = -1;
+    struct stat st;
     *res = NULL;
     if (!f) {
         sb_error_set(err, SB_ENOENT, "%s: cannot open: expected the results folder of a run (with results.json)", path ? path : dir);
         free(path);
         return SB_ENOENT;
+    }
+    /* fopen opens a directory; only the read fails, and that is no I/O error. */
+    if (fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode)) {
+        fclose(f);
+        sb_error_set(err, SB_EFORMAT, "%s: %s: expected the results.json file of a run", path,
+                     S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
+        free(path);
+        return SB_EFORMAT;
     }
     if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 && (text = malloc((size_t)n + 1)) &&
         fread(text, 1, (size_t)n, f) == (size_t)n)
@@ -277,8 +287,10 @@ int sb_report_load(const char *dir, cJSON **res, sb_error *err) {
     *res = cJSON_Parse(text);
     if (!*res || !cJSON_IsArray(J(*res, "jobs"))) {
         const char *at = cJSON_GetErrorPtr();
-        sb_error_set(err, SB_EFORMAT, "%s: %s%ld: expected results.json (docs/results-schema.md) with a \"jobs\" array",
-                     path, *res ? "no \"jobs\" array, " : "invalid JSON at byte ", *res ? 0L : (at ? (long)(at - text) : 0L));
+        char what[64] = "no \"jobs\" array";
+        if (!*res) snprintf(what, sizeof what, "invalid JSON at byte %ld", at ? (long)(at - text) : 0L);
+        sb_error_set(err, SB_EFORMAT, "%s: %s: expected results.json (docs/results-schema.md) with a \"jobs\" array",
+                     path, what);
         cJSON_Delete(*res);
         *res = NULL;
         free(text), free(path);

@@ -54,6 +54,9 @@ static void test_usage_errors(void **state) {
     /* not a results folder: a config-class error naming the file */
     assert_int_equal(sh("'%s' report /nonexistent/x 2>&1 | grep -q '/nonexistent/x/results.json'", SB_PROGRAM), 0);
     assert_int_equal(sh("'%s' report /nonexistent/x >/dev/null 2>&1", SB_PROGRAM), 3);
+    /* results.json a directory: bad input (3), not an I/O failure (4) */
+    assert_int_equal(sh("mkdir -p '%s/dirrun/results.json'", tmp), 0);
+    assert_int_equal(sh("'%s' report '%s/dirrun' >/dev/null 2>&1", SB_PROGRAM, tmp), 3);
 }
 
 static void test_report_stored_run(void **state) {

@@ -224,12 +224,45 @@ static void test_bad_folder(void **state) {
     assert_non_null(strstr(err.msg, "/nonexistent/sb-views/results.json"));
 }
 
+/* results.json that is {} or [] (once "no \"jobs\" array, 0: expected ..."),
+ * not JSON, or a directory (once exit 4 "read failed"). */
+static void test_bad_results_json(void **state) {
+    static const struct { const char *text, *says; } cases[] = {
+        {"{}", "results.json: no \"jobs\" array: expected results.json (docs/results-schema.md) with a \"jobs\" array"},
+        {"[]", "results.json: no \"jobs\" array: expected results.json"},
+        {"{\"jobs\": [}", "results.json: invalid JSON at byte 10: expected results.json"},
+        {NULL, "results.json: is a directory: expected the results.json file of a run"},
+    };
+    sb_view_opts o = {SB_VIEW_ALL, NULL, NULL, 0};
+    char dir[300], path[340];
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sb_error err = {0};
+        snprintf(dir, sizeof dir, "%s/bad%zu", tmp, i);
+        snprintf(path, sizeof path, "%s/results.json", dir);
+        assert_int_equal(mkdir(dir, 0755), 0);
+        if (cases[i].text) {
+            FILE *f = fopen(path, "w");
+            assert_non_null(f);
+            fputs(cases[i].text, f);
+            fclose(f);
+        } else
+            assert_int_equal(mkdir(path, 0755), 0);
+        assert_int_equal(sb_report_write(dir, "report", &o, NULL, &err), SB_EFORMAT);
+        if (strncmp(err.msg, dir, strlen(dir)) || !strstr(err.msg, cases[i].says))
+            print_error("case %zu: %s\n", i, err.msg);
+        assert_int_equal(strncmp(err.msg, dir, strlen(dir)), 0);
+        assert_non_null(strstr(err.msg, cases[i].says));
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_compare), cmocka_unit_test(test_batch), cmocka_unit_test(test_batch_no_accuracy),
         cmocka_unit_test(test_flow),
         cmocka_unit_test(test_html_self_contained), cmocka_unit_test(test_infer_view),
-        cmocka_unit_test(test_bad_folder),
+        cmocka_unit_test(test_bad_folder), cmocka_unit_test(test_bad_results_json),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
