@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sb_util.h"
@@ -168,11 +169,18 @@ static int merge_config_file(sb_config *cfg, sb_toml *table, sb_error *err) {
     int rc;
     if (!ref) return 0;
     if (ref->type != SB_TOML_STRING) return wrong_type(ref, "key", "a string (a TOML file name)", err);
+    if (!ref->s[0])
+        return sb_error_set(err, SB_EINVAL, "%s:%d:%d: config = \"\": expected the name of a TOML file (relative to %s)",
+                            ref->file, ref->line, ref->col, cfg->dir);
     if (!(path = sb_path_join(cfg->dir, ref->s))) return sb_error_set(err, SB_ENOMEM, "out of memory");
     rc = sb_toml_parse_file(path, &file_root, err);
     if (rc == SB_ENOENT)
         sb_error_set(err, SB_ENOENT, "%s:%d:%d: config = \"%s\": cannot open %s: expected a TOML file (relative to %s)",
                      ref->file, ref->line, ref->col, ref->s, path, cfg->dir);
+    else if (rc < 0 && rc != SB_EFORMAT && rc != SB_ENOMEM) { /* a syntax error names its own file:line:col */
+        sb_error inner = *err;
+        sb_error_set(err, rc, "%s:%d:%d: config = \"%s\": %s", ref->file, ref->line, ref->col, ref->s, inner.msg);
+    }
     free(path);
     if (rc < 0) return rc;
     if ((ref = sb_toml_get(file_root, "config")) != NULL) {
@@ -473,8 +481,13 @@ int sb_config_load(const char *path, sb_config *cfg, sb_error *err) {
     char *buf;
     long len;
     int rc;
+    struct stat st;
     memset(cfg, 0, sizeof *cfg);
     if (!f) return sb_error_set(err, SB_ENOENT, "%s: cannot open: expected a bench.toml file", path);
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) { /* fopen opens one; the read fails */
+        fclose(f);
+        return sb_error_set(err, SB_EINVAL, "%s: is a directory: expected a bench.toml file", path);
+    }
     fseek(f, 0, SEEK_END);
     len = ftell(f);
     fseek(f, 0, SEEK_SET);

@@ -12,6 +12,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 typedef struct parser {
     const char *p, *end;
@@ -729,7 +730,13 @@ int sb_toml_parse_file(const char *path, sb_toml **out, sb_error *err) {
     char *buf;
     long len;
     int rc;
+    struct stat st;
     if (!f) return sb_error_set(err, SB_ENOENT, "%s: cannot open: %s", path, strerror(errno));
+    /* fopen opens a directory too; only the read would fail, saying less. */
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        return sb_error_set(err, SB_EINVAL, "%s: is a directory: expected a TOML file", path);
+    }
     if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
         fclose(f);
         return sb_error_set(err, SB_EIO, "%s: cannot read: %s", path, strerror(errno));

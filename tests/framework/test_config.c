@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sb_config.h"
@@ -202,6 +203,19 @@ static void test_config_merge(void **state) {
     snprintf(text, sizeof text, "[dataset]\nplugin = \"d\"\n[[model]]\nplugin = \"m\"\n"
                                 "[[backend]]\nplugin = \"sram\"\nconfig = \"nope.toml\"\n");
     parse_bad(text, 7, 1, "config = \"nope.toml\": cannot open");
+    /* "" and a directory once gave "<dir>: cannot read", without the line */
+    snprintf(text, sizeof text, "[dataset]\nplugin = \"d\"\n[[model]]\nplugin = \"m\"\n"
+                                "[[backend]]\nplugin = \"sram\"\nconfig = \"\"\n");
+    parse_bad(text, 7, 1, "config = \"\": expected the name of a TOML file");
+    {
+        char sub[600];
+        snprintf(sub, sizeof sub, "%s/adir", tmpdir);
+        assert_int_equal(mkdir(sub, 0755), 0);
+    }
+    snprintf(text, sizeof text, "[dataset]\nplugin = \"d\"\n[[model]]\nplugin = \"m\"\n"
+                                "[[backend]]\nplugin = \"sram\"\nconfig = \"adir\"\n");
+    parse_bad(text, 7, 1, "config = \"adir\": ");
+    parse_bad(text, 7, 1, "/adir: is a directory: expected a TOML file");
     write_file("nested.toml", "a = 1\nconfig = \"sram.toml\"\n");
     snprintf(text, sizeof text, "[dataset]\nplugin = \"d\"\n[[model]]\nplugin = \"m\"\n"
                                 "[[backend]]\nplugin = \"sram\"\nconfig = \"nested.toml\"\n");

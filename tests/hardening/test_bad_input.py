@@ -140,6 +140,11 @@ CONFIG_CASES = [
     (b"[run]\nname = \"t\xff\xfe\"\n", 2, None, "UTF-8"),
     ("[run]\nname = \"a\\u0000b\"\n", 2, None, "NUL"),
     ("[run]\nname = \"\"\n", 2, None, "empty"),
+    # once "<dir>: cannot read", without the bench.toml line
+    ("[dataset]\nplugin = \"ham10000\"\n[[model]]\nplugin = \"sbm\"\n[[backend]]\nplugin = \"cpu\"\n"
+     "config = \"\"\n", 7, None, "expected the name of a TOML file"),
+    ("[dataset]\nplugin = \"ham10000\"\n[[model]]\nplugin = \"sbm\"\n[[backend]]\nplugin = \"cpu\"\n"
+     "config = \"a-folder\"\n", 7, None, "is a directory: expected a TOML file"),
     # once exit 4 "cannot create a results folder" after 99 tries, not saying why
     ("[run]\nname = \"%s\"\n" % ("n" * 300), 2, None, "'name' is 300 bytes long: expected at most 200"),
 ]
@@ -150,6 +155,7 @@ def case_config_errors(e):
     problems = []
     with open(os.path.join(e.tmp, "inner.toml"), "w") as f:
         f.write('config = "other.toml"\n')
+    os.mkdir(os.path.join(e.tmp, "a-folder"))
     for i, case in enumerate(CONFIG_CASES):
         text, line, _col, word = case[:4]
         path = os.path.join(e.tmp, "bad%02d.toml" % i)
@@ -166,6 +172,9 @@ def case_config_errors(e):
     check(not problems, "%d of %d config cases wrong" % (len(problems), len(CONFIG_CASES)), *problems)
     rc, err, _ = e.run(os.path.join(e.tmp, "no-such-bench.toml"))
     check(rc == EXIT_CONFIG and "no-such-bench.toml: cannot open" in err, "absent bench.toml: rc %d" % rc, err)
+    rc, err, _ = e.run(e.tmp)
+    check(rc == EXIT_CONFIG and e.tmp + ": is a directory: expected a bench.toml file" in err,
+          "a directory as bench.toml: rc %d" % rc, err)
 
 
 def case_unknown_plugin(e):
