@@ -6,11 +6,14 @@
  * renders the infer view from it, so `srambench report` can redo it.
  */
 #include <cjson/cJSON.h>
+#include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "sb_cmd.h"
 #include "sb_config.h"
@@ -89,7 +92,7 @@ static int load_jpeg(const char *path, image *im, sb_error *err) {
 
 /* dataset:index - the image as the dataset plugin serves it to a run. */
 static int load_dataset(const sb_config *cfg, const sb_search_path *sp, const sb_host *host, const sb_cfg_dataset *d,
-                        size_t index, image *im, sb_error *err) {
+                        const char *what, size_t index, image *im, sb_error *err) {
     sb_plugin p;
     sb_opts_owned oo;
     const sb_dataset_plugin *api;
@@ -100,9 +103,11 @@ static int load_dataset(const sb_config *cfg, const sb_search_path *sp, const sb
     api = (const sb_dataset_plugin *)p.hdr;
     if ((rc = sb_options_build(&d->inst, sb_cfg_dataset_keys, p.hdr->options, &oo, err)) == 0) {
         if ((rc = api->open(host, &oo.opts, &h, err)) == 0) {
-            if (index >= api->count(h))
-                rc = sb_error_set(err, SB_EINVAL, "%s:%zu: index out of range: the opened split has %zu images (0..%zu)",
-                                  d->inst.name, index, api->count(h), api->count(h) - 1);
+            if (api->count(h) == 0)
+                rc = sb_error_set(err, SB_EINVAL, "'%s': the opened split has no images", what);
+            else if (index >= api->count(h))
+                rc = sb_error_set(err, SB_EINVAL, "'%s': index out of range: the opened split has %zu images: expected "
+                                  "0..%zu", what, api->count(h), api->count(h) - 1);
             else {
                 const char *id = api->sample_id ? api->sample_id(h, index) : NULL;
                 rc = api->get(h, index, im->size_px, im->rgb, err);
@@ -126,6 +131,54 @@ static int load_dataset(const sb_config *cfg, const sb_search_path *sp, const sb
     }
     sb_plugin_close(&p);
     return rc;
+}
+
+/* The index of dataset:index. strtoull alone takes "-1" and wraps it to
+ * 2^64-1, which the messages then showed: decimal digits only. */
+static int parse_index(const char *what, const char *s, size_t *idx, sb_error *err) {
+    char *end;
+    unsigned long long v;
+    if (!isdigit((unsigned char)s[0]))
+        return sb_error_set(err, SB_EINVAL, "'%s': index '%s': expected <dataset>:<index> with a decimal index 0, 1, 2, ...",
+                            what, s);
+    errno = 0;
+    v = strtoull(s, &end, 10);
+    if (*end)
+        return sb_error_set(err, SB_EINVAL, "'%s': index '%s': expected <dataset>:<index> with a decimal index 0, 1, 2, ...",
+                            what, s);
+    *idx = errno == ERANGE || v > SIZE_MAX ? SIZE_MAX : (size_t)v; /* out of range: said once the split is open */
+    return 0;
+}
+
+/* An argument that looks like dataset:index but names no dataset is said so,
+ * rather than tried as an image file ("cannot open image nods:1"). */
+static int unknown_dataset(const sb_config *cfg, const char *what, const char *colon, sb_error *err) {
+    sb_buf names = {0};
+    size_t k;
+    int rc;
+    for (k = 0; k < cfg->n_datasets; k++) sb_buf_printf(&names, "%s%s", k ? ", " : "", cfg->datasets[k].inst.name);
+    rc = sb_error_set(err, SB_ENOENT, "'%s': no dataset named '%.*s' in %s (it has: %s): expected <dataset>:<index> "
+                      "naming one of them, or an image file", what, (int)(colon - what), what, cfg->path,
+                      names.s ? names.s : "none");
+    sb_buf_free(&names);
+    return rc;
+}
+
+/* <image.jpg | dataset:index>: a dataset of bench.toml by its name, else a file. */
+static int load_what(const sb_config *cfg, const sb_search_path *sp, const sb_host *host, const char *what, image *im,
+                     sb_error *err) {
+    const char *colon = strrchr(what, ':');
+    size_t k, idx = 0;
+    int rc;
+    for (k = 0; colon && k < cfg->n_datasets; k++) {
+        const sb_cfg_dataset *d = &cfg->datasets[k];
+        if (strlen(d->inst.name) != (size_t)(colon - what) || strncmp(d->inst.name, what, (size_t)(colon - what))) continue;
+        if ((rc = parse_index(what, colon + 1, &idx, err)) < 0) return rc;
+        return load_dataset(cfg, sp, host, d, what, idx, im, err);
+    }
+    if (colon && colon[1] && strspn(colon + 1, "+-0123456789") == strlen(colon + 1) && access(what, F_OK) != 0)
+        return unknown_dataset(cfg, what, colon, err);
+    return load_jpeg(what, im, err);
 }
 
 /* ------------------------------------------------------------ figures */
@@ -361,23 +414,7 @@ static int infer_main(int argc, char **argv) {
     im.rgb = malloc((size_t)im.size_px * (size_t)im.size_px * 3);
     input = malloc((size_t)im.size_px * (size_t)im.size_px * 3);
     if (!im.rgb || !input) goto fail;
-    {
-        const char *colon = strrchr(a.what, ':');
-        size_t k;
-        const sb_cfg_dataset *d = NULL;
-        for (k = 0; colon && k < cfg.n_datasets; k++)
-            if (strlen(cfg.datasets[k].inst.name) == (size_t)(colon - a.what) && !strncmp(cfg.datasets[k].inst.name, a.what, (size_t)(colon - a.what)))
-                d = &cfg.datasets[k];
-        if (d) {
-            char *end;
-            unsigned long long idx = strtoull(colon + 1, &end, 10);
-            if (*end || end == colon + 1) {
-                sb_error_set(&err, SB_EINVAL, "'%s': expected <dataset>:<index> with a decimal index", a.what);
-                goto fail;
-            }
-            if (load_dataset(&cfg, &sp, &host, d, (size_t)idx, &im, &err) < 0) goto fail;
-        } else if (load_jpeg(a.what, &im, &err) < 0) goto fail;
-    }
+    if (load_what(&cfg, &sp, &host, a.what, &im, &err) < 0) goto fail;
     for (i = 0; i < im.size_px * im.size_px * 3; i++) input[i] = (int8_t)(im.rgb[i] - 128);
     step(&im, "int8 input q = pixel - 128 (%.0f x %.0f x 3, the model's input tensor)", im.size_px, im.size_px);
     jobs = cJSON_CreateArray();

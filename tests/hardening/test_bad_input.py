@@ -188,6 +188,36 @@ def case_unknown_plugin(e):
         check(not os.path.exists(os.path.join(out, "results.json")), "no results.json for a config error")
 
 
+def case_infer_args(e):
+    """`srambench infer dataset:index`: what was typed is what the message
+    shows (-1 was shown as 18446744073709551615), and a dataset name that is
+    not in bench.toml is said so (it was tried as an image file)."""
+    b = e.bench(name="infer.toml")
+    env = dict(os.environ, SRAMBENCH_PLUGIN_PATH=e.plugins, SRAMBENCH_CACHE_DIR=e.cache)
+
+    def infer(what):
+        p = subprocess.run([e.exe, "infer", "-q", "--config", b, "--output-dir", os.path.join(e.tmp, "inf"), what],
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                           timeout=120)
+        return p.returncode, p.stderr
+
+    problems = []
+    for what, want in [("ham10000:-1", r"'ham10000:-1': index '-1': expected <dataset>:<index> with a decimal index"),
+                       ("ham10000:x1", r"'ham10000:x1': index 'x1': expected"),
+                       ("ham10000:99999999999999999999",
+                        r"'ham10000:99999999999999999999': index out of range: the opened split has \d+ images: "
+                        r"expected 0\.\.\d+"),
+                       ("nods:1", r"'nods:1': no dataset named 'nods' in %s \(it has: ham10000\): expected "
+                        r"<dataset>:<index> naming one of them, or an image file" % re.escape(b))]:
+        rc, err = infer(what)
+        if rc != EXIT_CONFIG or not re.search(want, err) or "18446744073709551615" in err:
+            problems.append("%s: rc %d (want 3), stderr %r, want /%s/" % (what, rc, err.strip()[:300], want))
+    rc, err = infer("ham10000:1")
+    if rc != EXIT_OK:
+        problems.append("ham10000:1: rc %d, want 0: %s" % (rc, err.strip()[:300]))
+    check(not problems, "infer arguments", *problems)
+
+
 # -------------------------------------------------------------- plugins
 
 
