@@ -287,7 +287,7 @@ static void test_bad_fields(void **state) {
     sb_error err = {0};
     sb_model_file *mf = NULL;
     assert_int_equal(sb_model_file_write_raw(path, "{\"format\":\"srambench-model\",\"requant\":\"fixed\","
-        "\"input\":0,\"output\":0,\"tensors\":[{\"name\":\"x\",\"dtype\":\"int8\",\"shape\":[1,4,4,3],"
+        "\"input\":0,\"output\":0,\"tensors\":[{\"name\":\"x\",\"dtype\":\"int8\",\"shape\":[1,4,4,3],\"scale\":0.5,\"zero_point\":0,"
         "\"channel_scales\":1},{\"name\":\"b\",\"dtype\":\"int32\",\"shape\":[2],\"offset\":0,\"nbytes\":8}],"
         "\"ops\":[]}", "\0\0\0\0\0\0\0\0", 8, &err), 0);
     assert_int_equal(sb_model_file_load(path, &mf, &err), SB_EFORMAT);
