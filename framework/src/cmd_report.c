@@ -70,5 +70,6 @@ const sb_command sb_cmd_report = {
     "  -q, --quiet       do not print the markdown\n"
     "  -h, --help        this text\n"
     "\n"
-    "exit codes: 0 ok, 2 usage, 3 not a results folder, 4 report not written\n",
+    "exit codes: 0 ok, 2 usage, 3 not a results folder or a damaged results.json,\n"
+    "            4 report not written\n",
     report_main};

@@ -107,8 +107,11 @@ double sb_ece(const double *confidence, const int *correct, size_t n, int bins,
         return NAN;
     }
     for (i = 0; i < n; i++) {
-        /* bin b holds (b/bins, (b+1)/bins]; 0 goes to the first bin */
-        b = (int)ceil(confidence[i] * bins) - 1;
+        /* bin b holds (b/bins, (b+1)/bins]; 0 goes to the first bin. The
+         * range is tested before the conversion: a NaN or huge value must
+         * not reach (int) (callers validate; this keeps it defined). */
+        double x = confidence[i];
+        b = x > 0 ? (x < 1 ? (int)ceil(x * bins) - 1 : bins - 1) : 0;
         if (b < 0) b = 0;
         if (b >= bins) b = bins - 1;
         cnt[b]++;

@@ -48,7 +48,8 @@ double sb_auc_macro(const double *scores, const int *label, size_t n, int k, int
 
 /* Expected calibration error with `bins` equal-width bins over (0, 1]:
  * sum over bins of |bin| / n * |accuracy(bin) - mean confidence(bin)|.
- * A confidence of exactly 0 falls in the first bin. NaN when n = 0.
+ * A confidence of exactly 0 (or not a number) falls in the first bin, one
+ * above 1 in the last. NaN when n = 0.
  * Per-bin figures go to the optional arrays (bins entries each). */
 double sb_ece(const double *confidence, const int *correct, size_t n, int bins,
               int64_t *bin_n, double *bin_acc, double *bin_conf);

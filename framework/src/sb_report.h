@@ -92,6 +92,11 @@ void sb_view_compare_ref(const cJSON *res, sb_doc *d, const char *dir, int chart
 
 /* Load <dir>/results.json (errors name the file and the offset). */
 int sb_report_load(const char *dir, cJSON **res, sb_error *err);
+/* 0 if the views can read `res` (the results.json at `path`), else
+ * SB_EFORMAT with the field that is missing or malformed and what was
+ * expected: datasets[].classes, every job's samples (label, pred,
+ * confidence, probs, top3). sb_report_write checks before rendering. */
+int sb_report_check(const cJSON *res, const char *path, sb_error *err);
 /* Render the chosen views of the run in `dir` into <dir>/<stem>.md and
  * <dir>/<stem>.html (charts beside them); `out` (may be NULL) gets the
  * markdown. */

@@ -194,10 +194,19 @@ void sb_view_flow(const cJSON *res, sb_doc *d, const char *dir, int charts, cons
 
 /* ------------------------------------------------------------ infer */
 
+/* The name of class c of the first dataset; "?" when it has none (no
+ * datasets, or an index that is not a number: sb_report_check refuses
+ * those, this only keeps the view from reading past them). */
 static const char *class_name(const cJSON *res, int c) {
     const cJSON *x;
-    cJSON_ArrayForEach(x, J(J(res, "datasets")->child, "classes")) if ((int)sb_json_num(x, "index") == c) return sb_json_str(x, "name", "?");
+    cJSON_ArrayForEach(x, J(cJSON_GetArrayItem(J(res, "datasets"), 0), "classes")) if (sb_json_num(x, "index") == c) return sb_json_str(x, "name", "?");
     return "?";
+}
+
+/* A class index read from results.json, -1 when it is not one. */
+static int class_index(const cJSON *o, const char *key) {
+    double v = sb_json_num(o, key);
+    return v >= 0 && v <= 1e9 ? (int)v : -1;
 }
 
 void sb_view_infer(const cJSON *res, sb_doc *d) {
@@ -223,10 +232,10 @@ void sb_view_infer(const cJSON *res, sb_doc *d) {
             sb_buf top = {0};
             int k;
             cJSON_ArrayForEach(p, J(s, "top3"))
-                sb_buf_printf(&top, "%s%s %.1f%%", p == J(s, "top3")->child ? "" : ", ", class_name(res, (int)sb_json_num(p, "class")), 100 * sb_json_num(p, "p"));
+                sb_buf_printf(&top, "%s%s %.1f%%", p == J(s, "top3")->child ? "" : ", ", class_name(res, class_index(p, "class")), 100 * sb_json_num(p, "p"));
             r[0] = sb_strdupf("%s / %s (image %s)", sb_json_str(j, "backend", "?"), sb_json_str(j, "model", "?"), sb_json_str(s, "id", "?"));
-            r[1] = sb_strdupf("%s, confidence %.1f%% (label: %s)", class_name(res, (int)sb_json_num(s, "pred")), 100 * sb_json_num(s, "confidence"),
-                              sb_json_num(s, "label") >= 0 ? class_name(res, (int)sb_json_num(s, "label")) : "none, a file outside the dataset");
+            r[1] = sb_strdupf("%s, confidence %.1f%% (label: %s)", class_name(res, class_index(s, "pred")), 100 * sb_json_num(s, "confidence"),
+                              sb_json_num(s, "label") >= 0 ? class_name(res, class_index(s, "label")) : "none, a file outside the dataset");
             r[2] = top.s ? top.s : strdup("-");
             r[3] = sb_fig_cell(t, J(bm, "latency_ns"), 1e-6, "%.4g", "ms");
             {
@@ -305,8 +314,16 @@ int sb_report_write_ref(const char *dir, const char *stem, const sb_view_opts *o
     cJSON *res;
     sb_doc *d;
     char *md, *html, *p;
+    char *path;
     int rc = sb_report_load(dir, &res, err);
     if (rc < 0) return rc;
+    path = sb_strdupf("%s/results.json", dir);
+    rc = path ? sb_report_check(res, path, err) : sb_error_set(err, SB_ENOMEM, "out of memory");
+    free(path);
+    if (rc < 0) {
+        cJSON_Delete(res);
+        return rc;
+    }
     d = sb_doc_new(sb_json_str(res, "name", "srambench run"));
     sb_doc_para(d, "Run %s started %s, srambench %s, results.json schema %.0f%s.", sb_json_str(res, "name", "?"),
                 sb_json_str(res, "started_utc", "?"), sb_json_str(res, "srambench_version", "?"), sb_json_num(res, "schema_version"),

@@ -23,8 +23,9 @@ static int class_names(const cJSON *res, const char *dataset, const char **names
     cJSON_ArrayForEach(ds, J(res, "datasets")) {
         if (dataset && strcmp(sb_json_str(ds, "name", ""), dataset) != 0) continue;
         cJSON_ArrayForEach(c, J(ds, "classes")) {
-            int i = (int)sb_json_num(c, "index");
-            if (i >= 0 && i < max) names[i] = sb_json_str(c, "name", "?"), k = i + 1 > k ? i + 1 : k;
+            double x = sb_json_num(c, "index"); /* NaN when absent: no int */
+            int i = x >= 0 && x < max ? (int)x : -1;
+            if (i >= 0) names[i] = sb_json_str(c, "name", "?"), k = i + 1 > k ? i + 1 : k;
         }
         break;
     }
@@ -269,6 +270,7 @@ static int cls_load(const cJSON *job, int k, cls_data *c) {
     if (!c->label || !c->pred || !c->correct || !c->conf || !c->probs) return -1;
     cJSON_ArrayForEach(s, samples) {
         const cJSON *p = J(s, "probs");
+        /* sb_report_check made these integers and a probability */
         c->label[i] = (int)sb_json_num(s, "label");
         c->pred[i] = (int)sb_json_num(s, "pred");
         c->conf[i] = sb_json_num(s, "confidence");
@@ -414,7 +416,8 @@ static void batch_backends(const cJSON *res, sb_doc *d, const char *ds, const ch
         else if (!ref) ref = j, r[7] = strdup("reference");
         else {
             /* same model file -> bit-identical logits on every backend */
-            for (s = J(j, "samples")->child, q = J(ref, "samples")->child; s && q; s = s->next, q = q->next, cmp++)
+            for (s = cJSON_GetArrayItem(J(j, "samples"), 0), q = cJSON_GetArrayItem(J(ref, "samples"), 0); s && q;
+                 s = s->next, q = q->next, cmp++)
                 diff += sb_json_num(s, "pred") != sb_json_num(q, "pred") || sb_json_num(s, "index") != sb_json_num(q, "index");
             r[7] = sb_strdupf("%d of %d differ", diff, cmp);
         }

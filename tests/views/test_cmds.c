@@ -10,10 +10,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
+
+#include <cjson/cJSON.h>
 
 #define MODEL SB_SRC_ROOT "/plugins/models/effnet-b0-224/effnet-b0-224.sbm"
 #define TINY SB_SRC_ROOT "/plugins/models/tiny/tiny.sbm"
@@ -68,6 +71,35 @@ static void test_report_stored_run(void **state) {
     /* compare on the same stored run, through --from */
     assert_int_equal(sh("'%s' compare --from '%s' -q --no-charts", SB_PROGRAM, tmp), 0);
     assert_int_equal(sh("grep -q 'speedup vs cpu' '%s/compare.md'", tmp), 0);
+}
+
+/* A results.json with a field deleted: exit 3 naming the file and the
+ * field, from report and from a view command's --from, not a crash. */
+static void test_damaged_run(void **state) {
+    char path[128], *text;
+    FILE *f = fopen(SB_VIEWS_FIXTURE "/results.json", "rb");
+    cJSON *r;
+    static char buf[1 << 20];
+    size_t n;
+    (void)state;
+    assert_non_null(f);
+    n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    assert_non_null(r = cJSON_Parse(buf));
+    cJSON_DeleteItemFromObject(cJSON_GetArrayItem(cJSON_GetObjectItem(r, "jobs"), 1), "samples");
+    text = cJSON_Print(r);
+    snprintf(path, sizeof path, "%s/damaged", tmp);
+    assert_int_equal(mkdir(path, 0755), 0);
+    snprintf(path, sizeof path, "%s/damaged/results.json", tmp);
+    assert_non_null(f = fopen(path, "wb"));
+    assert_int_equal(fputs(text, f) >= 0 && fclose(f) == 0, 1);
+    free(text);
+    cJSON_Delete(r);
+    assert_int_equal(sh("'%s' report -q --no-charts '%s/damaged' 2>'%s/err'", SB_PROGRAM, tmp, tmp), 3);
+    assert_int_equal(sh("grep -qF 'damaged/results.json: jobs[1] (ham10000 x toy x cpu).samples is missing' '%s/err'", tmp), 0);
+    assert_int_equal(sh("'%s' batch --from '%s/damaged' -q --no-charts 2>/dev/null", SB_PROGRAM, tmp), 3);
+    assert_int_equal(sh("test ! -e '%s/damaged/report.md' && test ! -e '%s/damaged/batch.md'", tmp, tmp), 0);
 }
 
 static void test_sweep_small(void **state) {
@@ -180,6 +212,7 @@ static void test_sweep_config(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_usage_errors), cmocka_unit_test(test_report_stored_run),
+                                       cmocka_unit_test(test_damaged_run),
                                        cmocka_unit_test(test_sweep_small), cmocka_unit_test(test_sweep_bad_axes),
                                        cmocka_unit_test(test_sweep_config)};
     return cmocka_run_group_tests(tests, setup, teardown);

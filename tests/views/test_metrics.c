@@ -104,6 +104,12 @@ static void test_ece(void **state) {
     const int yes[] = {1, 1};
     NEAR(sb_ece(one, yes, 2, SB_ECE_BINS, NULL, NULL, NULL), 0.0);
     assert_true(isnan(sb_ece(one, yes, 0, SB_ECE_BINS, NULL, NULL, NULL)));
+    /* out of range: binned at the ends, never converted to int out of range
+     * (the sanitizer build fails the conversion if it were) */
+    const double odd[] = {NAN, 1e300, -1e300};
+    const int any[] = {0, 1, 0};
+    sb_ece(odd, any, 3, SB_ECE_BINS, n, NULL, NULL);
+    assert_int_equal(n[0], 2), assert_int_equal(n[SB_ECE_BINS - 1], 1);
 }
 
 static void test_pareto(void **state) {

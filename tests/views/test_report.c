@@ -216,6 +216,73 @@ static void test_infer_view(void **state) {
     free(md);
 }
 
+/* Set (or delete, when json is NULL) the value at `path` ("jobs/1/samples",
+ * numbers index arrays) of a copy of the fixture, in <tmp>/<name>. */
+static void write_damaged(const char *name, const char *path, const char *json, char *dir, size_t len) {
+    char *src = slurp(SB_VIEWS_FIXTURE, "results.json"), *text, file[512], seg[64];
+    cJSON *root = cJSON_Parse(src), *parent = NULL, *node = root;
+    const char *p = path, *slash;
+    sb_error err = {0};
+    assert_non_null(root);
+    while (*p) {
+        size_t n = (slash = strchr(p, '/')) ? (size_t)(slash - p) : strlen(p);
+        snprintf(seg, sizeof seg, "%.*s", (int)n, p);
+        p += n + (slash != NULL);
+        parent = node;
+        node = cJSON_IsArray(parent) ? cJSON_GetArrayItem(parent, atoi(seg)) : cJSON_GetObjectItem(parent, seg);
+        assert_non_null(node);
+    }
+    if (!json && cJSON_IsArray(parent)) cJSON_DeleteItemFromArray(parent, atoi(seg));
+    else if (!json) cJSON_DeleteItemFromObject(parent, seg);
+    else if (cJSON_IsArray(parent)) cJSON_ReplaceItemInArray(parent, atoi(seg), cJSON_Parse(json));
+    else cJSON_ReplaceItemInObject(parent, seg, cJSON_Parse(json));
+    text = cJSON_Print(root);
+    snprintf(dir, len, "%s/%s", tmp, name);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    snprintf(file, sizeof file, "%s/results.json", dir);
+    assert_int_equal(sb_write_atomic(file, text, strlen(text), &err), 0);
+    free(text), free(src);
+    cJSON_Delete(root);
+}
+
+/* A damaged results.json (it is user input) is refused before any view
+ * reads it: SB_EFORMAT naming the file, the field and what was expected,
+ * never a crash or a number made from garbage. */
+static void test_damaged_results(void **state) {
+    static const struct {
+        const char *path, *json, *msg;
+    } cases[] = {
+        {"jobs/1/samples", NULL, "jobs[1] (ham10000 x toy x cpu).samples is missing: expected an array"},
+        {"jobs/0/samples", "{}", "jobs[0] (ham10000 x toy x sram256).samples is an object: expected an array"},
+        {"datasets", NULL, "\"datasets\" is missing: expected an array"},
+        {"datasets/0/classes/1/index", NULL, "datasets[0].classes[1].index is missing: expected an integer >= 0"},
+        {"datasets/0/classes/0/name", "7", "datasets[0].classes[0].name is 7: expected a string"},
+        {"jobs/0/samples/2/confidence", "\"high\"", "samples[2].confidence is the string \"high\": expected a probability"},
+        {"jobs/0/samples/2/confidence", "1.5", "samples[2].confidence is 1.5: expected a probability (a number in [0, 1])"},
+        {"jobs/1/samples/0/pred", "1e300", "jobs[1] (ham10000 x toy x cpu).samples[0].pred is 1.0000000000000001e+300"},
+        {"jobs/0/samples/3/label", "0.5", "samples[3].label is 0.5: expected an integer"},
+        {"jobs/0/samples/0/top3/1/class", "null", "samples[0].top3[1].class is null: expected a class index"},
+        {"jobs/1/samples/1/probs/2", "\"x\"", "samples[1].probs[2] is the string \"x\": expected a probability"},
+        {"jobs/0/samples/0", "[]", "samples[0] is an array: expected an object"},
+    };
+    size_t i;
+    (void)state;
+    for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sb_view_opts o = {SB_VIEW_ALL, NULL, NULL, 0};
+        sb_error err = {0};
+        char dir[300], name[32], file[512];
+        snprintf(name, sizeof name, "damaged-%zu", i);
+        write_damaged(name, cases[i].path, cases[i].json, dir, sizeof dir);
+        assert_int_equal(sb_report_write_ref(dir, "report", &o, NULL, NULL, &err), SB_EFORMAT);
+        snprintf(file, sizeof file, "%s/results.json: ", dir);
+        if (strncmp(err.msg, file, strlen(file)) || !strstr(err.msg, cases[i].msg))
+            fail_msg("case %s: '%s': expected '%s...%s'", cases[i].path, err.msg, file, cases[i].msg);
+        /* nothing rendered from it */
+        snprintf(file, sizeof file, "%s/report.md", dir);
+        assert_int_not_equal(access(file, F_OK), 0);
+    }
+}
+
 static void test_bad_folder(void **state) {
     sb_view_opts o = {SB_VIEW_ALL, NULL, NULL, 0};
     sb_error err = {0};
@@ -263,6 +330,7 @@ int main(void) {
         cmocka_unit_test(test_flow),
         cmocka_unit_test(test_html_self_contained), cmocka_unit_test(test_infer_view),
         cmocka_unit_test(test_bad_folder), cmocka_unit_test(test_bad_results_json),
+        cmocka_unit_test(test_damaged_results),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
