@@ -54,5 +54,6 @@ const sb_command sb_cmd_batch = {
     "  --per-class N     at most N images per class (overrides per_class)\n"
     "  --split SUBSET    every image of the dataset's SUBSET (e.g. test)\n" SB_VIEWCMD_OPTIONS_HELP
     "\n"
-    "exit codes: 0 ok, 2 usage, 3 bad config or plugin, 4 not written, 130 interrupted\n",
+    "exit codes: 0 ok, 1 some job failed (the views are written and say why), 2 usage,\n"
+    "            3 bad config, plugin or stored results.json, 4 not written, 130 interrupted\n",
     batch_main};

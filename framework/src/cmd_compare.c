@@ -26,5 +26,6 @@ const sb_command sb_cmd_compare = {
     "options:\n" SB_VIEWCMD_OPTIONS_HELP
     "  --reference DIR   recorded GPU runs (default results/reference)\n"
     "\n"
-    "exit codes: 0 ok, 2 usage, 3 bad config or plugin, 4 not written, 130 interrupted\n",
+    "exit codes: 0 ok, 1 some job failed (the views are written and say why), 2 usage,\n"
+    "            3 bad config, plugin or stored results.json, 4 not written, 130 interrupted\n",
     compare_main};

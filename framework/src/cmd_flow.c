@@ -24,5 +24,6 @@ const sb_command sb_cmd_flow = {
     "\n"
     "options:\n" SB_VIEWCMD_OPTIONS_HELP
     "\n"
-    "exit codes: 0 ok, 2 usage, 3 bad config or plugin, 4 not written, 130 interrupted\n",
+    "exit codes: 0 ok, 1 some job failed (the views are written and say why), 2 usage,\n"
+    "            3 bad config, plugin or stored results.json, 4 not written, 130 interrupted\n",
     flow_main};

@@ -374,6 +374,15 @@ static cJSON *results_json(const sb_graph *g, const image *im, cJSON *jobs) {
     return r;
 }
 
+/* Jobs that failed (not unavailable: a backend that cannot run here is
+ * no failure, docs/errors.md). */
+static int count_failed(const cJSON *jobs) {
+    const cJSON *j;
+    int n = 0;
+    cJSON_ArrayForEach(j, jobs) n += strcmp(sb_json_str(j, "status", ""), "failed") == 0;
+    return n;
+}
+
 static int infer_main(int argc, char **argv) {
     infer_args a;
     sb_config cfg;
@@ -389,7 +398,7 @@ static int infer_main(int argc, char **argv) {
     int8_t *input = NULL;
     cJSON *jobs, *res;
     char *dir = NULL, *text = NULL, *path = NULL;
-    int rc = SB_EXIT_CONFIG, have_mo = 0, i;
+    int rc = SB_EXIT_CONFIG, have_mo = 0, i, n_failed;
     if (parse(argc, argv, &a) < 0) return SB_EXIT_USAGE;
     if (sb_config_load(a.config, &cfg, &err) < 0) {
         fprintf(stderr, "srambench infer: %s\n", err.msg);
@@ -420,6 +429,7 @@ static int infer_main(int argc, char **argv) {
     jobs = cJSON_CreateArray();
     for (size_t k = 0; k < cfg.n_backends; k++)
         if (wanted(&a, cfg.backends[k].name)) cJSON_AddItemToArray(jobs, run_backend(&sp, &host, &cfg.backends[k], mi, g, &im, input));
+    n_failed = count_failed(jobs);
     res = results_json(g, &im, jobs);
     if (a.out_dir) dir = strdup(a.out_dir);
     else {
@@ -440,7 +450,9 @@ static int infer_main(int argc, char **argv) {
         if (sb_report_write(dir, "infer", &o, a.quiet ? NULL : stdout, &err) < 0) goto fail;
     }
     fprintf(stderr, "srambench infer: wrote %s (results.json, infer.md, infer.html)\n", dir);
-    rc = SB_EXIT_OK;
+    /* as run, batch, compare and flow: written, but a backend failed */
+    if (n_failed) fprintf(stderr, "srambench infer: %d backend%s failed (see %s/results.json)\n", n_failed, n_failed == 1 ? "" : "s", dir);
+    rc = n_failed ? SB_EXIT_JOBS_FAILED : SB_EXIT_OK;
     goto done;
 fail:
     fprintf(stderr, "srambench infer: %s\n", err.msg[0] ? err.msg : "out of memory");
@@ -479,6 +491,6 @@ const sb_command sb_cmd_infer = {
     "  -q, --quiet       do not print the markdown\n"
     "  -h, --help        this text\n"
     "\n"
-    "exit codes: 0 ok (unavailable backends included), 2 usage, 3 bad config, model,\n"
-    "            image or index, 4 results not written\n",
+    "exit codes: 0 ok (unavailable backends included), 1 a backend failed (written, with\n"
+    "            the reason), 2 usage, 3 bad config, model, image or index, 4 results not written\n",
     infer_main};

@@ -43,12 +43,13 @@ static int set_string(sb_toml *table, const char *key, const char *value, sb_err
     return kid ? sb_toml_set(table, kid) : SB_ENOMEM;
 }
 
-int sb_views_run(const sb_views_run_opts *o, char *out_dir, size_t out_len, sb_error *err) {
+int sb_views_run(const sb_views_run_opts *o, char *out_dir, size_t out_len, size_t *n_failed, sb_error *err) {
     sb_config cfg;
     sb_run_opts ro = {0};
     sb_run_summary sum;
     size_t n_models, n_backends, i;
     int rc;
+    *n_failed = 0;
     if ((rc = sb_config_load(o->config, &cfg, err)) < 0) return rc;
     n_models = cfg.n_models, n_backends = cfg.n_backends;
     for (i = 0; i < cfg.n_datasets; i++) {
@@ -74,7 +75,7 @@ int sb_views_run(const sb_views_run_opts *o, char *out_dir, size_t out_len, sb_e
     ro.quiet = o->quiet;
     ro.no_charts = 1; /* the views draw their own charts */
     rc = sb_run_bench(&cfg, &ro, &sum, err);
-    if (rc == 0) snprintf(out_dir, out_len, "%s", sum.out_dir);
+    if (rc == 0) snprintf(out_dir, out_len, "%s", sum.out_dir), *n_failed = sum.n_failed;
     if (rc == 0 && sum.interrupted) rc = sb_error_set(err, SB_ECANCELED, "interrupted: finished jobs are in %s", sum.out_dir);
 done:
     cfg.n_models = n_models, cfg.n_backends = n_backends;

@@ -20,8 +20,10 @@ typedef struct sb_views_run_opts {
     int workers, quiet;
 } sb_views_run_opts;
 
-/* Run; out_dir receives the results folder. */
-int sb_views_run(const sb_views_run_opts *o, char *out_dir, size_t out_len, sb_error *err);
+/* Run; out_dir receives the results folder and *n_failed how many jobs
+ * failed (the run still finished: its views are rendered, the command then
+ * exits 1 as `run` does). */
+int sb_views_run(const sb_views_run_opts *o, char *out_dir, size_t out_len, size_t *n_failed, sb_error *err);
 /* The exit code (sb_cmd.h) of an SB_E* code. */
 int sb_views_exit_code(int rc);
 

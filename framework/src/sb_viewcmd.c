@@ -54,9 +54,10 @@ int sb_viewcmd_exec(const char *cmd, sb_viewcmd *vc, const char *stem, const sb_
     char dir[4096];
     sb_view_opts o = *views;
     sb_error err = {0};
+    size_t n_failed = 0;
     int rc;
     if (vc->from) snprintf(dir, sizeof dir, "%s", vc->from);
-    else if ((rc = sb_views_run(&vc->run, dir, sizeof dir, &err)) < 0) {
+    else if ((rc = sb_views_run(&vc->run, dir, sizeof dir, &n_failed, &err)) < 0) {
         fprintf(stderr, "srambench %s: %s\n", cmd, err.msg);
         return sb_views_exit_code(rc);
     }
@@ -68,5 +69,12 @@ int sb_viewcmd_exec(const char *cmd, sb_viewcmd *vc, const char *stem, const sb_
         return rc == SB_EIO ? SB_EXIT_IO : SB_EXIT_CONFIG;
     }
     fprintf(stderr, "srambench %s: wrote %s/%s.md and %s/%s.html\n", cmd, dir, stem, dir, stem);
+    /* the views of a run with failed jobs are written (they say why), but
+     * the run did not do what was asked: exit 1, as `run` does. A stored
+     * run (--from) is only rendered: nothing ran, nothing failed now. */
+    if (n_failed) {
+        fprintf(stderr, "srambench %s: %zu job%s failed (see %s/results.json)\n", cmd, n_failed, n_failed == 1 ? "" : "s", dir);
+        return SB_EXIT_JOBS_FAILED;
+    }
     return SB_EXIT_OK;
 }

@@ -341,6 +341,48 @@ def case_model_files(e):
     check(not problems, "model-file errors", *problems)
 
 
+def case_view_commands_failed_jobs(e):
+    """batch, compare, flow and infer exit 1 when a job failed, as run does
+    (the views are still written and say why); a stored run rendered with
+    --from exits 0: nothing ran now."""
+    raw = bytearray(open(TINY, "rb").read())
+    raw[len(raw) - 1] ^= 0xFF                          # crc32 mismatch
+    path = os.path.join(e.tmp, "checksum.sbm")
+    with open(path, "wb") as f:
+        f.write(raw)
+    bad = e.bench(name="bad-model.toml", models=['name = "m"\nplugin = "sbm"\npath = "%s"' % path])
+    good = e.bench(name="good.toml")
+    env = dict(os.environ, SRAMBENCH_PLUGIN_PATH=e.plugins, SRAMBENCH_CACHE_DIR=e.cache)
+
+    def view(*argv):
+        p = subprocess.run([e.exe] + list(argv), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           universal_newlines=True, timeout=120)
+        return p.returncode, p.stderr
+
+    problems = []
+    for cmd in ("batch", "compare", "flow"):
+        out = os.path.join(e.tmp, "v-" + cmd)
+        rc, err = view(cmd, "--config", bad, "-q", "--no-charts", "--output-dir", out)
+        if rc != EXIT_JOB_FAILED or "crc32" not in err or not os.path.exists(os.path.join(out, cmd + ".md")):
+            problems.append("%s, every job failed: rc %d (want 1 and %s.md written), stderr %r"
+                            % (cmd, rc, cmd, err.strip()[:300]))
+    rc, err = view("batch", "--split", "nope", "--config", good, "-q", "--no-charts",
+                   "--output-dir", os.path.join(e.tmp, "v-split"))
+    if rc != EXIT_JOB_FAILED:
+        problems.append("batch --split nope: rc %d, want 1: %r" % (rc, err.strip()[:300]))
+    rc, err = view("batch", "--from", os.path.join(e.tmp, "v-batch"), "-q", "--no-charts")
+    if rc != EXIT_OK:
+        problems.append("batch --from a stored run with a failed job: rc %d, want 0: %r" % (rc, err.strip()[:300]))
+    # infer: one backend that cannot hold the model fails, the other is ok
+    small = e.bench(name="small.toml", backends=["cpu", sram_backend("sram.capacity_bytes = 16\nsram.words = 4")])
+    for toml, want in ((small, EXIT_JOB_FAILED), (good, EXIT_OK)):
+        rc, err = view("infer", "ham10000:0", "--config", toml, "-q",
+                       "--output-dir", os.path.join(e.tmp, "v-infer-%d" % want))
+        if rc != want:
+            problems.append("infer with %s: rc %d, want %d: %r" % (os.path.basename(toml), rc, want, err.strip()[:300]))
+    check(not problems, "exit codes of the view commands", *problems)
+
+
 # -------------------------------------------------------------- datasets
 
 
