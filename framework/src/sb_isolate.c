@@ -9,7 +9,11 @@
  *
  * The child gets a process group of its own, so that a terminal's Ctrl-C
  * reaches it once, through the parent, and keeps its meaning (first: finish
- * and write; second: quit).
+ * and write; second: quit). The child only listens for it while its jobs
+ * run (libuv's handlers); before and after, the signal kills it outright.
+ * So the parent remembers that the user asked to stop: a child killed by
+ * that signal was interrupted, not crashed (exit 130, results.json says
+ * "interrupted"), and no new child is started after it.
  */
 #define _GNU_SOURCE
 #include "sb_isolate.h"
@@ -32,10 +36,17 @@
 #include "sb_util.h"
 
 static volatile sig_atomic_t g_child;
+/* The user's stop signal once one came (0: none), and one that came while
+ * no child was there to forward it to. */
+static volatile sig_atomic_t g_stop, g_unsent;
 
 static void forward(int sig) {
+    g_stop = sig;
     if (g_child > 0) kill((pid_t)g_child, sig);
+    else g_unsent = sig;
 }
+
+static const int g_sigs[3] = {SIGINT, SIGTERM, SIGHUP};
 
 /* What the child said last. */
 typedef struct watch {
@@ -133,22 +144,17 @@ static pid_t start_child(sb_isolated_fn fn, void *ud, const char *dir, int fds[2
 /* One child from fork to wait; the child's exit code, or -1 when it died in
  * the middle of a job (w says which). */
 static int one_child(sb_isolated_fn fn, void *ud, const char *dir, watch *w, int *status) {
-    struct sigaction fw, old[3];
-    int fds[2], st = 0, sigs[3] = {SIGINT, SIGTERM, SIGHUP}, i;
+    int fds[2], st = 0;
     pid_t pid;
     if (pipe2(fds, O_CLOEXEC) < 0) return fn(ud, dir); /* no pipe: run here, unguarded */
-    memset(&fw, 0, sizeof fw);
-    fw.sa_handler = forward;
-    sigemptyset(&fw.sa_mask);
-    for (i = 0; i < 3; i++) sigaction(sigs[i], &fw, &old[i]);
     if ((pid = start_child(fn, ud, dir, fds)) < 0) {
-        for (i = 0; i < 3; i++) sigaction(sigs[i], &old[i], NULL);
         close(fds[0]);
         close(fds[1]);
         return fn(ud, dir);
     }
     setpgid(pid, pid); /* also here: whichever of the two runs first */
     g_child = pid;
+    if (g_unsent) kill(pid, g_unsent), g_unsent = 0; /* came during the fork */
     close(fds[1]);
     w->job = -1;
     w->exited = 0;
@@ -156,46 +162,96 @@ static int one_child(sb_isolated_fn fn, void *ud, const char *dir, watch *w, int
     close(fds[0]);
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
     g_child = 0;
-    for (i = 0; i < 3; i++) sigaction(sigs[i], &old[i], NULL);
     *status = st;
     if (w->exited && WIFEXITED(st)) return WEXITSTATUS(st);
     if (w->exited) return SB_EXIT_INTERRUPTED; /* killed after saying goodbye */
     return -1;
 }
 
-int sb_isolate_run(const sb_config *cfg, sb_isolated_fn fn, void *ud, const char *resume_dir) {
+/* The child died of the signal the user sent to stop the run (forwarded to
+ * it) while it was not listening for it: an interruption. Any other signal,
+ * even after a Ctrl-C, is a crash. */
+static int killed_by_stop(int status) {
+    int sig = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    return g_stop && (sig == SIGINT || sig == SIGTERM || sig == SIGHUP);
+}
+
+/* The run was stopped by the user: exit 130, and results.json says
+ * "interrupted" even when the child died before it could write so itself
+ * (docs/errors.md); `how` (may be NULL) is how the child ended. */
+static int interrupted(const watch *w, const char *how) {
+    sb_error err = {0};
+    if (how)
+        fprintf(stderr, "srambench: interrupted (%s)%s%s\n", how,
+                w->dir[0] ? "; finished jobs are in " : " before any result was written", w->dir);
+    /* no results.json yet (ENOENT): nothing to mark */
+    if (w->dir[0] && sb_resume_mark_interrupted(w->dir, &err) < 0 && err.code != SB_ENOENT) {
+        fprintf(stderr, "srambench: error: could not record the interruption: %s\n", err.msg);
+        return SB_EXIT_IO;
+    }
+    return SB_EXIT_INTERRUPTED;
+}
+
+/* A child died in the middle of job w->job: mark it failed in results.json.
+ * 0, or the exit code when that could not be recorded. */
+static int record_crash(const sb_config *cfg, const watch *w, const char *how, size_t n_jobs) {
+    const sb_cfg_inst *d, *m, *b;
+    char who[512], *why;
+    sb_error err = {0};
+    culprit(cfg, (size_t)w->job, w->phase, who, sizeof who);
+    why = sb_strdupf("crashed (%s): %s; %s", how, who,
+                     g_stop ? "the run was being stopped, so it did not go on" : "the run went on in a new process");
+    job_insts(cfg, (size_t)w->job, &d, &m, &b);
+    fprintf(stderr, "srambench: job %ld/%zu %s x %s x %s: failed: %s\n", w->job + 1, n_jobs, d->name, m->name, b->name,
+            why ? why : how);
+    if (!why || sb_resume_mark_failed(w->dir, (size_t)w->job, why, &err) < 0) {
+        fprintf(stderr, "srambench: error: could not record the crash: %s\n", why ? err.msg : "out of memory");
+        free(why);
+        return SB_EXIT_IO;
+    }
+    free(why);
+    return 0;
+}
+
+static int supervise(const sb_config *cfg, sb_isolated_fn fn, void *ud, const char *resume_dir) {
     size_t n_jobs = cfg->n_datasets * cfg->n_models * cfg->n_backends, tries;
     watch w;
     char dir[4096] = "";
     memset(&w, 0, sizeof w);
     if (resume_dir) snprintf(dir, sizeof dir, "%s", resume_dir);
     for (tries = 0; tries <= n_jobs; tries++) {
-        int status = 0, code = one_child(fn, ud, dir[0] ? dir : NULL, &w, &status);
-        char who[512], how[128], *why;
-        sb_error err = {0};
+        int status = 0, code;
+        char how[128];
+        /* asked to stop while a crash was being recorded: do not go on */
+        if (tries > 0 && g_stop) return interrupted(&w, NULL);
+        code = one_child(fn, ud, dir[0] ? dir : NULL, &w, &status);
+        if (code == SB_EXIT_INTERRUPTED) return interrupted(&w, NULL);
         if (code >= 0) return code;
         how_it_ended(status, how, sizeof how);
+        if (killed_by_stop(status)) return interrupted(&w, how);
         if (w.job < 0 || !w.dir[0]) {
             fprintf(stderr, "srambench: error: the run ended abruptly (%s) outside any job%s%s\n", how,
                     w.dir[0] ? "; finished jobs are in " : "", w.dir);
             return SB_EXIT_JOBS_FAILED;
         }
-        culprit(cfg, (size_t)w.job, w.phase, who, sizeof who);
-        why = sb_strdupf("crashed (%s): %s; the run went on in a new process", how, who);
-        {
-            const sb_cfg_inst *d, *m, *b;
-            job_insts(cfg, (size_t)w.job, &d, &m, &b);
-            fprintf(stderr, "srambench: job %ld/%zu %s x %s x %s: failed: %s\n", w.job + 1, n_jobs, d->name, m->name,
-                    b->name, why ? why : how);
-        }
-        if (!why || sb_resume_mark_failed(w.dir, (size_t)w.job, why, &err) < 0) {
-            fprintf(stderr, "srambench: error: could not record the crash: %s\n", why ? err.msg : "out of memory");
-            free(why);
-            return SB_EXIT_IO;
-        }
-        free(why);
+        if ((code = record_crash(cfg, &w, how, n_jobs)) != 0) return code;
         snprintf(dir, sizeof dir, "%s", w.dir);
     }
     fprintf(stderr, "srambench: error: more crashes than jobs; giving up (results in %s)\n", dir);
     return SB_EXIT_JOBS_FAILED;
+}
+
+int sb_isolate_run(const sb_config *cfg, sb_isolated_fn fn, void *ud, const char *resume_dir) {
+    struct sigaction fw, old[3];
+    int i, code;
+    /* for the whole supervision, so that a stop between two children is
+     * not lost */
+    memset(&fw, 0, sizeof fw);
+    fw.sa_handler = forward;
+    sigemptyset(&fw.sa_mask);
+    g_stop = g_unsent = 0;
+    for (i = 0; i < 3; i++) sigaction(g_sigs[i], &fw, &old[i]);
+    code = supervise(cfg, fn, ud, resume_dir);
+    for (i = 0; i < 3; i++) sigaction(g_sigs[i], &old[i], NULL);
+    return code;
 }

@@ -19,7 +19,10 @@ typedef int (*sb_isolated_fn)(void *ud, const char *resume_dir);
 
 /* Run fn in child processes until the bench is complete; returns the exit
  * code of the last child, or 1 when a job crashed and the rest went well.
- * cfg names the jobs in messages. */
+ * After the user's SIGINT/SIGTERM/SIGHUP (forwarded to the child) it
+ * returns 130 and results.json says "interrupted", also when the child died
+ * of that signal, and no new child starts; a child dying of another signal
+ * still fails its job as a crash. cfg names the jobs in messages. */
 int sb_isolate_run(const sb_config *cfg, sb_isolated_fn fn, void *ud, const char *resume_dir);
 
 #endif /* SB_ISOLATE_H */

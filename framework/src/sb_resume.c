@@ -177,6 +177,24 @@ out:
     return rc;
 }
 
+int sb_resume_mark_interrupted(const char *dir, sb_error *err) {
+    cJSON *res = NULL;
+    char *path = sb_strdupf("%s/results.json", dir), *text = NULL;
+    int rc;
+    if (!path) return sb_error_set(err, SB_ENOMEM, "out of memory");
+    if ((rc = sb_report_load(dir, &res, err)) < 0 || cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(res, "interrupted")))
+        goto out;
+    if (!cJSON_ReplaceItemInObjectCaseSensitive(res, "interrupted", cJSON_CreateTrue()))
+        cJSON_AddTrueToObject(res, "interrupted");
+    if (!(text = cJSON_Print(res))) rc = sb_error_set(err, SB_ENOMEM, "out of memory");
+    else rc = sb_write_atomic(path, text, strlen(text), err);
+out:
+    cJSON_Delete(res);
+    free(text);
+    free(path);
+    return rc;
+}
+
 char *sb_resume_config_file(const char *dir, sb_error *err) {
     cJSON *res = NULL;
     char *file = NULL;

@@ -22,6 +22,11 @@ int sb_resume_restore(sb_run *run, const char *dir, sb_error *err);
  * atomically), so that a resume keeps it failed instead of running it. */
 int sb_resume_mark_failed(const char *dir, size_t job, const char *why, sb_error *err);
 
+/* Set "interrupted": true in <dir>/results.json unless it says so already
+ * (the supervisor, when the child was stopped by the user's signal before it
+ * could write that itself). Nothing else changes: a resume completes it. */
+int sb_resume_mark_interrupted(const char *dir, sb_error *err);
+
 /* The config file a run was started with, from <dir>/results.json;
  * malloc'd. */
 char *sb_resume_config_file(const char *dir, sb_error *err);

@@ -1,0 +1,206 @@
+/*
+ * test_isolate.c - the crash supervisor (sb_isolate.c) and the user's stop.
+ *
+ * The child's work is a function of this file rather than a bench, so that
+ * each signal arrives at a known point: the child sends the user's Ctrl-C
+ * to its parent (the supervisor, which forwards it as it does a terminal's)
+ * and waits for it to come back. Nothing sleeps: the waits are sigsuspend()
+ * on the signal itself, bounded by alarm() only so that a broken supervisor
+ * fails the test instead of hanging it.
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <cjson/cJSON.h>
+
+#include "sb_cmd.h"
+#include "sb_config.h"
+#include "sb_isolate.h"
+#include "sb_report.h"
+#include "sb_runner.h"
+#include "sb_util.h"
+
+static char tmp[64];
+static sb_cfg_dataset ds = {.inst = {.name = "d", .plugin = "dp"}};
+static sb_cfg_inst model = {.name = "m", .plugin = "mp"}, backend = {.name = "b", .plugin = "bp"};
+static sb_config cfg = {.datasets = &ds, .n_datasets = 1, .models = &model, .n_models = 1, .backends = &backend,
+                        .n_backends = 1};
+
+/* A results.json as the child would have left it: one job not finished,
+ * not (yet) marked interrupted. */
+static int setup(void **state) {
+    static const char text[] = "{\"schema_version\": 1, \"complete\": false, \"interrupted\": false, \"jobs\": "
+                               "[{\"dataset\": \"d\", \"model\": \"m\", \"backend\": \"b\", \"status\": \"pending\", "
+                               "\"error\": null, \"samples\": [], \"metrics\": {}}]}";
+    char path[128];
+    sb_error err = {0};
+    (void)state;
+    snprintf(tmp, sizeof tmp, "/tmp/sb-isolate-XXXXXX");
+    if (!mkdtemp(tmp)) return -1;
+    snprintf(path, sizeof path, "%s/results.json", tmp);
+    return sb_write_atomic(path, text, strlen(text), &err);
+}
+
+static int teardown(void **state) {
+    char cmd[128];
+    (void)state;
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static cJSON *results(void) {
+    cJSON *res = NULL;
+    sb_error err = {0};
+    assert_int_equal(sb_report_load(tmp, &res, &err), 0);
+    return res;
+}
+
+/* ------------------------------------------------ in the child process */
+
+static volatile sig_atomic_t g_got;
+static void on_int(int sig) { g_got = sig; }
+
+/* The user's Ctrl-C, sent through the supervisor; returns once it came back
+ * to this process and was caught (the runner's handler, while jobs run). */
+static void ctrl_c_caught(void) {
+    struct sigaction sa;
+    sigset_t block, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_int;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigprocmask(SIG_BLOCK, &block, &old);
+    kill(getppid(), SIGINT);
+    alarm(10);
+    while (!g_got) sigsuspend(&old);
+    alarm(0);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+/* The same Ctrl-C while nothing listens for it (SIGINT at its default, as
+ * once the runner has stopped its handlers): it ends this process. */
+static void ctrl_c_uncaught(void) {
+    sigset_t none;
+    signal(SIGINT, SIG_DFL);
+    kill(getppid(), SIGINT);
+    sigemptyset(&none);
+    alarm(10);
+    for (;;) sigsuspend(&none);
+}
+
+/* A second child means the supervisor went on from results.json. */
+#define WENT_ON 42
+
+/* A second Ctrl-C after the last job, when the runner no longer listens:
+ * the child dies of SIGINT outside any job. */
+static int stop_after_last_job(void *ud, const char *resume_dir) {
+    (void)ud;
+    if (resume_dir) return WENT_ON;
+    sb_runner_event("dir %s", tmp);
+    sb_runner_event("job 0 done");
+    ctrl_c_uncaught();
+    return 0;
+}
+
+/* Ctrl-C twice during a job: the runner's "quit at once" (_exit(130) after
+ * saying "exit"), before it wrote "interrupted" into results.json. */
+static int quit_at_once(void *ud, const char *resume_dir) {
+    (void)ud;
+    if (resume_dir) return WENT_ON;
+    sb_runner_event("dir %s", tmp);
+    sb_runner_event("job 0 images");
+    ctrl_c_caught();
+    sb_runner_event("exit");
+    _exit(SB_EXIT_INTERRUPTED);
+}
+
+/* Ctrl-C, then a plugin crashes while the job stops: still a crash. */
+static int crash_after_stop(void *ud, const char *resume_dir) {
+    (void)ud;
+    if (resume_dir) return WENT_ON;
+    sb_runner_event("dir %s", tmp);
+    sb_runner_event("job 0 images");
+    ctrl_c_caught();
+    signal(SIGSEGV, SIG_DFL); /* not cmocka's handler, inherited from the test */
+    raise(SIGSEGV);
+    return 0;
+}
+
+/* A crash with no stop asked: the run goes on in a new child. */
+static int crash_alone(void *ud, const char *resume_dir) {
+    (void)ud;
+    if (resume_dir) return WENT_ON;
+    sb_runner_event("dir %s", tmp);
+    sb_runner_event("job 0 images");
+    signal(SIGSEGV, SIG_DFL);
+    raise(SIGSEGV);
+    return 0;
+}
+
+/* ------------------------------------------------------------- tests */
+
+static void test_stop_after_last_job(void **state) {
+    cJSON *res;
+    (void)state;
+    assert_int_equal(sb_isolate_run(&cfg, stop_after_last_job, NULL, NULL), SB_EXIT_INTERRUPTED);
+    res = results();
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(res, "interrupted")));
+    cJSON_Delete(res);
+}
+
+static void test_quit_at_once_marks_interrupted(void **state) {
+    cJSON *res;
+    (void)state;
+    assert_int_equal(sb_isolate_run(&cfg, quit_at_once, NULL, NULL), SB_EXIT_INTERRUPTED);
+    res = results();
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(res, "interrupted")));
+    /* the job itself is left for a resume */
+    assert_string_equal(sb_json_str(cJSON_GetArrayItem(cJSON_GetObjectItem(res, "jobs"), 0), "status", ""), "pending");
+    cJSON_Delete(res);
+}
+
+static void test_crash_after_stop_is_a_crash(void **state) {
+    cJSON *res, *job;
+    (void)state;
+    assert_int_equal(sb_isolate_run(&cfg, crash_after_stop, NULL, NULL), SB_EXIT_INTERRUPTED);
+    res = results();
+    job = cJSON_GetArrayItem(cJSON_GetObjectItem(res, "jobs"), 0);
+    assert_string_equal(sb_json_str(job, "status", ""), "failed");
+    assert_non_null(strstr(sb_json_str(job, "error", ""), "crashed (signal 11"));
+    assert_non_null(strstr(sb_json_str(job, "error", ""), "the run was being stopped, so it did not go on"));
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(res, "interrupted")));
+    cJSON_Delete(res);
+}
+
+static void test_crash_goes_on(void **state) {
+    cJSON *res, *job;
+    (void)state;
+    assert_int_equal(sb_isolate_run(&cfg, crash_alone, NULL, NULL), WENT_ON);
+    res = results();
+    job = cJSON_GetArrayItem(cJSON_GetObjectItem(res, "jobs"), 0);
+    assert_string_equal(sb_json_str(job, "status", ""), "failed");
+    assert_non_null(strstr(sb_json_str(job, "error", ""), "the run went on in a new process"));
+    assert_false(cJSON_IsTrue(cJSON_GetObjectItem(res, "interrupted")));
+    cJSON_Delete(res);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_stop_after_last_job, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_quit_at_once_marks_interrupted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crash_after_stop_is_a_crash, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_crash_goes_on, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
