@@ -141,14 +141,21 @@ out:
     return rc;
 }
 
+/* o[key] = v, whether or not o had it (a results.json may lack a field:
+ * replacing alone would drop v, and leak it). */
+static void set_item(cJSON *o, const char *key, cJSON *v) {
+    if (!cJSON_ReplaceItemInObjectCaseSensitive(o, key, v) && !cJSON_AddItemToObject(o, key, v)) cJSON_Delete(v);
+}
+
 /* Every figure null with the reason, as sb_job_compute() does for a failed job. */
 static void null_metrics(cJSON *job, const char *why) {
     cJSON *m = cJSON_GetObjectItemCaseSensitive(job, "metrics"), *f;
     char *note = sb_strdupf("job failed: %s", why);
     cJSON_ArrayForEach(f, m) {
-        cJSON_ReplaceItemInObjectCaseSensitive(f, "value", cJSON_CreateNull());
-        cJSON_ReplaceItemInObjectCaseSensitive(f, "provenance", cJSON_CreateNull());
-        cJSON_ReplaceItemInObjectCaseSensitive(f, "note", note ? cJSON_CreateString(note) : cJSON_CreateNull());
+        if (!cJSON_IsObject(f)) continue;
+        set_item(f, "value", cJSON_CreateNull());
+        set_item(f, "provenance", cJSON_CreateNull());
+        set_item(f, "note", note ? cJSON_CreateString(note) : cJSON_CreateNull());
     }
     free(note);
 }
@@ -163,10 +170,10 @@ int sb_resume_mark_failed(const char *dir, size_t job, const char *why, sb_error
         rc = sb_error_set(err, SB_EFORMAT, "%s: no job %zu", path, job);
         goto out;
     }
-    cJSON_ReplaceItemInObjectCaseSensitive(o, "status", cJSON_CreateString("failed"));
-    cJSON_ReplaceItemInObjectCaseSensitive(o, "error", cJSON_CreateString(why));
-    cJSON_ReplaceItemInObjectCaseSensitive(o, "n_images", cJSON_CreateNumber(0));
-    cJSON_ReplaceItemInObjectCaseSensitive(o, "samples", cJSON_CreateArray());
+    set_item(o, "status", cJSON_CreateString("failed"));
+    set_item(o, "error", cJSON_CreateString(why));
+    set_item(o, "n_images", cJSON_CreateNumber(0));
+    set_item(o, "samples", cJSON_CreateArray());
     null_metrics(o, why);
     if (!(text = cJSON_Print(res))) rc = sb_error_set(err, SB_ENOMEM, "out of memory");
     else rc = sb_write_atomic(path, text, strlen(text), err);
@@ -184,8 +191,7 @@ int sb_resume_mark_interrupted(const char *dir, sb_error *err) {
     if (!path) return sb_error_set(err, SB_ENOMEM, "out of memory");
     if ((rc = sb_report_load(dir, &res, err)) < 0 || cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(res, "interrupted")))
         goto out;
-    if (!cJSON_ReplaceItemInObjectCaseSensitive(res, "interrupted", cJSON_CreateTrue()))
-        cJSON_AddTrueToObject(res, "interrupted");
+    set_item(res, "interrupted", cJSON_CreateTrue());
     if (!(text = cJSON_Print(res))) rc = sb_error_set(err, SB_ENOMEM, "out of memory");
     else rc = sb_write_atomic(path, text, strlen(text), err);
 out:
