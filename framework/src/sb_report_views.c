@@ -259,6 +259,13 @@ static void cls_free(cls_data *c) {
     free(c->label), free(c->pred), free(c->correct), free(c->conf), free(c->probs);
 }
 
+/* A sample's class field, -1 (outside every class: not counted) when it
+ * is not a number an int holds. */
+static int class_of(const cJSON *s, const char *key) {
+    double v = sb_json_num(s, key);
+    return v >= 0 && v <= 1e9 ? (int)v : -1;
+}
+
 static int cls_load(const cJSON *job, int k, cls_data *c) {
     const cJSON *s, *samples = J(job, "samples");
     size_t n = (size_t)cJSON_GetArraySize(samples), i = 0;
@@ -270,9 +277,10 @@ static int cls_load(const cJSON *job, int k, cls_data *c) {
     if (!c->label || !c->pred || !c->correct || !c->conf || !c->probs) return -1;
     cJSON_ArrayForEach(s, samples) {
         const cJSON *p = J(s, "probs");
-        /* sb_report_check made these integers and a probability */
-        c->label[i] = (int)sb_json_num(s, "label");
-        c->pred[i] = (int)sb_json_num(s, "pred");
+        /* sb_report_check made these integers and a probability; a view
+         * called on an unchecked file still converts no NaN to int */
+        c->label[i] = class_of(s, "label");
+        c->pred[i] = class_of(s, "pred");
         c->conf[i] = sb_json_num(s, "confidence");
         c->correct[i] = c->label[i] == c->pred[i];
         if (c->probs && cJSON_GetArraySize(p) == k) {

@@ -72,10 +72,11 @@ static int final_status(const char *s, sb_job_status *st) {
     return 1;
 }
 
-/* A count field: 0 when absent or negative. */
+/* A count field: 0 when absent, negative or beyond any count (it is
+ * converted to size_t, which a NaN or 1e300 must not reach). */
 static double jnum(const cJSON *o, const char *key) {
     double v = sb_json_num(o, key);
-    return v >= 0 ? v : 0; /* NaN too */
+    return v >= 0 && v <= 1e15 ? v : 0; /* NaN too */
 }
 
 static int restore_jobs(sb_run *run, const cJSON *jobs, const char *path, sb_error *err) {

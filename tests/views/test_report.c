@@ -283,6 +283,27 @@ static void test_damaged_results(void **state) {
     }
 }
 
+/* The views called directly on a file sb_report_check would refuse: no
+ * crash, no NaN converted to int (the sanitizer build fails on one). */
+static void test_views_unchecked(void **state) {
+    char *src = slurp(SB_VIEWS_FIXTURE, "results.json");
+    cJSON *res = cJSON_Parse(src), *s0 = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(res, "jobs"), 0), "samples"), 0);
+    sb_doc *d = sb_doc_new("unchecked");
+    (void)state;
+    assert_non_null(s0);
+    cJSON_ReplaceItemInObject(s0, "label", cJSON_CreateString("x"));
+    cJSON_ReplaceItemInObject(s0, "pred", cJSON_CreateNumber(1e300));
+    cJSON_DeleteItemFromObject(cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(res, "datasets"), 0), "classes"), 0), "index");
+    cJSON_DeleteItemFromObject(cJSON_GetArrayItem(cJSON_GetObjectItem(res, "jobs"), 1), "samples");
+    sb_view_batch(res, d, tmp, 0);
+    sb_view_infer(res, d);
+    cJSON_DeleteItemFromObject(res, "datasets");
+    sb_view_infer(res, d);
+    sb_doc_free(d);
+    cJSON_Delete(res);
+    free(src);
+}
+
 static void test_bad_folder(void **state) {
     sb_view_opts o = {SB_VIEW_ALL, NULL, NULL, 0};
     sb_error err = {0};
@@ -330,7 +351,7 @@ int main(void) {
         cmocka_unit_test(test_flow),
         cmocka_unit_test(test_html_self_contained), cmocka_unit_test(test_infer_view),
         cmocka_unit_test(test_bad_folder), cmocka_unit_test(test_bad_results_json),
-        cmocka_unit_test(test_damaged_results),
+        cmocka_unit_test(test_damaged_results), cmocka_unit_test(test_views_unchecked),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
