@@ -161,9 +161,17 @@ static void null_metrics(cJSON *job, const char *why) {
     free(note);
 }
 
+/* results.json of dir, rewritten whole from res (atomically, as the runner writes it). */
+static int write_back(const cJSON *res, const char *path, sb_error *err) {
+    char *text = cJSON_Print(res);
+    int rc = text ? sb_write_atomic(path, text, strlen(text), err) : sb_error_set(err, SB_ENOMEM, "out of memory");
+    free(text);
+    return rc;
+}
+
 int sb_resume_mark_failed(const char *dir, size_t job, const char *why, sb_error *err) {
     cJSON *res = NULL, *o;
-    char *path = sb_strdupf("%s/results.json", dir), *text = NULL;
+    char *path = sb_strdupf("%s/results.json", dir);
     int rc;
     if (!path) return sb_error_set(err, SB_ENOMEM, "out of memory");
     if ((rc = sb_report_load(dir, &res, err)) < 0) goto out;
@@ -176,30 +184,25 @@ int sb_resume_mark_failed(const char *dir, size_t job, const char *why, sb_error
     set_item(o, "n_images", cJSON_CreateNumber(0));
     set_item(o, "samples", cJSON_CreateArray());
     null_metrics(o, why);
-    if (!(text = cJSON_Print(res))) rc = sb_error_set(err, SB_ENOMEM, "out of memory");
-    else rc = sb_write_atomic(path, text, strlen(text), err);
+    rc = write_back(res, path, err);
 out:
     cJSON_Delete(res);
-    free(text);
     free(path);
     return rc;
 }
 
 int sb_resume_mark_interrupted(const char *dir, sb_error *err) {
     cJSON *res = NULL;
-    char *path = sb_strdupf("%s/results.json", dir), *text = NULL;
+    char *path = sb_strdupf("%s/results.json", dir);
     int rc;
     if (!path) return sb_error_set(err, SB_ENOMEM, "out of memory");
-    if ((rc = sb_report_load(dir, &res, err)) < 0 || cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(res, "interrupted")))
-        goto out;
-    set_item(res, "interrupted", cJSON_CreateTrue());
-    if (!(text = cJSON_Print(res))) rc = sb_error_set(err, SB_ENOMEM, "out of memory");
-    else rc = sb_write_atomic(path, text, strlen(text), err);
-out:
+    if ((rc = sb_report_load(dir, &res, err)) == 0 && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(res, "interrupted"))) {
+        set_item(res, "interrupted", cJSON_CreateTrue());
+        rc = write_back(res, path, err);
+    }
     cJSON_Delete(res);
-    free(text);
     free(path);
-    return rc;
+    return rc < 0 ? rc : 0;
 }
 
 char *sb_resume_config_file(const char *dir, sb_error *err) {
