@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "sb_plugin.h"
@@ -31,7 +32,10 @@ static inline void sr_set(sr_opts *p, const char *key, sb_opt_type type, double 
     snprintf(p->keys[i], sizeof p->keys[i], "%s", key);
     o->key = p->keys[i];
     o->type = type;
-    o->i = (int64_t)v; o->f = v; o->b = v != 0;
+    /* saturate: converting a double past int64's range is undefined (the
+     * range tests set 1e308) */
+    o->i = v >= 9.2e18 ? INT64_MAX : v <= -9.2e18 ? INT64_MIN : (int64_t)v;
+    o->f = v; o->b = v != 0;
     if (str) { snprintf(p->strs[i], sizeof p->strs[i], "%s", str); o->s = p->strs[i]; }
     o->file = "test"; o->line = (int)i + 1;
     p->o.items = p->it;
