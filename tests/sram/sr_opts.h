@@ -33,8 +33,8 @@ static inline void sr_set(sr_opts *p, const char *key, sb_opt_type type, double 
     o->key = p->keys[i];
     o->type = type;
     /* saturate: converting a double past int64's range is undefined (the
-     * range tests set 1e308) */
-    o->i = v >= 9.2e18 ? INT64_MAX : v <= -9.2e18 ? INT64_MIN : (int64_t)v;
+     * range tests set 1e308 and NaN) */
+    o->i = v != v ? 0 : v >= 9.2e18 ? INT64_MAX : v <= -9.2e18 ? INT64_MIN : (int64_t)v;
     o->f = v; o->b = v != 0;
     if (str) { snprintf(p->strs[i], sizeof p->strs[i], "%s", str); o->s = p->strs[i]; }
     o->file = "test"; o->line = (int)i + 1;
