@@ -48,37 +48,50 @@ static void test_mark(void **state) {
     for (i = 0; i < 4; i++) assert_int_equal(pts[i].meets, 1);
 }
 
-/* A point that shares its group's schedule with identical hardware must
- * get exactly the analysed totals; with --exact every point is scheduled. */
-static void test_reprice(void **state) {
-    static sr_graph g;
-    static sr_opts o;
+/* A sweep of 4 points of one random network on the sram256 preset; the
+ * caller fills the points' hardware. */
+typedef struct fixture {
+    sr_graph g;
+    sr_opts o;
     const sb_graph *graphs[1];
-    const char *names[1] = {"net"};
-    double acc[1] = {NAN};
+    const char *names[1];
+    double acc[1];
     sb_sweep_extmem ext[1];
     sb_sweep_point pts[4];
     sb_sweep s;
+} fixture;
+
+static void fixture_init(fixture *f) {
+    sb_error err = {0};
+    memset(f, 0, sizeof *f);
+    sr_random_net(&f->g, 16);
+    f->graphs[0] = &f->g.g;
+    f->names[0] = "net";
+    f->acc[0] = NAN;
+    assert_int_equal(sr_load_preset(&f->o, SB_VIEWS_FIXTURE "/../../../backends/sram/sram256.toml"), 0);
+    assert_int_equal(sb_sim_hw_from_options(&f->o.o, &f->s.base, &err), 0);
+    f->ext[0].flash = f->s.base.flash, f->ext[0].psram = f->s.base.psram;
+    f->s.graphs = f->graphs, f->s.model_names = f->names, f->s.accuracy = f->acc, f->s.n_models = 1;
+    f->s.extmem = f->ext, f->s.n_extmem = 1, f->s.pts = f->pts, f->s.n_pts = 4, f->s.workers = 2;
+}
+
+/* A point that shares its group's schedule with identical hardware must
+ * get exactly the analysed totals; with --exact every point is scheduled. */
+static void test_reprice(void **state) {
+    static fixture f;
+    sb_sweep_point *pts = f.pts;
+    sb_sweep *sw = &f.s;
     sb_error err = {0};
     int i;
     (void)state;
-    sr_random_net(&g, 16);
-    graphs[0] = &g.g;
-    memset(&o, 0, sizeof o);
-    assert_int_equal(sr_load_preset(&o, SB_VIEWS_FIXTURE "/../../../backends/sram/sram256.toml"), 0);
-    memset(&s, 0, sizeof s);
-    assert_int_equal(sb_sim_hw_from_options(&o.o, &s.base, &err), 0);
-    ext[0].flash = s.base.flash, ext[0].psram = s.base.psram;
-    memset(pts, 0, sizeof pts);
+    fixture_init(&f);
     for (i = 0; i < 4; i++) {
         pts[i].capacity_bytes = 1024, pts[i].word_bits = 16, pts[i].ports = 1;
         pts[i].macs_per_cycle = i < 2 ? 4 : 16;
         pts[i].clock_mhz = i == 3 ? 50 : 100;
     }
-    s.graphs = graphs, s.model_names = names, s.accuracy = acc, s.n_models = 1;
-    s.extmem = ext, s.n_extmem = 1, s.pts = pts, s.n_pts = 4, s.workers = 2;
-    assert_int_equal(sb_sweep_run(&s, &err), 0);
-    assert_int_equal(s.n_scheduled, 1);
+    assert_int_equal(sb_sweep_run(sw, &err), 0);
+    assert_int_equal(sw->n_scheduled, 1);
     assert_int_equal(pts[0].rc, 0);
     assert_int_equal(pts[0].repriced, 0), assert_int_equal(pts[1].repriced, 1);
     assert_true(fabs(pts[1].latency_ns - pts[0].latency_ns) <= 1e-9 * pts[0].latency_ns);
@@ -95,45 +108,30 @@ static void test_reprice(void **state) {
     assert_true(pts[3].latency_ns >= pts[2].latency_ns);
     /* exact: every point scheduled, the first point unchanged */
     double lat0 = pts[0].latency_ns;
-    s.exact = 1;
-    assert_int_equal(sb_sweep_run(&s, &err), 0);
-    assert_int_equal(s.n_scheduled, 4);
+    sw->exact = 1;
+    assert_int_equal(sb_sweep_run(sw, &err), 0);
+    assert_int_equal(sw->n_scheduled, 4);
     assert_true(fabs(pts[0].latency_ns - lat0) <= 1e-12 * lat0);
     for (i = 0; i < 4; i++) assert_int_equal(pts[i].repriced, 0), assert_true(pts[i].latency_ns >= pts[i].bound_latency_ns);
     for (i = 0; i < 4; i++) free(pts[i].error);
-    sr_free(&g);
+    sr_free(&f.g);
 }
 
 /* A point whose hardware the sram backend would refuse gets no figures:
  * infeasible with the rule it breaks, whatever the caller put in it. */
 static void test_refused_hardware(void **state) {
-    static sr_graph g;
-    static sr_opts o;
-    const sb_graph *graphs[1];
-    const char *names[1] = {"net"};
-    double acc[1] = {NAN};
-    sb_sweep_extmem ext[1];
-    sb_sweep_point pts[4];
-    sb_sweep s;
+    static fixture f;
+    sb_sweep_point *pts = f.pts;
     sb_error err = {0};
     static const char *why[4] = {NULL, "sram.word_bits = 12: expected 8, 16, 32 or 64",
                                  "sram.ports = 7: expected 1 (1RW) or 2", "whole number of 32-bit words"};
     (void)state;
-    sr_random_net(&g, 16);
-    graphs[0] = &g.g;
-    memset(&o, 0, sizeof o);
-    assert_int_equal(sr_load_preset(&o, SB_VIEWS_FIXTURE "/../../../backends/sram/sram256.toml"), 0);
-    memset(&s, 0, sizeof s);
-    assert_int_equal(sb_sim_hw_from_options(&o.o, &s.base, &err), 0);
-    ext[0].flash = s.base.flash, ext[0].psram = s.base.psram;
-    memset(pts, 0, sizeof pts);
+    fixture_init(&f);
     for (int i = 0; i < 4; i++) {
         pts[i].capacity_bytes = i == 3 ? 1026 : 1024, pts[i].word_bits = i == 1 ? 12 : i == 3 ? 32 : 16;
         pts[i].ports = i == 2 ? 7 : 1, pts[i].macs_per_cycle = 4, pts[i].clock_mhz = 100;
     }
-    s.graphs = graphs, s.model_names = names, s.accuracy = acc, s.n_models = 1;
-    s.extmem = ext, s.n_extmem = 1, s.pts = pts, s.n_pts = 4, s.workers = 2;
-    assert_int_equal(sb_sweep_run(&s, &err), 0);
+    assert_int_equal(sb_sweep_run(&f.s, &err), 0);
     assert_int_equal(pts[0].rc, 0);
     assert_true(pts[0].latency_ns > 0);
     for (int i = 1; i < 4; i++) {
@@ -142,7 +140,7 @@ static void test_refused_hardware(void **state) {
         if (!pts[i].error || !strstr(pts[i].error, why[i])) fail_msg("point %d: '%s' lacks '%s'", i, pts[i].error, why[i]);
     }
     for (int i = 0; i < 4; i++) free(pts[i].error);
-    sr_free(&g);
+    sr_free(&f.g);
 }
 
 int main(void) {
