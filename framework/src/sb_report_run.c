@@ -29,13 +29,15 @@ static int keep_only(sb_cfg_inst *v, size_t *n, const char *name, const char *wh
     return sb_error_set(err, SB_ENOENT, "--%s '%s': no [[%s]] of that name in the bench.toml", what, name, what);
 }
 
-static int set_string(sb_toml *table, const char *key, const char *value, sb_error *err) {
+/* key = "value" into table, as if bench.toml said so; `origin` (the option
+ * that gave it) stands for the file name in any later message about it. */
+static int set_string(sb_toml *table, const char *key, const char *value, const char *origin, sb_error *err) {
     sb_toml *root = NULL, *kid;
     char *text = malloc(strlen(key) + strlen(value) + 16);
     int rc;
     if (!text) return SB_ENOMEM;
     snprintf(text, strlen(key) + strlen(value) + 16, "%s = \"%s\"\n", key, value);
-    rc = sb_toml_parse(text, strlen(text), "(command line)", &root, err);
+    rc = sb_toml_parse(text, strlen(text), origin, &root, err);
     free(text);
     if (rc < 0) return rc;
     kid = sb_toml_clone(root->kids[0]);
@@ -56,7 +58,7 @@ int sb_views_run(const sb_views_run_opts *o, char *out_dir, size_t out_len, size
         if (o->per_class >= 0) cfg.datasets[i].per_class = o->per_class;
         if (o->limit >= 0) cfg.datasets[i].limit = o->limit;
         if (o->no_shuffle) cfg.datasets[i].shuffle = 0;
-        if (o->split && (rc = set_string(cfg.datasets[i].inst.table, "subset", o->split, err)) < 0) goto done;
+        if (o->split && (rc = set_string(cfg.datasets[i].inst.table, "subset", o->split, "--split on the command line", err)) < 0) goto done;
     }
     if (o->model && (rc = keep_only(cfg.models, &cfg.n_models, o->model, "model", err)) < 0) goto done;
     if (o->n_backends) {

@@ -368,8 +368,9 @@ def case_view_commands_failed_jobs(e):
                             % (cmd, rc, cmd, err.strip()[:300]))
     rc, err = view("batch", "--split", "nope", "--config", good, "-q", "--no-charts",
                    "--output-dir", os.path.join(e.tmp, "v-split"))
-    if rc != EXIT_JOB_FAILED:
-        problems.append("batch --split nope: rc %d, want 1: %r" % (rc, err.strip()[:300]))
+    if rc != EXIT_JOB_FAILED or "--split on the command line" not in err:
+        problems.append("batch --split nope: rc %d, want 1 and the message to name --split: %r"
+                        % (rc, err.strip()[:300]))
     rc, err = view("batch", "--from", os.path.join(e.tmp, "v-batch"), "-q", "--no-charts")
     if rc != EXIT_OK:
         problems.append("batch --from a stored run with a failed job: rc %d, want 0: %r" % (rc, err.strip()[:300]))
