@@ -47,6 +47,8 @@ static void forward(int sig) {
 }
 
 static const int g_sigs[3] = {SIGINT, SIGTERM, SIGHUP};
+/* The caller's dispositions, and the forwarding one installed over them. */
+static struct sigaction g_old[3], g_fw;
 
 /* What the child said last. */
 typedef struct watch {
@@ -141,16 +143,28 @@ static pid_t start_child(sb_isolated_fn fn, void *ud, const char *dir, int fds[2
     }
 }
 
+/* No child could be made: run in this process, unguarded, with the caller's
+ * signal handling (the forwarder would have no child to forward to, and the
+ * runner installs its own once it starts). A stop that came before is kept. */
+static int run_here(sb_isolated_fn fn, void *ud, const char *dir) {
+    int i, code;
+    if (g_stop) return SB_EXIT_INTERRUPTED;
+    for (i = 0; i < 3; i++) sigaction(g_sigs[i], &g_old[i], NULL);
+    code = fn(ud, dir);
+    for (i = 0; i < 3; i++) sigaction(g_sigs[i], &g_fw, NULL);
+    return code;
+}
+
 /* One child from fork to wait; the child's exit code, or -1 when it died in
  * the middle of a job (w says which). */
 static int one_child(sb_isolated_fn fn, void *ud, const char *dir, watch *w, int *status) {
     int fds[2], st = 0;
     pid_t pid;
-    if (pipe2(fds, O_CLOEXEC) < 0) return fn(ud, dir); /* no pipe: run here, unguarded */
+    if (pipe2(fds, O_CLOEXEC) < 0) return run_here(fn, ud, dir); /* no pipe */
     if ((pid = start_child(fn, ud, dir, fds)) < 0) {
         close(fds[0]);
         close(fds[1]);
-        return fn(ud, dir);
+        return run_here(fn, ud, dir);
     }
     setpgid(pid, pid); /* also here: whichever of the two runs first */
     g_child = pid;
@@ -242,16 +256,15 @@ static int supervise(const sb_config *cfg, sb_isolated_fn fn, void *ud, const ch
 }
 
 int sb_isolate_run(const sb_config *cfg, sb_isolated_fn fn, void *ud, const char *resume_dir) {
-    struct sigaction fw, old[3];
     int i, code;
     /* for the whole supervision, so that a stop between two children is
      * not lost */
-    memset(&fw, 0, sizeof fw);
-    fw.sa_handler = forward;
-    sigemptyset(&fw.sa_mask);
+    memset(&g_fw, 0, sizeof g_fw);
+    g_fw.sa_handler = forward;
+    sigemptyset(&g_fw.sa_mask);
     g_stop = g_unsent = 0;
-    for (i = 0; i < 3; i++) sigaction(g_sigs[i], &fw, &old[i]);
+    for (i = 0; i < 3; i++) sigaction(g_sigs[i], &g_fw, &g_old[i]);
     code = supervise(cfg, fn, ud, resume_dir);
-    for (i = 0; i < 3; i++) sigaction(g_sigs[i], &old[i], NULL);
+    for (i = 0; i < 3; i++) sigaction(g_sigs[i], &g_old[i], NULL);
     return code;
 }
