@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -155,7 +156,40 @@ static int crash_alone(void *ud, const char *resume_dir) {
     return 0;
 }
 
+/* No child could be made (no file descriptor left for the pipe): the work
+ * runs in the test's own process, with the caller's signal handling. */
+static int g_in_process;
+static int ctrl_c_here(void *ud, const char *resume_dir) {
+    (void)ud, (void)resume_dir;
+    g_in_process = 1;
+    raise(SIGINT); /* before a runner would install its own handler */
+    return 0;
+}
+
 /* ------------------------------------------------------------- tests */
+
+static void test_no_child_keeps_the_callers_signals(void **state) {
+    struct sigaction sa, prev;
+    struct rlimit lim, none;
+    (void)state;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_int; /* the caller's (the program's) disposition */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &prev);
+    g_got = 0;
+    g_in_process = 0;
+    assert_int_equal(getrlimit(RLIMIT_NOFILE, &lim), 0);
+    none = lim;
+    none.rlim_cur = 0; /* pipe2 fails: EMFILE */
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &none), 0);
+    int code = sb_isolate_run(&cfg, ctrl_c_here, NULL, NULL);
+    assert_int_equal(setrlimit(RLIMIT_NOFILE, &lim), 0);
+    sigaction(SIGINT, &prev, NULL);
+    assert_int_equal(code, 0);
+    assert_true(g_in_process);
+    /* the Ctrl-C reached the caller's handler, not a forwarder with no child */
+    assert_int_equal(g_got, SIGINT);
+}
 
 static void test_stop_after_last_job(void **state) {
     cJSON *res;
@@ -210,6 +244,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_quit_at_once_marks_interrupted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_after_stop_is_a_crash, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_goes_on, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_no_child_keeps_the_callers_signals, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
