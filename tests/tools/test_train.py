@@ -144,6 +144,38 @@ class ModelsTest(unittest.TestCase):
             models.build("resnet")
 
 
+def pickle_globals(path):
+    """The classes and functions a torch.save file's pickle names ("module.name"), read from
+    its opcodes without unpickling anything (PyTorch 1.13's weights_only unpickler cannot even
+    read a float, so it cannot stand in for PyTorch 2.6+'s)."""
+    import pickletools
+    import zipfile
+    with zipfile.ZipFile(path) as z:
+        blob = z.read(next(n for n in z.namelist() if n.endswith("/data.pkl")))
+    names, strings = set(), []
+    for op, arg, _ in pickletools.genops(blob):
+        if op.name == "GLOBAL":
+            names.add(arg.replace(" ", "."))
+        elif op.name == "STACK_GLOBAL":
+            names.add("%s.%s" % tuple(strings[-2:]))
+        elif isinstance(arg, str):
+            strings.append(arg)
+    return names
+
+
+# What torch.load(weights_only=True), PyTorch 2.6+'s default, accepts in a checkpoint of ours
+# without add_safe_globals: containers, str/int/float/bool/None, and tensors. A numpy array or
+# scalar, an argparse.Namespace or torch.__version__ (a TorchVersion) in it would be refused.
+WEIGHTS_ONLY_GLOBALS = {"collections.OrderedDict", "torch._utils._rebuild_tensor_v2"}
+
+
+def assert_weights_only_loadable(test, path):
+    extra = {n for n in pickle_globals(path) - WEIGHTS_ONLY_GLOBALS
+             if not (n.startswith("torch.") and n.endswith("Storage") and n.count(".") == 1)}
+    test.assertEqual(extra, set(), "%s names classes that torch.load(weights_only=True) "
+                     "refuses: %s" % (path, sorted(extra)))
+
+
 def train_one_epoch(cache, manifest, run, *options):
     cmd = [sys.executable, os.path.join(ROOT, "tools", "train"), "--cache", cache,
            "--manifest", manifest, "--epochs", "1", "--batch", "8", "--limit", "24",
@@ -162,6 +194,7 @@ class TrainSmokeTest(unittest.TestCase):
             self.assertEqual(res.returncode, 0, res.stdout)
             ckpt = models.load_checkpoint(os.path.join(run, "checkpoint.pt"))
             self.assertEqual(ckpt["recipe"]["precision"], "fp32")  # auto, on the CPU
+            assert_weights_only_loadable(self, os.path.join(run, "checkpoint.pt"))
             for key in ("arch", "arch_kwargs", "state_dict", "input_size", "classes",
                         "normalize", "recipe", "metrics"):
                 self.assertIn(key, ckpt)
@@ -208,6 +241,7 @@ class TrainSmokeTest(unittest.TestCase):
             self.assertEqual(res.returncode, 0, res.stdout)
             self.assertIn(said, res.stdout)
             adj = models.load_checkpoint(out)
+            assert_weights_only_loadable(self, out)
             la = adj["recipe"]["logit_adjust"]
             self.assertEqual(la["min_bal"], float(floor))
             for k, v in ckpt["state_dict"].items():

@@ -291,7 +291,9 @@ def train(args, device, run_dir, log):
     gen = torch.Generator().manual_seed(args.seed)
     recipe = dict(vars(args))
     recipe.update({"input_size": size_px, "class_weights": weights.tolist(),
-                   "torch": torch.__version__, "python": platform.python_version(),
+                   # str(): torch.__version__ is a TorchVersion, which a weights_only load
+                   # (PyTorch 2.6+'s default) refuses and an older PyTorch may not unpickle.
+                   "torch": str(torch.__version__), "python": platform.python_version(),
                    "train_images": int(len(tr_idx))})
     log("run %s: %s %s at %dpx, %d params, %.2f M MACs, %d INT8 weight bytes; train %d val %d"
         % (run_dir, args.arch, json.dumps(arch_kwargs), size_px, cost["params"],

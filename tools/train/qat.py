@@ -155,7 +155,7 @@ def run(a, device, log):
                 "optimizer": "AdamW, weight decay 0, cosine to zero, no warm-up",
                 "selection": selection, "epoch": epoch, "seed": a.seed, "threads": a.threads,
                 "device": str(device),
-                "torch": torch.__version__, "python": platform.python_version()}
+                "torch": str(torch.__version__), "python": platform.python_version()}
         current = copy.deepcopy(net.state_dict())
         net.load_state_dict(state)
         prov = {"arch": ck["arch"], "arch_kwargs": ck["arch_kwargs"], "weights": a.checkpoint,
