@@ -198,6 +198,24 @@ class QatTest(unittest.TestCase):
         self.assertLess(len(metrics["history"]), 501)
         self.assertEqual(metrics["qat"]["epoch"], info["epoch"])
 
+    def test_runs_with_pytorch_alone(self):
+        """A borrowed GPU's Python may hold PyTorch and numpy but no torchvision: qat.py and
+        tools/export still write their files (the provenance then records torchvision null)."""
+        hide = ("import runpy, sys; sys.modules['torchvision'] = None; sys.argv = sys.argv[1:]; "
+                "runpy.run_path(sys.argv[0], run_name='__main__')")
+        out = os.path.join(self.tmp, "no-tv-qat.sbm")
+        res = run([sys.executable, "-c", hide, QAT, "--checkpoint", self.ckpt, "--cache", self.cache,
+                   "--manifest", self.manifest, "--out-dir", os.path.join(self.tmp, "qat-no-tv"),
+                   "-o", out, "--batch", "8", "--threads", "1", "--calib", "16", "--epochs", "0"])
+        self.assertEqual(res.returncode, 0, res.stdout)
+        self.assertIsNone(sbtest.sbm.read(out).header["provenance"]["tools"]["torchvision"])
+        out = os.path.join(self.tmp, "no-tv-export.sbm")
+        res = run([sys.executable, "-c", hide, os.path.join(ROOT, "tools", "export"),
+                   "--checkpoint", self.ckpt, "-o", out, "--calib-data", self.cache,
+                   "--calib-manifest", self.manifest, "--calib", "16"])
+        self.assertEqual(res.returncode, 0, res.stdout)
+        self.assertIsNone(sbtest.sbm.read(out).header["provenance"]["tools"]["torchvision"])
+
     @unittest.skipIf(torch.cuda.is_available(), "a CUDA device is present")
     def test_cuda_without_a_gpu_is_refused(self):
         out = os.path.join(self.tmp, "cuda.sbm")

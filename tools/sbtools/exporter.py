@@ -285,11 +285,17 @@ def random_batches(n, size, seed=0, batch=8):
 
 
 def tool_versions():
+    """Versions for the file's provenance. torchvision is recorded when installed, but not
+    needed: a machine with only PyTorch (a borrowed GPU's) exports and fine-tunes
+    (tools/train/qat.py) tools/train checkpoints without it."""
     import platform
-    import torchvision
-    return {"python": platform.python_version(), "torch": torch.__version__,
-            "torchvision": torchvision.__version__, "numpy": np.__version__,
-            "exporter": "sbtools.exporter 1.0"}
+    try:
+        import torchvision
+        tv = str(torchvision.__version__)
+    except ImportError:
+        tv = None
+    return {"python": platform.python_version(), "torch": str(torch.__version__),
+            "torchvision": tv, "numpy": str(np.__version__), "exporter": "sbtools.exporter 1.0"}
 
 
 def export_float_model(model, out_path, size, classes, normalize, batches, requant="fixed",
