@@ -251,6 +251,14 @@ class TrainSmokeTest(unittest.TestCase):
             want = torch.tensor([la["tau"] * x for x in la["log_prior"]], dtype=torch.float32)
             self.assertTrue(torch.allclose(delta, want, atol=1e-5), (delta, want))
 
+    def test_smoke_script(self):
+        """tools/train/smoke.py, which bench/gpu_train.sh runs first on the GPU, passes here."""
+        res = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "train", "smoke.py")],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             universal_newlines=True, timeout=300)
+        self.assertEqual(res.returncode, 0, res.stdout)
+        self.assertIn("smoke: ok on cpu", res.stdout)
+
     def test_bad_cache_is_refused(self):
         with tempfile.TemporaryDirectory() as tmp:
             bad = os.path.join(tmp, "bad.sbc")
