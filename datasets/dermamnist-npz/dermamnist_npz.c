@@ -130,7 +130,8 @@ static int read_member(zip_t *z, const char *file, const char *name, npy *a, sb_
     char member[64];
     zip_stat_t st;
     zip_file_t *zf;
-    uint8_t *buf;
+    uint8_t *buf, extra;
+    zip_int64_t got;
     snprintf(member, sizeof member, "%s.npy", name);
     memset(a, 0, sizeof *a);
     if (zip_stat(z, member, 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE))
@@ -140,6 +141,25 @@ static int read_member(zip_t *z, const char *file, const char *name, npy *a, sb_
         if (zf) zip_fclose(zf);
         free(buf);
         return sb_error_set(err, SB_EIO, "%s: %s: read failed: %s", file, member, zip_strerror(z));
+    }
+    /* libzip checks the member's CRC only when a read reaches its end, and
+     * reading exactly st.size bytes stops just short of it: without this
+     * read a flipped byte (in a stored member, or in a deflate stream that
+     * still inflates) would give wrong pixels or labels with no error. */
+    got = zip_fread(zf, &extra, 1);
+    if (got != 0) {
+        int crc = got < 0 && zip_error_code_zip(zip_file_get_error(zf)) == ZIP_ER_CRC;
+        int rc;
+        if (crc)
+            rc = sb_error_set(err, SB_EFORMAT, "%s: %s: CRC mismatch: the member is corrupt", file, member);
+        else if (got < 0)
+            rc = sb_error_set(err, SB_EIO, "%s: %s: read failed: %s", file, member, zip_file_strerror(zf));
+        else
+            rc = sb_error_set(err, SB_EFORMAT, "%s: %s: more data than the %llu bytes its zip entry states: the member is corrupt",
+                         file, member, (unsigned long long)st.size);
+        zip_fclose(zf);
+        free(buf);
+        return rc;
     }
     zip_fclose(zf);
     return parse_npy(buf, (size_t)st.size, file, name, a, err);

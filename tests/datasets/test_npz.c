@@ -183,6 +183,71 @@ static void bad_arrays_name_array_and_file(void **state) {
     expect_error(3, (member){"val_labelz", "|u1", "(1, 1)", NULL, val_lb, 1, 1}, "val", SB_ENOENT, "val_labels.npy", NULL);
 }
 
+/* The bytes of the file at path; *n gets the size. */
+static uint8_t *read_all(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    uint8_t *b;
+    long len;
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    len = ftell(f);
+    assert_true(len > 0);
+    rewind(f);
+    b = malloc((size_t)len);
+    assert_non_null(b);
+    assert_int_equal(fread(b, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    *n = (size_t)len;
+    return b;
+}
+
+/* Offset of the first occurrence of needle in hay, or (size_t)-1. */
+static size_t find_bytes(const uint8_t *hay, size_t n, const void *needle, size_t k) {
+    for (size_t i = 0; i + k <= n; i++)
+        if (memcmp(hay + i, needle, k) == 0) return i;
+    return (size_t)-1;
+}
+
+/* A byte flipped inside a member's data, where the zip structure and (for
+ * deflate) the stream still read cleanly: only the CRC tells, and a reader
+ * that never reads to the member's end sees wrong pixels and no error. The
+ * images are pseudo-random so that zlib keeps them in a stored block, where
+ * the flipped byte can be found verbatim in the compressed file too. */
+static void corrupt_member_is_a_crc_error(void **state) {
+    static uint8_t px[2 * 16 * 16 * 3];
+    member m[2];
+    char path[4200];
+    void *ds;
+    sb_error e;
+    uint32_t x = 12345;
+    (void)state;
+    for (size_t k = 0; k < sizeof px; k++) {
+        x = x * 1103515245u + 12345u;
+        px[k] = (uint8_t)(x >> 24);
+    }
+    m[0] = (member){"test_images", "|u1", "(2, 16, 16, 3)", NULL, px, sizeof px, 1};
+    m[1] = (member){"test_labels", "|u1", "(2, 1)", NULL, test_lb, 2, 1};
+    for (int deflate = 0; deflate < 2; deflate++) {
+        size_t n, at;
+        uint8_t *b;
+        snprintf(path, sizeof path, "%s/flip%d.npz", tmp, deflate);
+        write_npz(path, m, 2, deflate);
+        assert_int_equal(open_npz(path, "test", &ds, &e), SB_OK);
+        P->close(ds);
+        b = read_all(path, &n);
+        at = find_bytes(b, n, px + 700, 32);
+        assert_true(at != (size_t)-1);
+        b[at + 5] ^= 0x01;
+        tu_write_file(path, b, n);
+        free(b);
+        assert_int_equal(open_npz(path, "test", &ds, &e), SB_EFORMAT);
+        assert_null(ds);
+        if (!strstr(e.msg, "CRC mismatch")) fprintf(stderr, "message: %s\n", e.msg);
+        assert_non_null(strstr(e.msg, path));
+        assert_non_null(strstr(e.msg, "test_images.npy: CRC mismatch"));
+    }
+}
+
 static void bad_files(void **state) {
     char path[4200];
     void *ds;
@@ -205,6 +270,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(reads_subsets),
         cmocka_unit_test(bad_arrays_name_array_and_file),
         cmocka_unit_test(bad_files),
+        cmocka_unit_test(corrupt_member_is_a_crc_error),
     };
     int rc;
     if (argc != 2) {
