@@ -294,6 +294,26 @@ static int run_workers(build_job *job, int n_threads) {
     return job->err_index == UINT32_MAX ? SB_OK : job->err.code;
 }
 
+/* Give the file `total` bytes of real disk blocks, or return an errno. The
+ * workers write through a MAP_SHARED mapping, and a store into a page the
+ * file system cannot back (a sparse file from ftruncate on a full disk) is a
+ * SIGBUS that kills the process and leaves the temp file behind: so the
+ * space is claimed here, where running out is an ordinary error. */
+static int reserve(int fd, off_t total) {
+    static const uint8_t zeros[65536];
+    int rc = posix_fallocate(fd, 0, total);
+    if (rc != EOPNOTSUPP && rc != EINVAL) return rc;
+    /* The file system cannot preallocate: write the zeros ourselves. */
+    for (off_t at = 0; at < total;) {
+        size_t chunk = total - at < (off_t)sizeof zeros ? (size_t)(total - at) : sizeof zeros;
+        ssize_t w = pwrite(fd, zeros, chunk, at);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return w < 0 ? errno : EIO;
+        at += w;
+    }
+    return 0;
+}
+
 static int build_file(const sb_cache_spec *spec, uint64_t key, const char *path, sb_error *err) {
     char tmp[4200];
     uint64_t total = pixels_offset_for(spec->n_items) + (uint64_t)spec->n_items * image_bytes((uint32_t)spec->size_px);
@@ -304,9 +324,9 @@ static int build_file(const sb_cache_spec *spec, uint64_t key, const char *path,
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%u", path, (long)getpid(), atomic_fetch_add(&serial, 1u));
     fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return sb_error_set(err, SB_EIO, "%s: cannot create cache file: %s", tmp, strerror(errno));
-    if (ftruncate(fd, (off_t)total) != 0) {
-        rc = sb_error_set(err, SB_EIO, "%s: cannot size cache file to %llu bytes: %s", tmp,
-                          (unsigned long long)total, strerror(errno));
+    if ((rc = reserve(fd, (off_t)total)) != 0) {
+        rc = sb_error_set(err, SB_EIO, "%s: cannot reserve %llu bytes for the cache file: %s", path,
+                          (unsigned long long)total, strerror(rc));
         close(fd);
         unlink(tmp);
         return rc;

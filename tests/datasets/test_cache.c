@@ -3,14 +3,23 @@
  * an input changes or the file is corrupt, and unreadable images handled.
  * Runs on a small synthetic dataset written to a temporary folder.
  */
+/* unshare() and the CLONE_* flags are Linux (GNU) extensions. */
+#define _GNU_SOURCE
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "ds_testutil.h"
 #include "sb_image.h"
@@ -260,6 +269,75 @@ static void unreadable_images(void **state) {
     assert_non_null(strstr(e.msg, "list.csv:3"));
 }
 
+/* In a child: a private mount namespace (in a new user namespace when not
+ * root) with a 64 KiB tmpfs at dir, i.e. a nearly full disk without needing
+ * one. Returns 0, or -1 when the system does not allow it. */
+static int small_tmpfs(const char *dir) {
+    char map[64];
+    uid_t uid = getuid();
+    gid_t gid = getgid();
+    if (unshare(CLONE_NEWNS) != 0) {
+        if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) return -1;
+        /* Map ourselves, or files created on the tmpfs have no owner. */
+        tu_write_text("/proc/self/setgroups", "deny");
+        snprintf(map, sizeof map, "%u %u 1", (unsigned)uid, (unsigned)uid);
+        tu_write_text("/proc/self/uid_map", map);
+        snprintf(map, sizeof map, "%u %u 1", (unsigned)gid, (unsigned)gid);
+        tu_write_text("/proc/self/gid_map", map);
+    }
+    /* Private first, or the tmpfs would show up in the caller's namespace. */
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) return -1;
+    if (mount("tmpfs", dir, "tmpfs", 0, "size=64k") != 0) return -1;
+    return 0;
+}
+
+/* A cache bigger than the free space: a clean error naming the cache and
+ * the shortage, no SIGBUS from storing into unbacked pages of the mapping,
+ * and no temporary file left. Runs in a child so that a crash is a failure
+ * seen here, and so the tmpfs goes away with it. */
+static void full_disk_is_a_clean_error(void **state) {
+    char dir[4200];
+    pid_t pid;
+    int st;
+    (void)state;
+    snprintf(dir, sizeof dir, "%s/full", tmp);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    fflush(NULL);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        sb_cache_spec s = spec_for(items, 0);
+        sb_cache *c = NULL;
+        sb_error e = {0, ""};
+        DIR *d;
+        struct dirent *de;
+        int rc;
+        signal(SIGBUS, SIG_DFL);  /* cmocka's handler would hide the crash */
+        if (small_tmpfs(dir) != 0) _exit(77);
+        s.cache_dir = dir;
+        s.size_px = 256;  /* 6 x 192 KiB: far more than 64 KiB */
+        rc = sb_cache_open(&s, &c, &e);
+        if (rc != SB_EIO || !strstr(e.msg, dir) || !strstr(e.msg, "cannot reserve") ||
+            !strstr(e.msg, strerror(ENOSPC))) {
+            fprintf(stderr, "rc %d, message: %s\n", rc, e.msg);
+            _exit(1);
+        }
+        if (!(d = opendir(dir))) _exit(2);
+        while ((de = readdir(d)) != NULL)
+            if (strstr(de->d_name, ".tmp.")) {
+                fprintf(stderr, "left behind: %s\n", de->d_name);
+                _exit(3);
+            }
+        closedir(d);
+        _exit(0);
+    }
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    if (WIFSIGNALED(st)) fprintf(stderr, "the cache build died of signal %d\n", WTERMSIG(st));
+    assert_false(WIFSIGNALED(st));
+    if (WEXITSTATUS(st) == 77) skip();  /* no namespaces here: cannot make a small disk */
+    assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(built_then_reused_without_decoding),
@@ -268,6 +346,7 @@ int main(void) {
         cmocka_unit_test(corrupt_file_is_rebuilt),
         cmocka_unit_test(open_file_rejects_garbage),
         cmocka_unit_test(unreadable_images),
+        cmocka_unit_test(full_disk_is_a_clean_error),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
