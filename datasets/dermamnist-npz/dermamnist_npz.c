@@ -138,9 +138,15 @@ static int read_member(zip_t *z, const char *file, const char *name, npy *a, sb_
         return sb_error_set(err, SB_ENOENT, "%s: no array %s: expected a MedMNIST dermamnist npz", file, member);
     if (!(buf = malloc(st.size ? (size_t)st.size : 1))) return sb_error_set(err, SB_ENOMEM, "%s: out of memory", file);
     if (!(zf = zip_fopen(z, member, 0)) || zip_fread(zf, buf, st.size) != (zip_int64_t)st.size) {
+        /* A read error is recorded on the member, not the archive (whose
+         * message would be "No error"); a short read records none at all. */
+        int rc = sb_error_set(err, SB_EIO, "%s: %s: read failed: %s", file, member,
+                              !zf ? zip_strerror(z)
+                              : zip_error_code_zip(zip_file_get_error(zf)) != ZIP_ER_OK ? zip_file_strerror(zf)
+                                                                                         : "the data ends early");
         if (zf) zip_fclose(zf);
         free(buf);
-        return sb_error_set(err, SB_EIO, "%s: %s: read failed: %s", file, member, zip_strerror(z));
+        return rc;
     }
     /* libzip checks the member's CRC only when a read reaches its end, and
      * reading exactly st.size bytes stops just short of it: without this

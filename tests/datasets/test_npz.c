@@ -248,6 +248,40 @@ static void corrupt_member_is_a_crc_error(void **state) {
     }
 }
 
+/* A deflate stream that does not inflate (its first block header made an
+ * invalid block type): the message gives zlib's reason from the member,
+ * not the archive's "No error". */
+static void undecodable_member_says_why(void **state) {
+    static const uint8_t zeros[2 * 32 * 32 * 3];
+    member m[2];
+    char path[4200];
+    void *ds;
+    sb_error e;
+    size_t n, at, data;
+    uint8_t *b;
+    (void)state;
+    m[0] = (member){"test_images", "|u1", "(2, 32, 32, 3)", NULL, zeros, sizeof zeros, 1};
+    m[1] = (member){"test_labels", "|u1", "(2, 1)", NULL, test_lb, 2, 1};
+    snprintf(path, sizeof path, "%s/garbage.npz", tmp);
+    write_npz(path, m, 2, 1);
+    b = read_all(path, &n);
+    /* The first name is in the local header, 30 bytes in; the data follows
+     * the name and the extra field (its length at offset 28). */
+    at = find_bytes(b, n, "test_images.npy", 15);
+    assert_true(at != (size_t)-1 && at >= 30);
+    data = at + 15 + ((size_t)b[at - 30 + 28] | (size_t)b[at - 30 + 29] << 8);
+    assert_true(data < n);
+    b[data] = 0xff;  /* BFINAL 1, BTYPE 11: reserved */
+    tu_write_file(path, b, n);
+    free(b);
+    assert_int_equal(open_npz(path, "test", &ds, &e), SB_EIO);
+    assert_null(ds);
+    if (strstr(e.msg, "No error")) fprintf(stderr, "message: %s\n", e.msg);
+    assert_non_null(strstr(e.msg, path));
+    assert_non_null(strstr(e.msg, "test_images.npy: read failed: "));
+    assert_null(strstr(e.msg, "No error"));
+}
+
 static void bad_files(void **state) {
     char path[4200];
     void *ds;
@@ -271,6 +305,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(bad_arrays_name_array_and_file),
         cmocka_unit_test(bad_files),
         cmocka_unit_test(corrupt_member_is_a_crc_error),
+        cmocka_unit_test(undecodable_member_says_why),
     };
     int rc;
     if (argc != 2) {
