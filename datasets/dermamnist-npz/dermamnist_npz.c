@@ -136,6 +136,18 @@ static int read_member(zip_t *z, const char *file, const char *name, npy *a, sb_
     memset(a, 0, sizeof *a);
     if (zip_stat(z, member, 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE))
         return sb_error_set(err, SB_ENOENT, "%s: no array %s: expected a MedMNIST dermamnist npz", file, member);
+    {
+        /* A zip may hold a name twice; libzip finds the first, np.load the
+         * last, so which array is "the" one is ambiguous: refuse. */
+        zip_int64_t n = zip_get_num_entries(z, 0), seen = 0;
+        for (zip_int64_t i = 0; i < n; i++) {
+            const char *nm = zip_get_name(z, (zip_uint64_t)i, 0);
+            if (nm && strcmp(nm, member) == 0) seen++;
+        }
+        if (seen > 1)
+            return sb_error_set(err, SB_EFORMAT, "%s: %s appears %lld times: expected one member of that name",
+                                file, member, (long long)seen);
+    }
     if (!(buf = malloc(st.size ? (size_t)st.size : 1))) return sb_error_set(err, SB_ENOMEM, "%s: out of memory", file);
     if (!(zf = zip_fopen(z, member, 0)) || zip_fread(zf, buf, st.size) != (zip_int64_t)st.size) {
         /* A read error is recorded on the member, not the archive (whose

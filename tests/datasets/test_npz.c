@@ -282,6 +282,38 @@ static void undecodable_member_says_why(void **state) {
     assert_null(strstr(e.msg, "No error"));
 }
 
+/* Two members named test_labels.npy (libzip refuses to write that, so the
+ * second is written as test_labelX.npy and renamed in the bytes, in both the
+ * local and the central header). */
+static void repeated_member_is_refused(void **state) {
+    static const uint8_t other_lb[2] = {6, 6};
+    member m[3];
+    char path[4200];
+    void *ds;
+    sb_error e;
+    size_t n, at, renamed = 0;
+    uint8_t *b;
+    (void)state;
+    m[0] = (member){"test_images", "|u1", "(2, 2, 2, 3)", NULL, test_px, 24, 1};
+    m[1] = (member){"test_labels", "|u1", "(2, 1)", NULL, test_lb, 2, 1};
+    m[2] = (member){"test_labelX", "|u1", "(2, 1)", NULL, other_lb, 2, 1};
+    snprintf(path, sizeof path, "%s/dup.npz", tmp);
+    write_npz(path, m, 3, 0);
+    b = read_all(path, &n);
+    while ((at = find_bytes(b, n, "test_labelX.npy", 15)) != (size_t)-1) {
+        b[at + 10] = 's';
+        renamed++;
+    }
+    assert_int_equal(renamed, 2);
+    tu_write_file(path, b, n);
+    free(b);
+    assert_int_equal(open_npz(path, "test", &ds, &e), SB_EFORMAT);
+    assert_null(ds);
+    if (!strstr(e.msg, "appears 2 times")) fprintf(stderr, "message: %s\n", e.msg);
+    assert_non_null(strstr(e.msg, path));
+    assert_non_null(strstr(e.msg, "test_labels.npy appears 2 times"));
+}
+
 static void bad_files(void **state) {
     char path[4200];
     void *ds;
@@ -306,6 +338,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(bad_files),
         cmocka_unit_test(corrupt_member_is_a_crc_error),
         cmocka_unit_test(undecodable_member_says_why),
+        cmocka_unit_test(repeated_member_is_refused),
     };
     int rc;
     if (argc != 2) {
