@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jpeglib.h>
 
@@ -49,6 +50,16 @@ static int read_whole_file(const char *path, uint8_t **data, size_t *n_bytes, sb
     if (!f) {
         return sb_error_set(err, errno == ENOENT ? SB_ENOENT : SB_EIO,
                             "%s: cannot open image: %s", path, strerror(errno));
+    }
+    {
+        /* fopen succeeds on a directory and ftell then says LLONG_MAX: the
+         * malloc below would fail as "out of memory". */
+        struct stat st;
+        if (fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode)) {
+            fclose(f);
+            return sb_error_set(err, SB_EIO, "%s: %s: expected a file", path,
+                                S_ISDIR(st.st_mode) ? "is a directory" : "is not a regular file");
+        }
     }
     if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
         fclose(f);

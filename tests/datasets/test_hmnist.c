@@ -11,6 +11,8 @@
 
 #include <cmocka.h>
 
+#include <sys/stat.h>
+
 #include "ds_testutil.h"
 
 static const sb_dataset_plugin *P;
@@ -131,6 +133,12 @@ static void bad_files(void **state) {
     snprintf(path, sizeof path, "%s/absent.csv", tmp);
     assert_int_equal(open_csv(path, &ds, &e), SB_ENOENT);
     assert_non_null(strstr(e.msg, path));
+    /* A directory opens with fopen; its ftell is LLONG_MAX ("out of memory"). */
+    snprintf(path, sizeof path, "%s/adir.csv", tmp);
+    assert_int_equal(mkdir(path, 0755), 0);
+    assert_int_equal(open_csv(path, &ds, &e), SB_EIO);
+    assert_non_null(strstr(e.msg, path));
+    assert_non_null(strstr(e.msg, "is a directory: expected a file"));
     write_csv("empty.csv", "", path, sizeof path);
     assert_int_equal(open_csv(path, &ds, &e), SB_EFORMAT);
     assert_non_null(strstr(e.msg, path));

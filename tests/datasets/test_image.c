@@ -8,6 +8,8 @@
 
 #include <cmocka.h>
 
+#include <sys/stat.h>
+
 #include "ds_testutil.h"
 #include "sb_image.h"
 
@@ -159,6 +161,14 @@ static void errors_name_the_file(void **state) {
     snprintf(path, sizeof path, "%s/nothere.jpg", tmp);
     assert_int_equal(sb_jpeg_decode_file(path, &rgb, &w, &h, &e), SB_ENOENT);
     assert_non_null(strstr(e.msg, path));
+
+    /* A directory opens with fopen; its ftell is LLONG_MAX ("out of memory"). */
+    snprintf(path, sizeof path, "%s/adir.jpg", tmp);
+    assert_int_equal(mkdir(path, 0755), 0);
+    assert_int_equal(sb_jpeg_decode_file(path, &rgb, &w, &h, &e), SB_EIO);
+    assert_non_null(strstr(e.msg, path));
+    assert_non_null(strstr(e.msg, "is a directory: expected a file"));
+    assert_int_equal(sb_jpeg_check_header(path, &e), SB_EIO);
 
     snprintf(path, sizeof path, "%s/garbage.jpg", tmp);
     tu_write_text(path, "this is not a JPEG at all, just text");
