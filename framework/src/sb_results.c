@@ -327,6 +327,7 @@ static char *results_json(const sb_run *run, int final) {
     if (run->resumed_utc) cJSON_AddItemToObject(root, "resumed_utc", cJSON_Duplicate(run->resumed_utc, 1));
     cJSON_AddStringToObject(root, "config_file", run->cfg->path);
     cJSON_AddItemToObject(root, "config", sb_results_config_json(run->cfg->root));
+    if (run->inputs) cJSON_AddItemToObject(root, "inputs", cJSON_Duplicate(run->inputs, 1));
     cJSON_AddItemToObject(root, "environment", environment(run));
     cJSON_AddItemToObject(root, "datasets", datasets_json(run));
     jobs = cJSON_AddArrayToObject(root, "jobs");

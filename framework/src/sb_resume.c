@@ -14,6 +14,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "sb_inputs.h"
 #include "sb_report.h"
 #include "sb_results.h"
 #include "sb_util.h"
@@ -124,6 +125,7 @@ int sb_resume_restore(sb_run *run, const char *dir, sb_error *err) {
         goto out;
     }
     if ((rc = same_config(run, res, path, err)) < 0 ||
+        (rc = sb_inputs_check(cJSON_GetObjectItemCaseSensitive(res, "inputs"), run->inputs, path, err)) < 0 ||
         (rc = restore_jobs(run, cJSON_GetObjectItemCaseSensitive(res, "jobs"), path, err)) < 0)
         goto out;
     ds = cJSON_GetObjectItemCaseSensitive(res, "datasets");

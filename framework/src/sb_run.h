@@ -142,6 +142,7 @@ typedef struct sb_run {
     size_t n_jobs;
     int interrupted;
     struct cJSON *resumed_utc;      /* resume: when each resume began  */
+    struct cJSON *inputs;           /* model/dataset file fingerprints */
 } sb_run;
 
 /* Fill job->figs and job->bm from the samples (loop thread, at job end,

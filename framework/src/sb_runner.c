@@ -20,6 +20,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "sb_inputs.h"
 #include "sb_resume.h"
 #include "sb_results.h"
 #include "sb_util.h"
@@ -681,6 +682,7 @@ static void teardown(sb_runner *r) {
     free(run->backends);
     free(run->out_dir);
     cJSON_Delete(run->resumed_utc);
+    cJSON_Delete(run->inputs);
 }
 
 static void summarise(const sb_runner *r, sb_run_summary *sum) {
@@ -709,7 +711,10 @@ int sb_run_bench(const sb_config *cfg, const sb_run_opts *opts, sb_run_summary *
     atomic_store(&g_cancel, 0);
     g_host.cache_dir = cfg->cache_dir;
     g_host.repo_root = cfg->dir;
+    /* The files' fingerprints are taken before any job reads them: a resume
+     * compares them with the ones the run started with (sb_inputs.c). */
     if ((rc = prepare_run(r, cfg, err)) < 0 ||
+        (!(r->run.inputs = sb_inputs_json(&r->run)) && (rc = sb_error_set(err, SB_ENOMEM, "out of memory")) < 0) ||
         (rc = r->opts->resume_dir ? sb_resume_restore(&r->run, r->opts->resume_dir, err)
                                   : make_out_dir(r, cfg, r->opts->out_dir, err)) < 0) {
         teardown(r);

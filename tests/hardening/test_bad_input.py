@@ -578,10 +578,10 @@ def case_disk_full(e):
 # ------------------------------------------------------------ interrupts
 
 
-def interrupt_case(e, which):
+def interrupt_case(e, which, out="out", **bench):
     b = e.bench(backends=["cpu", 'name = "sig"\nplugin = "hd-signal"\nsignal = "%s"\nafter_images = 3' % which,
-                          'name = "cpu2"\nplugin = "cpu"'])
-    rc, err, out = e.run(b)
+                          'name = "cpu2"\nplugin = "cpu"'], **bench)
+    rc, err, out = e.run(b, out=out)
     check(rc == EXIT_INTERRUPTED, "exit %d, want 130" % rc, err)
     res = e.results(out)
     jobs = jobs_by_backend(res)
@@ -635,6 +635,42 @@ def case_resume(e):
     p = subprocess.run([e.exe, "resume", os.path.join(e.tmp, "no-such-run")], env=env, stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, universal_newlines=True, timeout=120)
     check(p.returncode == EXIT_CONFIG and "no-such-run/results.json" in p.stderr, "missing folder named", p.stderr)
+
+
+def case_resume_inputs_changed(e):
+    """A model or dataset file replaced under its name after the run started:
+    resume refuses (exit 3, naming the instance and the file) rather than mix
+    two models' figures in one run; nothing is written."""
+    env = dict(os.environ, SRAMBENCH_PLUGIN_PATH=e.plugins, SRAMBENCH_CACHE_DIR=e.cache, HD_SIGNAL_OFF="1")
+    model = os.path.join(e.tmp, "m.sbm")
+    shutil.copy(TINY, model)
+    folder = mini_copy(e, "mini-resume")
+    b, out = interrupt_case(e, "int", out="out-m", name="m.toml",
+                            dataset='plugin = "ham10000"\npath = "%s"\nlimit = 6\n' % folder,
+                            models=['name = "tiny"\nplugin = "sbm"\npath = "%s"\n' % model])
+    res = e.results(out)
+    check(any(i["section"] == "model" and i["path"] == os.path.realpath(model) for i in res.get("inputs", [])),
+          "results.json records the model file", res.get("inputs"))
+    before = open(os.path.join(out, "results.json")).read()
+
+    def refused(what, words):
+        p = subprocess.run([e.exe, "resume", out], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           universal_newlines=True, timeout=120)
+        check(p.returncode == EXIT_CONFIG and all(w in p.stderr for w in words),
+              "%s: exit 3 naming %s" % (what, words), p.returncode, p.stderr)
+        check(open(os.path.join(out, "results.json")).read() == before, "%s: nothing written" % what)
+
+    # same size, other bytes: only the content says so
+    data = bytearray(open(TINY, "rb").read())
+    data[-1] ^= 0xff
+    with open(model, "wb") as f:
+        f.write(data)
+    refused("model replaced", ["model 'tiny'", model, "changed since the run started"])
+    shutil.copy(TINY, model)  # the very bytes again: accepted (a copy that changed nothing)
+    meta = os.path.join(folder, "HAM10000_metadata.csv")
+    with open(meta, "a") as f:
+        f.write("\n")
+    refused("dataset edited", ["dataset 'ham10000'", folder, "changed since the run started"])
 
 
 # ----------------------------------------------------------- determinism
