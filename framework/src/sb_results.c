@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -311,7 +312,11 @@ static cJSON *datasets_json(const sb_run *run) {
 
 static char *results_json(const sb_run *run, int final) {
     cJSON *root = cJSON_CreateObject(), *jobs;
-    char now[32], *text;
+    /* bench.toml's absolute path: as typed it would be relative to the
+     * folder the run was started in, and `srambench resume DIR` from any
+     * other folder could not find it. A path that does not resolve (a
+     * config given as text) is written as it is. */
+    char now[32], *text, real_buf[PATH_MAX], *real = realpath(run->cfg->path, real_buf);
     time_t t = time(NULL);
     struct tm tm;
     size_t i;
@@ -325,7 +330,7 @@ static char *results_json(const sb_run *run, int final) {
     cJSON_AddBoolToObject(root, "complete", final);
     cJSON_AddBoolToObject(root, "interrupted", run->interrupted);
     if (run->resumed_utc) cJSON_AddItemToObject(root, "resumed_utc", cJSON_Duplicate(run->resumed_utc, 1));
-    cJSON_AddStringToObject(root, "config_file", run->cfg->path);
+    cJSON_AddStringToObject(root, "config_file", real ? real : run->cfg->path);
     cJSON_AddItemToObject(root, "config", sb_results_config_json(run->cfg->root));
     if (run->inputs) cJSON_AddItemToObject(root, "inputs", cJSON_Duplicate(run->inputs, 1));
     cJSON_AddItemToObject(root, "environment", environment(run));

@@ -637,6 +637,22 @@ def case_resume(e):
     check(p.returncode == EXIT_CONFIG and "no-such-run/results.json" in p.stderr, "missing folder named", p.stderr)
 
 
+def case_resume_other_cwd(e):
+    """A run started with a relative bench.toml path can be resumed from
+    another folder: results.json records bench.toml's absolute path."""
+    e.bench(name="rel.toml")
+    env = dict(os.environ, SRAMBENCH_PLUGIN_PATH=e.plugins, SRAMBENCH_CACHE_DIR=e.cache)
+    p = subprocess.run([e.exe, "run", "-q", "--no-charts", "--output-dir", "out-rel", "rel.toml"], cwd=e.tmp, env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=120)
+    check(p.returncode == EXIT_OK, "run: exit %d, want 0" % p.returncode, p.stderr)
+    out = os.path.join(e.tmp, "out-rel")
+    recorded = e.results(out)["config_file"]
+    check(recorded == os.path.realpath(os.path.join(e.tmp, "rel.toml")), "config_file is absolute", recorded)
+    p = subprocess.run([e.exe, "resume", "-q", out], cwd="/", env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, universal_newlines=True, timeout=120)
+    check(p.returncode == EXIT_OK, "resume from /: exit %d, want 0" % p.returncode, p.stderr)
+
+
 def case_resume_inputs_changed(e):
     """A model or dataset file replaced under its name after the run started:
     resume refuses (exit 3, naming the instance and the file) rather than mix
