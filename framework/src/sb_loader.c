@@ -125,6 +125,33 @@ int sb_plugin_open(const char *file, sb_kind want, sb_plugin *out, sb_error *err
         dlclose(dl);
         return sb_error_set(err, SB_EFORMAT, "plugin %s: header has no name", file);
     }
+    /* The file name is what `plugin = "x"` finds (sb_plugin_find), the header
+     * what runs and what results are labelled with: a copied or renamed .so
+     * would run one plugin under another's name. They must agree. */
+    {
+        const char *base = strrchr(file, '/');
+        char *want_name = sb_strdupf("srambench-%s-%s.so", sb_kind_name(hdr->kind), hdr->name);
+        base = base ? base + 1 : file;
+        if (!want_name || strcmp(base, want_name) != 0) {
+            const char *stem = strncmp(base, "srambench-", 10) == 0 ? base + 10 : NULL;
+            const char *dash = stem ? strchr(stem, '-') : NULL;
+            const char *dot = dash ? strrchr(dash, '.') : NULL;
+            int rc;
+            if (!want_name)
+                rc = sb_error_set(err, SB_ENOMEM, "out of memory");
+            else if (dash && dot && dot > dash + 1 && strcmp(dot, ".so") == 0)
+                rc = sb_error_set(err, SB_EABI, "%s: declares %s '%s': expected %.*s '%.*s' as its file name says "
+                             "(a renamed or copied plugin?)", file, sb_kind_name(hdr->kind), hdr->name,
+                             (int)(dash - stem), stem, (int)(dot - dash - 1), dash + 1);
+            else
+                rc = sb_error_set(err, SB_EABI, "%s: declares %s '%s': expected the file to be named %s", file,
+                             sb_kind_name(hdr->kind), hdr->name, want_name);
+            free(want_name);
+            dlclose(dl);
+            return rc;
+        }
+        free(want_name);
+    }
     out->dl = dl;
     out->hdr = hdr;
     if (!(out->file = strdup(file))) {

@@ -77,6 +77,27 @@ static void test_wrong_kind(void **state) {
     expect_refusal(DIR "/srambench-backend-wrongkind.so", SB_KIND_BACKEND, SB_EABI,
                    "is a dataset plugin: expected a backend plugin");
     expect_refusal(DIR "/srambench-model-fake.so", SB_KIND_DATASET, SB_EABI, "is a model plugin");
+    /* any kind asked for: the header's kind must still be the file name's */
+    expect_refusal(DIR "/srambench-backend-wrongkind.so", 0, SB_EABI,
+                   "declares dataset 'wrongkind': expected backend 'wrongkind'");
+}
+
+/* A plugin copied under another plugin's file name would run as that one and
+ * label results with its name: refused, naming both. */
+static void test_misnamed(void **state) {
+    sb_search_path sp;
+    sb_plugin p;
+    sb_error err = {0};
+    const char *extra[] = {DIR};
+    (void)state;
+    expect_refusal(DIR "/srambench-backend-misnamed.so", SB_KIND_BACKEND, SB_EABI,
+                   "declares backend 'fake': expected backend 'misnamed'");
+    unsetenv("SRAMBENCH_PLUGIN_PATH");
+    assert_int_equal(sb_search_path_init(&sp, extra, 1, &err), 0);
+    assert_int_equal(sb_plugin_find(&sp, SB_KIND_BACKEND, "misnamed", &p, &err), SB_EABI);
+    assert_non_null(strstr(err.msg, "srambench-backend-misnamed.so: declares backend 'fake'"));
+    assert_null(p.dl);
+    sb_search_path_free(&sp);
 }
 
 static void test_wrong_abi(void **state) {
@@ -111,7 +132,7 @@ static void test_find_on_path(void **state) {
 }
 
 typedef struct seen {
-    int fake_backend, fake_dataset, refused_abi, refused_sym, refused_kind;
+    int fake_backend, fake_dataset, refused_abi, refused_sym, refused_kind, refused_name;
 } seen;
 
 static void visit(const char *file, const sb_plugin *p, const sb_error *refused, void *ud) {
@@ -120,8 +141,9 @@ static void visit(const char *file, const sb_plugin *p, const sb_error *refused,
     if (p && p->hdr->kind == SB_KIND_DATASET && strcmp(p->hdr->name, "fake") == 0) s->fake_dataset++;
     if (!p && strstr(file, "badabi") && refused->code == SB_EABI) s->refused_abi++;
     if (!p && strstr(file, "nosym") && refused->code == SB_ENOENT) s->refused_sym++;
-    /* a kind mismatch is only an error when a kind is asked for: listed as what it is */
-    if (p && strstr(file, "wrongkind") && p->hdr->kind == SB_KIND_DATASET) s->refused_kind++;
+    /* a header that contradicts its file name is refused, not listed as what it says */
+    if (!p && strstr(file, "wrongkind") && strstr(refused->msg, "declares dataset 'wrongkind'")) s->refused_kind++;
+    if (!p && strstr(file, "misnamed") && strstr(refused->msg, "declares backend 'fake'")) s->refused_name++;
 }
 
 static void test_scan(void **state) {
@@ -138,6 +160,7 @@ static void test_scan(void **state) {
     assert_int_equal(s.refused_abi, 1);
     assert_int_equal(s.refused_sym, 1);
     assert_int_equal(s.refused_kind, 1);
+    assert_int_equal(s.refused_name, 1);
     sb_search_path_free(&sp);
 }
 
@@ -147,6 +170,7 @@ int main(void) {
         cmocka_unit_test(test_not_a_so),    cmocka_unit_test(test_missing_symbol),
         cmocka_unit_test(test_wrong_kind),  cmocka_unit_test(test_wrong_abi),
         cmocka_unit_test(test_find_on_path), cmocka_unit_test(test_scan),
+        cmocka_unit_test(test_misnamed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
