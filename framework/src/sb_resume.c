@@ -111,7 +111,7 @@ static int restore_jobs(sb_run *run, const cJSON *jobs, const char *path, sb_err
 
 int sb_resume_restore(sb_run *run, const char *dir, sb_error *err) {
     cJSON *res = NULL;
-    const cJSON *ds, *prev;
+    const cJSON *ds, *prev, *sv;
     char *path = sb_strdupf("%s/results.json", dir), now[32];
     time_t t = time(NULL);
     struct tm tm;
@@ -119,9 +119,16 @@ int sb_resume_restore(sb_run *run, const char *dir, sb_error *err) {
     int rc;
     if (!path) return sb_error_set(err, SB_ENOMEM, "out of memory");
     if ((rc = sb_report_load(dir, &res, err)) < 0) goto out;
-    if (jnum(res, "schema_version") != SB_RESULTS_SCHEMA_VERSION) {
-        rc = sb_error_set(err, SB_EFORMAT, "%s: schema_version %g: expected %d", path, jnum(res, "schema_version"),
-                          SB_RESULTS_SCHEMA_VERSION);
+    sv = cJSON_GetObjectItemCaseSensitive(res, "schema_version");
+    if (!cJSON_IsNumber(sv) || sv->valuedouble != SB_RESULTS_SCHEMA_VERSION) {
+        /* say what was there: a string "1" or a missing field is not version 0 */
+        char *found = !sv                 ? strdup("no \"schema_version\"")
+                      : cJSON_IsNumber(sv) ? sb_strdupf("schema_version %g", sv->valuedouble)
+                      : cJSON_IsString(sv) ? sb_strdupf("schema_version is the string \"%.40s\"", sv->valuestring)
+                                           : strdup("schema_version is not a number");
+        rc = sb_error_set(err, SB_EFORMAT, "%s: %s: expected the number %d (docs/results-schema.md)", path,
+                          found ? found : "schema_version", SB_RESULTS_SCHEMA_VERSION);
+        free(found);
         goto out;
     }
     if ((rc = same_config(run, res, path, err)) < 0 ||

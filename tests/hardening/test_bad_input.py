@@ -632,6 +632,22 @@ def case_resume(e):
     check(p.returncode == EXIT_CONFIG and "dataset.limit" in p.stderr, "changed config: exit 3 naming dataset.limit",
           p.returncode, p.stderr)
     check(e.results(out)["jobs"] == res["jobs"], "a refused resume writes nothing")
+    # A schema_version that is not the number 1: the message says what it found.
+    with open(b, "w") as f:
+        f.write(text)
+    for value, says in (('"1"', 'schema_version is the string "1": expected the number 1'),
+                        (None, 'no "schema_version": expected the number 1')):
+        bad = dict(res)
+        if value is None:
+            del bad["schema_version"]
+        else:
+            bad["schema_version"] = json.loads(value)
+        with open(os.path.join(out, "results.json"), "w") as f:
+            json.dump(bad, f)
+        p = subprocess.run([e.exe, "resume", out], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           universal_newlines=True, timeout=120)
+        check(p.returncode == EXIT_CONFIG and says in p.stderr, "schema_version %s: exit 3 saying %r" % (value, says),
+              p.returncode, p.stderr)
     p = subprocess.run([e.exe, "resume", os.path.join(e.tmp, "no-such-run")], env=env, stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, universal_newlines=True, timeout=120)
     check(p.returncode == EXIT_CONFIG and "no-such-run/results.json" in p.stderr, "missing folder named", p.stderr)
