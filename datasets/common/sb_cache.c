@@ -377,6 +377,13 @@ static int mkdir_p(const char *dir, sb_error *err) {
             buf[i] = saved;
         }
     }
+    /* mkdir() says EEXIST for a file too: without this, a file named as the
+     * cache folder showed as "stale or corrupt (Not a directory)" and then
+     * failed on the temporary file inside it. */
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return sb_error_set(err, SB_EIO, "cache folder %s: not a directory: expected a folder for the image cache "
+                            "(SRAMBENCH_CACHE_DIR or [run] cache_dir chooses it)", dir);
     return SB_OK;
 }
 

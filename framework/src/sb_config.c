@@ -5,6 +5,7 @@
  */
 #include "sb_config.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,26 @@ static int check_keys(const sb_toml *t, const char *where, const char *const *al
 
 /* ------------------------------------------------------------------ [run] */
 
+/* A cache folder that is a file (or lies under one) would only fail later,
+ * in every job, on a temporary file inside it and after a misleading "stale
+ * or corrupt: rebuilding": say now which setting names it. One that does not
+ * exist yet is fine: the datasets create it. */
+static int check_cache_dir(const sb_config *cfg, const sb_toml *key, sb_error *err) {
+    struct stat st;
+    const char *env = getenv("SRAMBENCH_CACHE_DIR");
+    if (stat(cfg->cache_dir, &st) == 0 ? S_ISDIR(st.st_mode) : errno != ENOTDIR) return 0;
+    if (key)
+        return sb_error_set(err, SB_EINVAL, "%s:%d:%d: [run] cache_dir = \"%s\": %s is not a directory: expected a "
+                            "folder for the dataset image cache (docs/dataset-cache.md)", key->file, key->line,
+                            key->col, key->s, cfg->cache_dir);
+    if (env && *env)
+        return sb_error_set(err, SB_EINVAL, "SRAMBENCH_CACHE_DIR=%s: not a directory: expected a folder for the "
+                            "dataset image cache (docs/dataset-cache.md), or unset it", env);
+    return sb_error_set(err, SB_EINVAL, "%s: not a directory: expected the dataset image cache folder (the "
+                        "default, .cache next to bench.toml; [run] cache_dir or SRAMBENCH_CACHE_DIR choose "
+                        "another)", cfg->cache_dir);
+}
+
 static int load_run(sb_config *cfg, sb_error *err) {
     const sb_toml *run = sb_toml_get(cfg->root, "run"), *pp;
     int64_t workers = sysconf(_SC_NPROCESSORS_ONLN) > 0 ? sysconf(_SC_NPROCESSORS_ONLN) : 1;
@@ -136,6 +157,8 @@ static int load_run(sb_config *cfg, sb_error *err) {
     else if (env_cache && *env_cache) cfg->cache_dir = strdup(env_cache);
     else cfg->cache_dir = sb_path_join(cfg->dir, ".cache");
     if (!cfg->output || !cfg->cache_dir) rc = sb_error_set(err, SB_ENOMEM, "out of memory");
+    else if ((rc = check_cache_dir(cfg, cache ? sb_toml_get(run, "cache_dir") : NULL, err)) < 0)
+        goto out;
 out:
     free(output);
     free(cache);

@@ -653,6 +653,23 @@ def case_resume(e):
     check(p.returncode == EXIT_CONFIG and "no-such-run/results.json" in p.stderr, "missing folder named", p.stderr)
 
 
+def case_cache_dir_not_a_folder(e):
+    """SRAMBENCH_CACHE_DIR (or [run] cache_dir) naming a file: refused before
+    any job, naming the setting (it said "stale or corrupt (Not a directory):
+    rebuilding", then failed every job on a .tmp file inside it)."""
+    b = e.bench()
+    e.cache = os.path.join(e.tmp, "a-file")
+    with open(e.cache, "w") as f:
+        f.write("x")
+    rc, err, _ = e.run(b, out="out-cf")
+    check(rc == EXIT_CONFIG and "SRAMBENCH_CACHE_DIR=%s: not a directory" % e.cache in err,
+          "env: exit %d, want 3 naming SRAMBENCH_CACHE_DIR" % rc, err)
+    b = e.bench(name="cf.toml", run='cache_dir = "a-file/sub"')
+    rc, err, _ = e.run(b, out="out-cf2")
+    check(rc == EXIT_CONFIG and "cf.toml:" in err and "[run] cache_dir = \"a-file/sub\"" in err
+          and "is not a directory" in err, "[run] cache_dir: exit %d, want 3 naming the key" % rc, err)
+
+
 def case_resume_other_cwd(e):
     """A run started with a relative bench.toml path can be resumed from
     another folder: results.json records bench.toml's absolute path."""
