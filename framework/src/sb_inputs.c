@@ -119,6 +119,7 @@ static cJSON *entry(const char *section, const char *name, const char *root, con
     const char *abs = realpath(joined, real) ? real : joined;
     if (stat(abs, &st) != 0) fp = sb_strdupf("missing: %s", strerror(errno));
     else if (S_ISDIR(st.st_mode)) fp = folder_fp(abs);
+    else if (!S_ISREG(st.st_mode)) fp = strdup("not a regular file"); /* a FIFO would block the read */
     else if (content) fp = content_fp(abs, &st);
     else fp = sb_strdupf("stat size %lld mtime_ns %" PRIu64, (long long)st.st_size, mtime_ns(&st));
     o = cJSON_CreateObject();
