@@ -89,7 +89,7 @@ static char *folder_fp(const char *path) {
             n++;
         }
     closedir(d);
-    qsort(names, n, sizeof *names, by_name);
+    if (n) qsort(names, n, sizeof *names, by_name); /* names is NULL for an empty folder */
     size_t n_files = 0;
     for (i = 0; i < n; i++) {
         struct stat st;
