@@ -302,7 +302,9 @@ static int run_workers(build_job *job, int n_threads) {
 static int reserve(int fd, off_t total) {
     static const uint8_t zeros[65536];
     int rc = posix_fallocate(fd, 0, total);
-    if (rc != EOPNOTSUPP && rc != EINVAL) return rc;
+    /* no space, too large, quota, I/O: real errors; anything else (no
+     * support, or a sandbox refusing the call) means write the zeros */
+    if (rc == 0 || rc == ENOSPC || rc == EFBIG || rc == EDQUOT || rc == EIO) return rc;
     /* The file system cannot preallocate: write the zeros ourselves. */
     for (off_t at = 0; at < total;) {
         size_t chunk = total - at < (off_t)sizeof zeros ? (size_t)(total - at) : sizeof zeros;
@@ -382,8 +384,8 @@ static int mkdir_p(const char *dir, sb_error *err) {
      * failed on the temporary file inside it. */
     struct stat st;
     if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-        return sb_error_set(err, SB_EIO, "cache folder %s: not a directory: expected a folder for the image cache "
-                            "(SRAMBENCH_CACHE_DIR or [run] cache_dir chooses it)", dir);
+        return sb_error_set(err, SB_EIO, "cache folder %s: not a directory: expected a folder for the image cache",
+                            dir);
     return SB_OK;
 }
 

@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,6 +124,7 @@ int main(int argc, char **argv) {
     sb_cache *c = NULL;
     sb_error err = {0, ""};
     int rc;
+    signal(SIGXFSZ, SIG_IGN); /* past ulimit -f: EFBIG with the file named, not a kill */
     if ((rc = parse_args(argc, argv, &a)) != 0) return rc < 0 ? 0 : rc;
     if (ham_parse_split(a.split, &kind) < 0) return usage("--split", "expected dermamnist, lesion or all");
     if (ham_meta_load(a.dataset_dir, &m, &err) < 0) {

@@ -2,6 +2,7 @@
  * main.c - srambench's entry point: dispatches to the commands of
  * commands.c. Exit codes are listed in sb_cmd.h and docs/errors.md.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,6 +38,9 @@ static void usage(FILE *out) {
 
 int main(int argc, char **argv) {
     const sb_command *const *c;
+    /* A write past RLIMIT_FSIZE (ulimit -f) is then EFBIG, reported with the
+     * file it was for, instead of SIGXFSZ killing the run (its children too) */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         usage(stderr);
         return SB_EXIT_USAGE;

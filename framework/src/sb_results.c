@@ -310,13 +310,23 @@ static cJSON *datasets_json(const sb_run *run) {
     return arr;
 }
 
+/* bench.toml's absolute path: as typed it would be relative to the folder
+ * the run was started in, and `srambench resume DIR` from any other folder
+ * could not find it. Only its folder is resolved: a bench.toml that is a
+ * link keeps its own name, as relative paths inside it are from the link's
+ * folder (sb_config_load). NULL when the folder does not resolve (a config
+ * given as text): then it is written as it is. */
+static char *absolute_config_path(const char *path) {
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? strndup(path, (size_t)(slash - path) + (slash == path)) : strdup(".");
+    char real[PATH_MAX], *out = dir && realpath(dir, real) ? sb_path_join(real, slash ? slash + 1 : path) : NULL;
+    free(dir);
+    return out;
+}
+
 static char *results_json(const sb_run *run, int final) {
     cJSON *root = cJSON_CreateObject(), *jobs;
-    /* bench.toml's absolute path: as typed it would be relative to the
-     * folder the run was started in, and `srambench resume DIR` from any
-     * other folder could not find it. A path that does not resolve (a
-     * config given as text) is written as it is. */
-    char now[32], *text, real_buf[PATH_MAX], *real = realpath(run->cfg->path, real_buf);
+    char now[32], *text, *real = absolute_config_path(run->cfg->path);
     time_t t = time(NULL);
     struct tm tm;
     size_t i;
@@ -331,6 +341,7 @@ static char *results_json(const sb_run *run, int final) {
     cJSON_AddBoolToObject(root, "interrupted", run->interrupted);
     if (run->resumed_utc) cJSON_AddItemToObject(root, "resumed_utc", cJSON_Duplicate(run->resumed_utc, 1));
     cJSON_AddStringToObject(root, "config_file", real ? real : run->cfg->path);
+    free(real);
     cJSON_AddItemToObject(root, "config", sb_results_config_json(run->cfg->root));
     if (run->inputs) cJSON_AddItemToObject(root, "inputs", cJSON_Duplicate(run->inputs, 1));
     cJSON_AddItemToObject(root, "environment", environment(run));

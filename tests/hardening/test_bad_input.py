@@ -684,6 +684,24 @@ def case_resume_other_cwd(e):
     p = subprocess.run([e.exe, "resume", "-q", out], cwd="/", env=env, stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, universal_newlines=True, timeout=120)
     check(p.returncode == EXIT_OK, "resume from /: exit %d, want 0" % p.returncode, p.stderr)
+    # A bench.toml that is a link: paths in it are relative to the link's
+    # folder, so the link is recorded, not its target (which once made the
+    # model "missing" on resume).
+    proj, configs = os.path.join(e.tmp, "proj"), os.path.join(e.tmp, "configs")
+    os.makedirs(proj, exist_ok=True)
+    os.makedirs(configs, exist_ok=True)
+    shutil.copy(TINY, os.path.join(proj, "tiny.sbm"))
+    e.bench(name="configs/linked.toml", models=['name = "tiny"\nplugin = "sbm"\npath = "tiny.sbm"\n'])
+    os.symlink("../configs/linked.toml", os.path.join(proj, "bench.toml"))
+    p = subprocess.run([e.exe, "run", "-q", "--no-charts", "--output-dir", "out-link", "bench.toml"], cwd=proj,
+                       env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=120)
+    check(p.returncode == EXIT_OK, "run through a link: exit %d, want 0" % p.returncode, p.stderr)
+    out = os.path.join(proj, "out-link")
+    recorded = e.results(out)["config_file"]
+    check(recorded == os.path.join(os.path.realpath(proj), "bench.toml"), "config_file is the link's path", recorded)
+    p = subprocess.run([e.exe, "resume", "-q", out], cwd="/", env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, universal_newlines=True, timeout=120)
+    check(p.returncode == EXIT_OK, "resume of a run through a link: exit %d, want 0" % p.returncode, p.stderr)
 
 
 def case_resume_inputs_changed(e):
