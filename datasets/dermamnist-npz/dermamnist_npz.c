@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <zip.h>
 
@@ -274,6 +275,11 @@ static int load(npz_ds *d, const char *subset, sb_error *err) {
         if (strcmp(subset, subsets[s]) == 0) want = s;
     if (want < 0 && strcmp(subset, "all") != 0)
         return sb_error_set(err, SB_EINVAL, "dermamnist-npz: subset '%s': expected train, val, test or all", subset);
+    struct stat st;
+    /* libzip says "Operation not supported" for a folder */
+    if (stat(d->path, &st) == 0 && !S_ISREG(st.st_mode))
+        return sb_error_set(err, SB_EFORMAT, "%s: %s: expected an .npz file", d->path,
+                            S_ISDIR(st.st_mode) ? "is a directory" : "is not a regular file");
     if (!(z = zip_open(d->path, ZIP_RDONLY, &zerr))) {
         zip_error_t ze;
         zip_error_init_with_code(&ze, zerr);

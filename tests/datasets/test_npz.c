@@ -326,6 +326,8 @@ static void bad_files(void **state) {
     tu_write_text(path, "not a zip file");
     assert_int_equal(open_npz(path, NULL, &ds, &e), SB_EFORMAT);
     assert_non_null(strstr(e.msg, path));
+    assert_int_equal(open_npz(tmp, NULL, &ds, &e), SB_EFORMAT); /* a folder */
+    assert_non_null(strstr(e.msg, "is a directory: expected an .npz file"));
     snprintf(path, sizeof path, "%s/good0.npz", tmp);
     assert_int_equal(open_npz(path, "everything", &ds, &e), SB_EINVAL);
     assert_non_null(strstr(e.msg, "subset"));
