@@ -2,7 +2,6 @@
 (architectures and cost counting) and a one-epoch smoke run of tools/train on a tiny synthetic
 cache that the test writes itself (never HAM10000: no training in CI)."""
 
-import csv
 import json
 import math
 import os
@@ -22,6 +21,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 
 from sbtools import data, models  # noqa: E402
+from train import smoke  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -42,24 +42,8 @@ def read_text(path):
 
 
 def synthetic(tmp, n=42, size_px=32, seed=1, by_lesion=False):
-    """A cache whose classes differ in mean colour, and a manifest splitting it 3 ways."""
-    rng = np.random.default_rng(seed)
-    labels = np.arange(n) % 7
-    pixels = rng.integers(0, 60, (n, size_px, size_px, 3)).astype(np.uint8)
-    pixels += (labels * 25).astype(np.uint8)[:, None, None, None]
-    ids = ["ISIC_%07d" % i for i in range(n)]
-    cache = os.path.join(tmp, "syn.sbc")
-    data.write_cache(cache, pixels, ids, labels)
-    manifest = os.path.join(tmp, "syn.csv")
-    with open(manifest, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["index", "image_id", "lesion_id", "label", "split"])
-        for i in range(n):
-            # Lesion i // 2; the split goes by image (like DermaMNIST) or by lesion.
-            split = ("train", "train", "train", "train", "val", "test")[
-                (i // 2 if by_lesion else i) % 6]
-            w.writerow([i, ids[i], "HAM_%07d" % (i // 2), labels[i], split])
-    return cache, manifest, pixels
+    """tools/train/smoke.py's synthetic cache (classes differ in mean colour), named syn.*"""
+    return smoke.synthetic(tmp, n, size_px, seed, by_lesion, name="syn")
 
 
 class DataTest(unittest.TestCase):

@@ -33,22 +33,25 @@ from train import loop, qat  # noqa: E402
 ARCH_KWARGS = {"width": 0.25, "depth": 0.25, "head_channels": 32, "max_stages": 3}
 
 
-def synthetic(tmp, n=42, size_px=32):
-    """A cache whose classes differ in mean colour, split 4:1:1 (as tests/tools/test_train.py's)."""
-    rng = np.random.default_rng(1)
+def synthetic(tmp, n=42, size_px=32, seed=1, by_lesion=False, name="smoke"):
+    """A cache whose classes differ in mean colour, and a manifest splitting it 4:1:1 by image
+    (like DermaMNIST) or, with by_lesion, by lesion (two images each). Returns (cache path,
+    manifest path, pixels). tests/tools use it too."""
+    rng = np.random.default_rng(seed)
     labels = np.arange(n) % 7
-    pixels = (rng.integers(0, 60, (n, size_px, size_px, 3)) + labels[:, None, None, None] * 25)
+    pixels = rng.integers(0, 60, (n, size_px, size_px, 3)).astype(np.uint8)
+    pixels += (labels * 25).astype(np.uint8)[:, None, None, None]
     ids = ["ISIC_%07d" % i for i in range(n)]
-    cache = os.path.join(tmp, "smoke.sbc")
-    data.write_cache(cache, pixels.astype(np.uint8), ids, labels)
-    manifest = os.path.join(tmp, "smoke.csv")
+    cache = os.path.join(tmp, name + ".sbc")
+    data.write_cache(cache, pixels, ids, labels)
+    manifest = os.path.join(tmp, name + ".csv")
     with open(manifest, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["index", "image_id", "lesion_id", "label", "split"])
         for i in range(n):
-            w.writerow([i, ids[i], "HAM_%07d" % i, int(labels[i]),
-                        ("train", "train", "train", "train", "val", "test")[i % 6]])
-    return cache, manifest
+            split = ("train", "train", "train", "train", "val", "test")[(i // 2 if by_lesion else i) % 6]
+            w.writerow([i, ids[i], "HAM_%07d" % (i // 2), int(labels[i]), split])
+    return cache, manifest, pixels
 
 
 def check(cond, what):
@@ -57,7 +60,7 @@ def check(cond, what):
 
 
 def smoke(tmp, device, with_qat):
-    cache, manifest = synthetic(tmp)
+    cache, manifest, _ = synthetic(tmp)
     run = os.path.join(tmp, "run")
     rc = loop.main(["--cache", cache, "--manifest", manifest, "--device", device,
                     "--epochs", "2", "--batch", "8", "--limit", "24", "--threads", "1",
