@@ -64,12 +64,7 @@ int sb_cmd_bench_args(const char *cmd, int argc, char **argv, sb_bench_args *a) 
         else if (strcmp(x, "--no-charts") == 0) a->opts.no_charts = 1;
         else if (strcmp(x, "--in-process") == 0) a->in_process = 1;
         else if (strcmp(x, "--workers") == 0 && i + 1 < argc) {
-            char *end;
-            a->workers = strtol(argv[++i], &end, 10);
-            if (*end || a->workers < 1 || a->workers > 1024) {
-                fprintf(stderr, "srambench %s: --workers '%s': expected an integer 1..1024\n", cmd, argv[i]);
-                return SB_EXIT_USAGE;
-            }
+            if (sb_cmd_parse_workers(cmd, argv[++i], &a->workers) < 0) return SB_EXIT_USAGE;
         } else if (a->value_opt && strcmp(x, a->value_opt) == 0 && i + 1 < argc) a->value = argv[++i];
         else if (x[0] == '-' && x[1]) {
             fprintf(stderr, "srambench %s: unknown option '%s' (see srambench %s --help)\n", cmd, x, cmd);
@@ -102,7 +97,7 @@ static int run_main(int argc, char **argv) {
         fprintf(stderr, "srambench: %s\n", err.msg);
         return SB_EXIT_CONFIG;
     }
-    if (a.workers) cfg.workers = (int)a.workers;
+    if (a.workers) cfg.workers = a.workers;
     rc = sb_cmd_bench(&cfg, &a.opts, NULL, a.in_process);
     sb_config_free(&cfg);
     return rc;

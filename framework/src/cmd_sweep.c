@@ -159,17 +159,6 @@ static int apply_config(const char *path, sweep_args *a) {
     return 0;
 }
 
-static int parse_workers(const char *s, int *out) {
-    char *end;
-    long v = strtol(s, &end, 10);
-    if (end == s || *end || v < 1 || v > 1024) {
-        fprintf(stderr, "srambench sweep: --workers '%s': expected an integer in 1..1024\n", s);
-        return -1;
-    }
-    *out = (int)v;
-    return 0;
-}
-
 /* Returns 0, -1 (usage) or -2 (the --config file is wrong). */
 static int parse_args(int argc, char **argv, sweep_args *a) {
     int i;
@@ -212,7 +201,7 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
         else if (!strcmp(o, "--clock-mhz")) bad = parse_list(o, v, &a->clock);
         else if (!strcmp(o, "--latency-budget-ms")) bad = parse_budget(o, v, &a->lat_budget_ms);
         else if (!strcmp(o, "--energy-budget-mj")) bad = parse_budget(o, v, &a->energy_budget_mj);
-        else if (!strcmp(o, "--workers")) bad = parse_workers(v, &a->workers);
+        else if (!strcmp(o, "--workers")) bad = sb_cmd_parse_workers("sweep", v, &a->workers);
         else {
             fprintf(stderr, "srambench sweep: unknown option '%s' (see srambench sweep --help)\n", o);
             return -1;

@@ -1,4 +1,5 @@
 /* commands.c - the table of srambench commands: add yours here. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "sb_cmd.h"
@@ -18,6 +19,17 @@ const sb_command *const sb_commands[] = {
     &sb_cmd_sweep,
     &sb_cmd_infer,
     NULL};
+
+int sb_cmd_parse_workers(const char *cmd, const char *s, int *out) {
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (end == s || *end || v < 1 || v > 1024) {
+        fprintf(stderr, "srambench %s: --workers '%s': expected an integer 1..1024\n", cmd, s);
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
 
 int sb_cmd_wants_help(int argc, char **argv) {
     int i;

@@ -41,7 +41,7 @@ typedef struct sb_bench_args {
     const char *arg_what, *value_opt; /* in: "<bench.toml>", "--output-dir" */
     const char *arg, *value;          /* out                               */
     sb_run_opts opts;
-    long workers;
+    int workers;
     int in_process;
 } sb_bench_args;
 /* Their shared lines of --help. */
@@ -53,6 +53,10 @@ typedef struct sb_bench_args {
     "  -h, --help        this text\n"
 /* 0, or the exit code after saying what is wrong. */
 int sb_cmd_bench_args(const char *cmd, int argc, char **argv, sb_bench_args *a);
+
+/* `--workers s` of command cmd: 0 with *out set, or -1 after saying what is
+ * wrong (an integer 1..1024, as [run] workers). */
+int sb_cmd_parse_workers(const char *cmd, const char *s, int *out);
 
 /* 1 if argv holds -h or --help. */
 int sb_cmd_wants_help(int argc, char **argv);

@@ -32,13 +32,8 @@ int sb_viewcmd_parse(const char *cmd, int argc, char **argv, sb_viewcmd *vc,
         else if (!strcmp(a, "--reference") && v) vc->reference = v, i++;
         else if (!strcmp(a, "--output-dir") && v) vc->run.out_dir = v, i++;
         else if (!strcmp(a, "--workers") && v) {
-            char *end;
-            long w = strtol(v, &end, 10);
-            if (*end || w < 1 || w > 1024) {
-                fprintf(stderr, "srambench %s: --workers '%s': expected an integer 1..1024\n", cmd, v);
-                return SB_EXIT_USAGE;
-            }
-            vc->run.workers = (int)w, i++;
+            if (sb_cmd_parse_workers(cmd, v, &vc->run.workers) < 0) return SB_EXIT_USAGE;
+            i++;
         } else if (!strcmp(a, "--no-charts")) vc->charts = 0;
         else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) vc->run.quiet = 1;
         else {
