@@ -192,8 +192,9 @@ class TrainSmokeTest(unittest.TestCase):
             metrics = json.loads(read_text(os.path.join(run, "metrics.json")))
             self.assertEqual(len(metrics["history"]), 1)
             self.assertTrue(math.isfinite(metrics["history"][0]["loss"]))
-            self.assertEqual(metrics["test"]["n"], 7)
-            self.assertIn("test acc", read_text(os.path.join(run, "log.txt")))
+            # test is scored only when asked (docs/training.md, the selection rule)
+            self.assertNotIn("test", metrics)
+            self.assertNotIn("test acc", read_text(os.path.join(run, "log.txt")))
             self.check_adjust(run, cache, manifest, ckpt)
 
     def test_bf16_steps(self):
@@ -202,8 +203,9 @@ class TrainSmokeTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             cache, manifest, _ = synthetic(tmp)
             run = os.path.join(tmp, "run")
-            res = train_one_epoch(cache, manifest, run, "--precision", "bf16")
+            res = train_one_epoch(cache, manifest, run, "--precision", "bf16", "--test")
             self.assertEqual(res.returncode, 0, res.stdout)
+            self.assertEqual(json.loads(read_text(os.path.join(run, "metrics.json")))["test"]["n"], 7)
             ckpt = models.load_checkpoint(os.path.join(run, "checkpoint.pt"))
             self.assertEqual(ckpt["recipe"]["precision"], "bf16")
             self.assertTrue(all(v.dtype in (torch.float32, torch.int64)

@@ -26,6 +26,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from sbtools import data, models  # noqa: E402
+from train import ledger  # noqa: E402
 from train.loop import criterion_value, scores  # noqa: E402
 
 
@@ -83,6 +84,8 @@ def main():
     if a.test:
         test_logits = logits_of(model, pixels, splits["test"][0], ck["normalize"])
         test = scores(test_logits.argmax(1), splits["test"][1])
+        ledger.record(os.path.dirname(os.path.abspath(a.out)), "adjust.py --test",
+                      "float, tau %.2f" % tau)
     out = copy.deepcopy(ck)
     out["state_dict"] = {k: v.detach().clone() for k, v in model.state_dict().items()}
     out["recipe"] = dict(ck["recipe"], logit_adjust={

@@ -14,6 +14,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from sbtools import sbm  # noqa: E402
+from train import ledger  # noqa: E402
 
 CLASSES = ["akiec", "bcc", "bkl", "df", "mel", "nv", "vasc"]
 
@@ -40,7 +41,14 @@ def main():
     p.add_argument("--cache", required=True, help="cache file name the model was trained on")
     p.add_argument("--reproduce", required=True, help="text file with the commands")
     p.add_argument("--summary", default="")
+    p.add_argument("--test-use", action="append", default=[],
+                   help="a use of the test split that no ledger holds, e.g. 'WHEN: srambench "
+                        "batch --split test (INT8)' (repeatable)")
     a = p.parse_args()
+    uses = ["%s: %s (%s)" % (u["when"], u["tool"], u["what"])
+            for folder in sorted({os.path.dirname(os.path.abspath(a.metrics)),
+                                  os.path.dirname(os.path.abspath(a.sbm))})
+            for u in ledger.read(folder)] + a.test_use
     m = load(a.metrics)
     qv, qt = load(a.int8_val), load(a.int8_test)
     r, cost = m["recipe"], m["cost"]
@@ -71,13 +79,12 @@ def main():
         "180161, 2018), licensed CC BY-NC-SA 4.0: the model inherits its non-commercial terms. "
         "Pixels: the benchmark's own preprocessing (`sbprep`, docs/dataset-cache.md: whole "
         "200x150 image squashed to %d px by exact area averaging), cache `%s`. Split: official "
-        "DermaMNIST (train %d / val %d / test %d images); selection on val only, test evaluated "
-        "once%s. Caveat: the DermaMNIST split is by image, and 641 lesions have images in both "
+        "DermaMNIST (train %d / val %d / test %d images); selection on val only (docs/training.md, "
+        "the selection rule); the test split was scored %s. Caveat: the DermaMNIST split is by image, and 641 lesions have images in both "
         "train and test, so test accuracy is optimistic compared with a lesion-disjoint split."
         % (r["input_size"], a.cache, r["train_images"], m["val"]["n"],
            m.get("test", {}).get("n", 0),
-           " before and once after the logit adjustment"
-           if (m.get("before_adjust") or {}).get("test") else ""),
+           "%d time(s): %s" % (len(uses), "; ".join(uses)) if uses else "never"),
         "", "## Recipe", "",
         "AdamW lr %g, weight decay %g, batch %d, warm-up %g epochs then cosine%s; label smoothing "
         "%g; class-weighted cross-entropy, weights (1/frequency)^%g; augmentation strength %g "

@@ -64,7 +64,7 @@ def smoke(tmp, device, with_qat):
     run = os.path.join(tmp, "run")
     rc = loop.main(["--cache", cache, "--manifest", manifest, "--device", device,
                     "--epochs", "2", "--batch", "8", "--limit", "24", "--threads", "1",
-                    "--minutes", "30", "--out-dir", run, "--arch", "effnet",
+                    "--minutes", "30", "--test", "--out-dir", run, "--arch", "effnet",
                     "--arch-kwargs", json.dumps(ARCH_KWARGS)])
     check(rc == 0, "tools/train exit %s" % rc)
     path = os.path.join(run, "checkpoint.pt")
