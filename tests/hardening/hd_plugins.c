@@ -3,6 +3,10 @@
  * one is chosen by -D at build time (tests/hardening/meson.build).
  *   HD_FAIL_OPEN  "hd-failopen": open() fails with a message.
  *   HD_CRASH_OPEN "hd-crash":    open() dies of SIGSEGV.
+ *   HD_EVIL       "hd-evil":     a library's constructor, which runs on
+ *                 dlopen before any check, creates the file $HD_EVIL_MARKER:
+ *                 the loader must refuse a file out of its search path
+ *                 before loading it (case plugin_path_escape).
  *   (default)     "hd-signal":   a backend that answers class 0 for every
  *                 image and, when its `after_images`-th image runs, sends its
  *                 own process `signal` ("int" or "term"; "abort": abort()): an interrupt that
@@ -18,6 +22,16 @@
 
 #include "sb_plugin.h"
 
+#if defined(HD_EVIL)
+#include <fcntl.h>
+__attribute__((constructor)) static void hd_evil(void) {
+    const char *marker = getenv("HD_EVIL_MARKER");
+    int fd = marker ? open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0644) : -1;
+    if (fd >= 0) close(fd);
+}
+#define HD_FAIL_OPEN
+#endif
+
 #if defined(HD_FAIL_OPEN) || defined(HD_CRASH_OPEN)
 static int be_open(const sb_host *host, const sb_options *opts, void **be, sb_error *err) {
     (void)host; (void)opts; (void)be;
@@ -30,6 +44,8 @@ static void be_close(void *be) { (void)be; }
 static const sb_backend_plugin plugin = {
 #if defined(HD_CRASH_OPEN)
     SB_PLUGIN_HEADER_INIT(SB_KIND_BACKEND, "hd-crash", "1.0.0", "test: crashes in open", NULL),
+#elif defined(HD_EVIL)
+    SB_PLUGIN_HEADER_INIT(SB_KIND_BACKEND, "hd-evil", "1.0.0", "test: a constructor that leaves a mark", NULL),
 #else
     SB_PLUGIN_HEADER_INIT(SB_KIND_BACKEND, "hd-failopen", "1.0.0", "test: fails in open", NULL),
 #endif

@@ -776,6 +776,54 @@ def case_determinism(e):
     check(len({json.dumps(v) for v in preds.values()}) == 1, "backends disagree on predictions", preds)
 
 
+# --- issue 19: plugin_path_escape, output_dir_locked, job_killed_resumed ---
+
+
+def case_plugin_path_escape(e):
+    """A plugin name is a name, not a path, and a plugin file must lie inside
+    its search folder once links are resolved: both are refused before
+    dlopen, whose constructors would otherwise run (the hd-evil plugin's
+    creates the marker file)."""
+    outside = os.path.join(e.tmp, "outside")
+    os.mkdir(outside)
+    evil = os.path.join(outside, "srambench-backend-evil.so")
+    shutil.copy(os.path.join(e.plugins, "srambench-backend-hd-evil.so"), evil)
+    marker = os.path.join(e.tmp, "constructor-ran")
+    os.environ["HD_EVIL_MARKER"] = marker
+    # through meson's private folder of a plugin in the search path
+    name = "hd-crash.so.p/../%s/srambench-backend-evil" % os.path.relpath(outside, e.plugins)
+    b = e.bench(name="escape.toml", backends=['plugin = "%s"' % name])
+    rc, err, _ = e.run(b, out="out-escape")
+    check(not os.path.exists(marker), "the library named through .so.p/.. was loaded", err)
+    check(rc == EXIT_CONFIG and re.search(re.escape(b) + r":\d+:\d+: \[\[backend\]\] plugin = ", err)
+          and "[a-z0-9][a-z0-9-]*" in err, "a path as plugin name: exit %d, want 3 naming file:line and the rule" % rc,
+          err)
+    # through a link from a plugin folder to outside it
+    linked = os.path.join(e.tmp, "linked")
+    os.mkdir(linked)
+    os.symlink(evil, os.path.join(linked, "srambench-backend-evil.so"))
+    b = e.bench(name="link.toml", backends=['plugin = "evil"'], run='plugin_path = ["linked"]')
+    rc, err, _ = e.run(b, out="out-link")
+    check(not os.path.exists(marker), "the library behind a link out of the plugin folder was loaded", err)
+    check(rc == EXIT_CONFIG and "outside its search folder" in err and os.path.realpath(linked) in err,
+          "a link out of the plugin folder: exit %d, want 3" % rc, err)
+    # `srambench plugins` lists it as refused, without loading it, and says
+    # where each plugin came from (a folder of its own: the build folder's
+    # hd-evil would be loaded, rightly, and leave the marker)
+    plugs = os.path.join(e.tmp, "plugs")
+    os.mkdir(plugs)
+    shutil.copy(os.path.join(e.plugins, "srambench-backend-hd-failopen.so"), plugs)
+    env = dict(os.environ, SRAMBENCH_PLUGIN_PATH=plugs)
+    p = subprocess.run([e.exe, "plugins", "-v", "--config", b], env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, universal_newlines=True, timeout=120)
+    refused = p.stdout.split("\nrefused:\n")[-1]
+    check(p.returncode == EXIT_OK and "outside its search folder" in refused, "plugins: the link is refused",
+          p.stdout, p.stderr)
+    check(not os.path.exists(marker), "srambench plugins loaded the library behind the link", p.stdout)
+    check("from %s, set by SRAMBENCH_PLUGIN_PATH" % plugs in p.stdout
+          and "set by built-in default" in p.stdout, "plugins -v says where each plugin came from", p.stdout)
+
+
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
 
 
