@@ -31,6 +31,7 @@
 #endif
 
 #include "sb_cmd.h"
+#include "sb_lock.h"
 #include "sb_resume.h"
 #include "sb_runner.h"
 #include "sb_util.h"
@@ -236,6 +237,7 @@ static int supervise(const sb_config *cfg, sb_isolated_fn fn, void *ud, const ch
     for (tries = 0; tries <= n_jobs; tries++) {
         int status = 0, code;
         char how[128];
+        sb_error lock_err = {0};
         /* asked to stop while a crash was being recorded: do not go on */
         if (tries > 0 && g_stop) return interrupted(&w, NULL);
         code = one_child(fn, ud, dir[0] ? dir : NULL, &w, &status);
@@ -247,6 +249,12 @@ static int supervise(const sb_config *cfg, sb_isolated_fn fn, void *ud, const ch
             fprintf(stderr, "srambench: error: the run ended abruptly (%s) outside any job%s%s\n", how,
                     w.dir[0] ? "; finished jobs are in " : "", w.dir);
             return SB_EXIT_JOBS_FAILED;
+        }
+        /* a folder the dead child had locked itself is free now: take it
+         * before writing, for this process and its next children */
+        if (sb_lock_dir(w.dir, &lock_err) < 0) {
+            fprintf(stderr, "srambench: error: %s\n", lock_err.msg);
+            return SB_EXIT_IO;
         }
         if ((code = record_crash(cfg, &w, how, n_jobs)) != 0) return code;
         snprintf(dir, sizeof dir, "%s", w.dir);

@@ -824,6 +824,46 @@ def case_plugin_path_escape(e):
           and "set by built-in default" in p.stdout, "plugins -v says where each plugin came from", p.stdout)
 
 
+def case_output_dir_locked(e):
+    """Two runs sharing one results folder: the second is refused at once
+    (exit 4, naming the holder's pid and command) and the first one's
+    results stay whole; the same for resume and batch. The holder here is
+    the test itself, with a real flock on the folder's lock file."""
+    import fcntl
+    b = e.bench()
+    rc, err, out = e.run(b, out="shared")
+    check(rc == EXIT_OK, "first run: exit %d" % rc, err)
+    before = open(os.path.join(out, "results.json")).read()
+    fd = os.open(os.path.join(out, ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    os.ftruncate(fd, 0)
+    os.write(fd, ("pid %d: the test holding it\n" % os.getpid()).encode())
+    holder = "in use by another srambench (pid %d: the test holding it)" % os.getpid()
+    env = dict(os.environ, SRAMBENCH_PLUGIN_PATH=e.plugins, SRAMBENCH_CACHE_DIR=e.cache)
+    failing = e.bench(name="failing.toml", backends=['name = "bad"\nplugin = "hd-failopen"'])
+    rc, err, _ = e.run(failing, out="shared")
+    check(rc == EXIT_RESULTS and out + ": " + holder in err, "second run: exit %d, want 4 naming the holder" % rc, err)
+    check("refused on purpose" not in err, "no job ran", err)
+    for argv in (["resume", "-q", out], ["batch", "-q", "--no-charts", "--config", failing, "--output-dir", out],
+                 ["report", "-q", "--no-charts", out], ["compare", "-q", "--no-charts", "--from", out]):
+        p = subprocess.run([e.exe] + argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           universal_newlines=True, timeout=120)
+        check(p.returncode == EXIT_RESULTS and holder in p.stderr and "refused on purpose" not in p.stderr,
+              "%s of a folder in use: exit %d, want 4 naming the holder" % (argv[0], p.returncode), p.stderr)
+    check(open(os.path.join(out, "results.json")).read() == before, "the first run's results.json changed")
+    os.close(fd)  # released: the folder is free again
+    p = subprocess.run([e.exe, "resume", "-q", out], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       universal_newlines=True, timeout=120)
+    check(p.returncode == EXIT_OK, "resume once the lock is free: exit %d" % p.returncode, p.stderr)
+    # a lock file that is a link is not followed (nor its target created)
+    os.remove(os.path.join(out, ".lock"))
+    target = os.path.join(e.tmp, "lock-target")
+    os.symlink(target, os.path.join(out, ".lock"))
+    rc, err, _ = e.run(b, out="shared")
+    check(rc == EXIT_RESULTS and "symbolic link" in err and not os.path.exists(target),
+          "a .lock link: exit %d, want 4, target not created" % rc, err)
+
+
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
 
 
