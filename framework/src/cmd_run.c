@@ -9,6 +9,7 @@
 #include "sb_report.h"
 #include "sb_isolate.h"
 #include "sb_lock.h"
+#include "sb_resume.h"
 #include "sb_runner.h"
 #include "sb_util.h"
 
@@ -40,6 +41,10 @@ static int bench_in_process(void *ud, const char *resume_dir) {
     sb_error err = {0};
     int rc;
     o.resume_dir = resume_dir;
+    /* a user's resume runs the killed jobs again (and the failed ones when
+     * asked); a child going on after a crash keeps them (sb_isolate.h) */
+    o.resume_rerun = sb_isolate_continuing() ? 0
+                     : SB_RESUME_RERUN_KILLED | (o.retry_failed ? SB_RESUME_RERUN_FAILED : 0);
     rc = sb_run_bench(a->cfg, &o, &sum, &err);
     if (rc >= 0 && !sum.interrupted) write_report(a->cfg, &o, sum.out_dir);
     if (rc < 0) {
@@ -82,6 +87,7 @@ int sb_cmd_bench_args(const char *cmd, int argc, char **argv, sb_bench_args *a) 
         if (strcmp(x, "--quiet") == 0 || strcmp(x, "-q") == 0) a->opts.quiet = 1;
         else if (strcmp(x, "--no-charts") == 0) a->opts.no_charts = 1;
         else if (strcmp(x, "--in-process") == 0) a->in_process = 1;
+        else if (a->flag_opt && strcmp(x, a->flag_opt) == 0) a->flag = 1;
         else if (strcmp(x, "--workers") == 0 && i + 1 < argc) {
             if (sb_cmd_parse_workers(cmd, argv[++i], &a->workers) < 0) return SB_EXIT_USAGE;
         } else if (a->value_opt && strcmp(x, a->value_opt) == 0 && i + 1 < argc) a->value = argv[++i];

@@ -656,7 +656,7 @@ static int open_out_dir(sb_runner *r, const sb_config *cfg, sb_error *err) {
     int rc;
     if (resume) {
         if ((rc = sb_lock_run_dir(resume, err)) < 0) return rc;
-        return sb_resume_restore(&r->run, resume, err);
+        return sb_resume_restore(&r->run, resume, r->opts->resume_rerun, err);
     }
     if ((rc = make_out_dir(r, cfg, r->opts->out_dir, err)) < 0) return rc;
     return sb_lock_dir(r->run.out_dir, err);

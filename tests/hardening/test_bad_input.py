@@ -864,6 +864,80 @@ def case_output_dir_locked(e):
           "a .lock link: exit %d, want 4, target not created" % rc, err)
 
 
+def case_job_killed_resumed(e):
+    """The job process killed by SIGKILL (the OOM killer, kill -9) while a
+    plugin runs: the job is `killed`, no plugin is blamed, the run goes on,
+    and `resume` runs it again. A crash (SIGABRT in a plugin) stays failed
+    on resume, and runs again with --retry-failed only. The kill comes at a
+    known point: the blocking plugin writes its pid into a FIFO the test
+    reads. While it blocks, a second run of the folder is refused (exit 4)
+    naming the first one's pid."""
+    import threading
+    fifo = os.path.join(e.tmp, "blocked")
+    os.mkfifo(fifo)
+    b = e.bench(name="kill.toml", backends=["cpu", 'name = "blk"\nplugin = "hd-signal"\nsignal = "block"\n'
+                                            'after_images = 1\nfifo = "%s"' % fifo, 'name = "cpu2"\nplugin = "cpu"'])
+    out = os.path.join(e.tmp, "killed")
+    env = dict(os.environ, SRAMBENCH_PLUGIN_PATH=e.plugins, SRAMBENCH_CACHE_DIR=e.cache)
+    off = dict(env, HD_SIGNAL_OFF="1")
+
+    def srambench(*argv, environ=env):
+        return subprocess.run([e.exe] + list(argv), env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              universal_newlines=True, timeout=120)
+
+    p = subprocess.Popen([e.exe, "run", "-q", "--no-charts", "--output-dir", out, b], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    # if the run never reaches the plugin, open the FIFO's other end so the
+    # read below ends (empty) instead of hanging
+    guard = threading.Timer(60, lambda: open(fifo, "w").close())
+    guard.start()
+    with open(fifo) as f:
+        said = f.read().split()
+    guard.cancel()
+    if not said:
+        p.kill()
+        check(False, "the blocking plugin never wrote its pid", p.communicate())
+    child = int(said[0])
+    check(child != p.pid, "the jobs run in a child process", child)
+    second = srambench("run", "-q", "--no-charts", "--output-dir", out, b)
+    check(second.returncode == EXIT_RESULTS and "in use by another srambench (pid %d: srambench run" % p.pid
+          in second.stderr, "a second run of the folder in use: exit %d, want 4 naming pid %d"
+          % (second.returncode, p.pid), second.stderr)
+    os.kill(child, signal.SIGKILL)
+    _, err = p.communicate(timeout=120)
+    check(p.returncode == EXIT_JOB_FAILED, "run with a killed job: exit %d, want 1" % p.returncode, err)
+    jobs = jobs_by_backend(e.results(out))
+    blk = jobs["blk"]
+    check(blk["status"] == "killed" and blk["error"] == "the job process was killed by SIGKILL (the OOM killer or "
+          "kill -9)", "the job is killed, not a plugin's crash", blk["status"], blk["error"], err)
+    check("plugin" not in err and "killed by SIGKILL" in err, "stderr blames no plugin", err)
+    check(jobs["cpu"]["status"] == "ok" and jobs["cpu2"]["status"] == "ok", "the others ran (the run went on)",
+          jobs["cpu2"]["status"])
+    r = srambench("resume", "-q", "--no-charts", out, environ=off)
+    check(r.returncode == EXIT_OK, "resume runs the killed job again: exit %d, want 0" % r.returncode, r.stderr)
+    after = jobs_by_backend(e.results(out))
+    check(after["blk"]["status"] == "ok" and after["blk"]["n_images"] == 6, "the killed job ran again whole",
+          after["blk"]["status"])
+    check(after["cpu"]["samples"] == jobs["cpu"]["samples"], "finished jobs untouched")
+    # a plugin's crash: blamed on it, kept failed by resume, run again only
+    # with --retry-failed
+    b = e.bench(name="abort.toml", backends=['name = "ab"\nplugin = "hd-signal"\nsignal = "abort"\nafter_images = 2',
+                                             "cpu"])
+    rc, err, out = e.run(b, out="crashed")
+    ab = jobs_by_backend(e.results(out))["ab"]
+    check(rc == EXIT_JOB_FAILED and ab["status"] == "failed" and "crashed (signal 6" in ab["error"]
+          and "backend plugin 'hd-signal'" in ab["error"], "an abort() in a plugin: a crash blamed on it",
+          rc, ab["status"], ab["error"])
+    before = e.results(out)["jobs"]
+    r = srambench("resume", "-q", "--no-charts", out, environ=off)
+    check(r.returncode == EXIT_JOB_FAILED and e.results(out)["jobs"] == before,
+          "resume keeps a crashed job failed: exit %d, want 1" % r.returncode, r.stderr)
+    r = srambench("resume", "-q", "--no-charts", "--retry-failed", out, environ=off)
+    ab = jobs_by_backend(e.results(out))["ab"]
+    check(r.returncode == EXIT_OK and ab["status"] == "ok" and ab["n_images"] == 6,
+          "resume --retry-failed runs it again: exit %d, want 0" % r.returncode, ab["status"], r.stderr)
+
+
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
 
 
