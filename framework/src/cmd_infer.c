@@ -19,6 +19,7 @@
 #include "sb_config.h"
 #include "sb_image.h"
 #include "sb_loader.h"
+#include "sb_lock.h"
 #include "sb_report.h"
 #include "sb_run.h"
 #include "sb_runner.h"
@@ -444,7 +445,9 @@ static int infer_main(int argc, char **argv) {
     cJSON_Delete(res);
     path = dir ? sb_strdupf("%s/results.json", dir) : NULL;
     rc = SB_EXIT_IO;
-    if (!text || !path || sb_mkdirs(dir, &err) < 0 || sb_write_atomic(path, text, strlen(text), &err) < 0) goto fail;
+    if (!text || !path || sb_mkdirs(dir, &err) < 0 || sb_lock_dir(dir, &err) < 0 ||
+        sb_write_atomic(path, text, strlen(text), &err) < 0)
+        goto fail;
     {
         sb_view_opts o = {SB_VIEW_INFER, NULL, NULL, 0};
         if (sb_report_write(dir, "infer", &o, a.quiet ? NULL : stdout, &err) < 0) goto fail;

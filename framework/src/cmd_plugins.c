@@ -7,6 +7,8 @@
 #include "sb_loader.h"
 
 typedef struct listing {
+    const sb_search_path *sp;
+    const char *config;   /* --config, for "[run] plugin_path of FILE" */
     int verbose;
     int n_ok, n_refused;
     int pass; /* 0: good ones, 1: refused ones */
@@ -35,6 +37,22 @@ static void print_options(const sb_option_spec *s) {
                (s->flags & SB_OPT_PREFIX) ? "[prefix] " : "", s->help ? s->help : "");
 }
 
+/* Which folder of the path a file was found under, and which setting put
+ * that folder there: the search path is trusted like code, so a user must
+ * be able to see where each plugin came from. */
+static void print_origin(const listing *l, const char *file) {
+    size_t i, n;
+    for (i = 0; i < l->sp->n; i++) {
+        n = strlen(l->sp->dirs[i]);
+        if (strncmp(file, l->sp->dirs[i], n) != 0 || file[n] != '/') continue;
+        printf("      from %s, set by %s", l->sp->dirs[i], sb_path_origin_name(l->sp->origin[i]));
+        if (l->sp->origin[i] == SB_PATH_CONFIG) printf(" of %s", l->config);
+        if (l->sp->origin[i] == SB_PATH_DEFAULT) printf(" (the srambench program's folder)");
+        printf("\n");
+        return;
+    }
+}
+
 static void visit(const char *file, const sb_plugin *p, const sb_error *refused, void *ud) {
     listing *l = ud;
     if (l->pass == 0 && p) {
@@ -42,6 +60,7 @@ static void visit(const char *file, const sb_plugin *p, const sb_error *refused,
         l->n_ok++;
         printf("%-8s %-14s %-8s %s\n", sb_kind_name(h->kind), h->name, h->version ? h->version : "?", file);
         if (h->description) printf("      %s\n", h->description);
+        if (l->verbose) print_origin(l, file);
         if (l->verbose) print_options(h->options);
     } else if (l->pass == 1 && !p) {
         if (!l->n_refused++) printf("\nrefused:\n");
@@ -78,6 +97,8 @@ static int plugins_main(int argc, char **argv) {
         if (have_cfg) sb_config_free(&cfg);
         return SB_EXIT_CONFIG;
     }
+    l.sp = &sp;
+    l.config = config;
     printf("search path:");
     for (k = 0; k < sp.n; k++) printf(" %s%s", sp.dirs[k], sp.depth[k] ? " (recursive)" : "");
     printf("\n\n%-8s %-14s %-8s %s\n", "kind", "name", "version", "file");
@@ -98,10 +119,12 @@ const sb_command sb_cmd_plugins = {
     "kind, name, version, file and description; plugins that would be refused (other\n"
     "ABI, missing symbol, not a shared object) are listed with the reason.\n"
     "Search path: SRAMBENCH_PLUGIN_PATH, [run] plugin_path of --config, then the\n"
-    "folder of the srambench program (recursively, depth <= 4).\n"
+    "folder of the srambench program (recursively, depth <= 4). The search path is\n"
+    "trusted like code: a plugin's constructors run when it is loaded.\n"
     "\n"
     "options:\n"
-    "  -v, --verbose     also list each plugin's options (name, type, flags, help)\n"
+    "  -v, --verbose     also say where each plugin came from (its search folder and\n"
+    "                    the setting that named it) and list its options\n"
     "  --config FILE     add the plugin_path of this bench.toml\n"
     "  -h, --help        this text\n",
     plugins_main};

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "sb_cmd.h"
+#include "sb_lock.h"
 #include "sb_report.h"
 
 static int parse_views(const char *s) {
@@ -43,6 +44,11 @@ static int report_main(int argc, char **argv) {
     if (!dir) {
         fprintf(stderr, "srambench report: missing <results-dir> (see srambench report --help)\n");
         return SB_EXIT_USAGE;
+    }
+    /* a run still writing the folder would overwrite or mix the views */
+    if (sb_lock_run_dir(dir, &err) < 0) {
+        fprintf(stderr, "srambench report: %s\n", err.msg);
+        return SB_EXIT_IO;
     }
     if (sb_report_write_ref(dir, "report", &o, ref, quiet ? NULL : stdout, &err) < 0) {
         fprintf(stderr, "srambench report: %s\n", err.msg);

@@ -9,7 +9,7 @@
 #include "sb_runner.h"
 
 static int resume_main(int argc, char **argv) {
-    sb_bench_args a = {.arg_what = "<results folder>", .value_opt = "--config"};
+    sb_bench_args a = {.arg_what = "<results folder>", .value_opt = "--config", .flag_opt = "--retry-failed"};
     sb_config cfg;
     sb_error err = {0};
     const char *config;
@@ -27,6 +27,7 @@ static int resume_main(int argc, char **argv) {
         return SB_EXIT_CONFIG;
     }
     if (a.workers) cfg.workers = (int)a.workers;
+    a.opts.retry_failed = a.flag;
     rc = sb_cmd_bench(&cfg, &a.opts, a.arg, a.in_process);
     sb_config_free(&cfg);
     free(recorded);
@@ -40,12 +41,15 @@ const sb_command sb_cmd_resume = {
     "Completes a run that was interrupted (Ctrl-C, SIGTERM, a crash): jobs that\n"
     "ended (ok, failed, unavailable) are kept exactly as results.json has them; the\n"
     "others run, a job that was cut part-way from its first image (its timings must\n"
-    "come from one process). The bench.toml must be the one the run started with:\n"
+    "come from one process), and so do jobs `killed` (their process got SIGKILL: the\n"
+    "OOM killer, kill -9). The bench.toml must be the one the run started with:\n"
     "a differing key is named and nothing runs. Results, table and report are\n"
     "rewritten in the same folder; results.json lists each resume in resumed_utc.\n"
     "\n"
     "options:\n"
     "  --config FILE     the bench.toml, if not where results.json says it was\n"
+    "  --retry-failed    also run the failed jobs again (a plugin that crashed, an\n"
+    "                    error), from their first image\n"
     SB_BENCH_OPTIONS_HELP
     "\n"
     "exit codes: as srambench run: 0 ok, 1 some job failed, 2 usage, 3 bad config\n"

@@ -2,11 +2,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "sb_cmd.h"
 #include "sb_config.h"
 #include "sb_report.h"
 #include "sb_isolate.h"
+#include "sb_lock.h"
+#include "sb_resume.h"
 #include "sb_runner.h"
 #include "sb_util.h"
 
@@ -38,6 +41,10 @@ static int bench_in_process(void *ud, const char *resume_dir) {
     sb_error err = {0};
     int rc;
     o.resume_dir = resume_dir;
+    /* a user's resume runs the killed jobs again (and the failed ones when
+     * asked); a child going on after a crash keeps them (sb_isolate.h) */
+    o.resume_rerun = sb_isolate_continuing() ? 0
+                     : SB_RESUME_RERUN_KILLED | (o.retry_failed ? SB_RESUME_RERUN_FAILED : 0);
     rc = sb_run_bench(a->cfg, &o, &sum, &err);
     if (rc >= 0 && !sum.interrupted) write_report(a->cfg, &o, sum.out_dir);
     if (rc < 0) {
@@ -48,10 +55,27 @@ static int bench_in_process(void *ud, const char *resume_dir) {
     return sum.n_failed ? SB_EXIT_JOBS_FAILED : SB_EXIT_OK;
 }
 
+/* A results folder that is there already is locked here, before any child:
+ * the children share the lock (sb_lock.h), so no other run can take the
+ * folder between a crashed child and the next. One still to be made is
+ * locked by the child that makes it. 0, or the exit code. */
+static int lock_known_dir(const char *out_dir, const char *resume_dir) {
+    struct stat st;
+    sb_error err = {0};
+    int rc = 0;
+    if (resume_dir) rc = sb_lock_run_dir(resume_dir, &err);
+    else if (out_dir && stat(out_dir, &st) == 0 && S_ISDIR(st.st_mode)) rc = sb_lock_dir(out_dir, &err);
+    if (rc == 0) return 0;
+    fprintf(stderr, "srambench: %s\n", err.msg);
+    return rc == SB_EIO ? SB_EXIT_IO : SB_EXIT_CONFIG;
+}
+
 int sb_cmd_bench(const sb_config *cfg, const sb_run_opts *opts, const char *resume_dir, int in_process) {
     bench_args a = {cfg, opts};
+    int rc;
     /* libuv sizes its pool on first use: set it before anything else. */
     sb_runner_set_workers(cfg->workers);
+    if ((rc = lock_known_dir(opts->out_dir, resume_dir)) != 0) return rc;
     if (in_process) return bench_in_process(&a, resume_dir);
     return sb_isolate_run(cfg, bench_in_process, &a, resume_dir);
 }
@@ -63,6 +87,7 @@ int sb_cmd_bench_args(const char *cmd, int argc, char **argv, sb_bench_args *a) 
         if (strcmp(x, "--quiet") == 0 || strcmp(x, "-q") == 0) a->opts.quiet = 1;
         else if (strcmp(x, "--no-charts") == 0) a->opts.no_charts = 1;
         else if (strcmp(x, "--in-process") == 0) a->in_process = 1;
+        else if (a->flag_opt && strcmp(x, a->flag_opt) == 0) a->flag = 1;
         else if (strcmp(x, "--workers") == 0 && i + 1 < argc) {
             if (sb_cmd_parse_workers(cmd, argv[++i], &a->workers) < 0) return SB_EXIT_USAGE;
         } else if (a->value_opt && strcmp(x, a->value_opt) == 0 && i + 1 < argc) a->value = argv[++i];
@@ -116,6 +141,8 @@ const sb_command sb_cmd_run = {
     "flight, write, exit 130. Twice: exit at once.\n"
     "The jobs run in a child process: a plugin that crashes fails its job (the error\n"
     "names the plugin and the signal) and the run goes on in a new child.\n"
+    "One run writes a results folder at a time: another run, resume or view command\n"
+    "on the same folder is refused (exit 4), naming the holder (the folder's .lock).\n"
     "\n"
     "options:\n"
     "  --output-dir DIR  write the results exactly into DIR\n"

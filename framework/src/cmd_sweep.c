@@ -13,6 +13,7 @@
 #include "sb_charts.h"
 #include "sb_cmd.h"
 #include "sb_config.h"
+#include "sb_lock.h"
 #include "sb_model_file.h"
 #include "sb_report.h"
 #include "sb_runner.h"
@@ -546,7 +547,7 @@ static int sweep_main(int argc, char **argv) {
         goto out;
     }
     dir = a.out_dir ? strdup(a.out_dir) : default_out_dir();
-    if (!dir || sb_mkdirs(dir, &err) < 0) {
+    if (!dir || sb_mkdirs(dir, &err) < 0 || sb_lock_dir(dir, &err) < 0) {
         fprintf(stderr, "srambench sweep: %s\n", err.msg);
         rc = SB_EXIT_IO;
         goto out;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "sb_cmd.h"
+#include "sb_lock.h"
 #include "sb_plugin.h"
 
 static void usage(FILE *out) {
@@ -41,6 +42,7 @@ int main(int argc, char **argv) {
     /* A write past RLIMIT_FSIZE (ulimit -f) is then EFBIG, reported with the
      * file it was for, instead of SIGXFSZ killing the run (its children too) */
     signal(SIGXFSZ, SIG_IGN);
+    sb_lock_set_command(argc, argv); /* who holds a results folder (sb_lock.h) */
     if (argc < 2) {
         usage(stderr);
         return SB_EXIT_USAGE;

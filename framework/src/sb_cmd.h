@@ -39,7 +39,9 @@ int sb_cmd_bench(const struct sb_config *cfg, const struct sb_run_opts *opts, co
  * --workers N, one option with a value (value_opt) and one argument. */
 typedef struct sb_bench_args {
     const char *arg_what, *value_opt; /* in: "<bench.toml>", "--output-dir" */
+    const char *flag_opt;             /* in: one option without a value, or NULL */
     const char *arg, *value;          /* out                               */
+    int flag;                         /* out: flag_opt was given           */
     sb_run_opts opts;
     int workers;
     int in_process;

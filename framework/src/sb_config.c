@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sb_loader.h"
 #include "sb_util.h"
 
 const char *const sb_cfg_dataset_keys[] = {"name", "plugin", "per_class", "limit", "shuffle", "seed", NULL};
@@ -248,8 +249,15 @@ static int load_inst(sb_config *cfg, sb_toml *t, const char *section, sb_cfg_ins
     if (!plugin)
         return sb_error_set(err, SB_EINVAL, "%s:%d:%d: %s: missing key 'plugin': expected the name of a %s plugin",
                             t->file, t->line, t->col, where, section);
-    if ((rc = get_str(t, "plugin", where, &inst->plugin, err)) < 0 ||
-        (rc = get_name(t, where, 0, " (or no 'name' key: the plugin's name)", &inst->name, err)) < 0)
+    if ((rc = get_str(t, "plugin", where, &inst->plugin, err)) < 0)
+        return rc;
+    /* The name becomes a file name on the search path: a path here
+     * ("cpu.so.p/../../x") would load any library (sb_loader.h). */
+    if (!sb_plugin_name_ok(inst->plugin))
+        return sb_error_set(err, SB_EINVAL, "%s:%d:%d: %s plugin = \"%s\": expected a plugin name, "
+                            "[a-z0-9][a-z0-9-]* (lower-case letters, digits and '-'; not a path)",
+                            plugin->file, plugin->line, plugin->col, where, inst->plugin);
+    if ((rc = get_name(t, where, 0, " (or no 'name' key: the plugin's name)", &inst->name, err)) < 0)
         return rc;
     if (!inst->name && !(inst->name = strdup(inst->plugin))) return sb_error_set(err, SB_ENOMEM, "out of memory");
     return 0;

@@ -29,6 +29,7 @@ const char *sb_job_status_name(sb_job_status s) {
     case SB_JOB_FAILED: return "failed";
     case SB_JOB_UNAVAILABLE: return "unavailable";
     case SB_JOB_CANCELLED: return "cancelled";
+    case SB_JOB_KILLED: return "killed";
     }
     return "?";
 }

@@ -31,6 +31,7 @@
 #endif
 
 #include "sb_cmd.h"
+#include "sb_lock.h"
 #include "sb_resume.h"
 #include "sb_runner.h"
 #include "sb_util.h"
@@ -39,6 +40,10 @@ static volatile sig_atomic_t g_child;
 /* The user's stop signal once one came (0: none), and one that came while
  * no child was there to forward it to. */
 static volatile sig_atomic_t g_stop, g_unsent;
+/* This child goes on after a crash (sb_isolate_continuing). */
+static int g_continuing;
+
+int sb_isolate_continuing(void) { return g_continuing; }
 
 static void forward(int sig) {
     g_stop = sig;
@@ -206,6 +211,38 @@ static int interrupted(const watch *w, const char *how) {
     return SB_EXIT_INTERRUPTED;
 }
 
+/* A signal that the process's own action raises (a fault, abort(), a
+ * write to a closed pipe, a forbidden system call). Any other (SIGKILL from
+ * the OOM killer or kill -9, a SIGTERM sent to the child) came from outside,
+ * whatever plugin was running then. */
+static int fault_signal(int sig) {
+    return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGABRT || sig == SIGTRAP ||
+           sig == SIGSYS || sig == SIGPIPE;
+}
+
+/* The child was killed from outside in the middle of job w->job: mark it
+ * killed, which names no plugin and which `srambench resume` runs again.
+ * 0, or the exit code when that could not be recorded. */
+static int record_killed(const sb_config *cfg, const watch *w, int sig, size_t n_jobs) {
+    const sb_cfg_inst *d, *m, *b;
+    char why[256];
+    sb_error err = {0};
+    if (sig == SIGKILL)
+        snprintf(why, sizeof why, "the job process was killed by SIGKILL (the OOM killer or kill -9)");
+    else
+        snprintf(why, sizeof why, "the job process was killed by signal %d (%s), sent from outside srambench", sig,
+                 strsignal(sig));
+    job_insts(cfg, (size_t)w->job, &d, &m, &b);
+    fprintf(stderr, "srambench: job %ld/%zu %s x %s x %s: killed: %s; %s (srambench resume runs it again)\n",
+            w->job + 1, n_jobs, d->name, m->name, b->name, why,
+            g_stop ? "the run was being stopped, so it did not go on" : "the run went on in a new process");
+    if (sb_resume_mark_job(w->dir, (size_t)w->job, "killed", why, &err) < 0) {
+        fprintf(stderr, "srambench: error: could not record the kill: %s\n", err.msg);
+        return SB_EXIT_IO;
+    }
+    return 0;
+}
+
 /* A child died in the middle of job w->job: mark it failed in results.json.
  * 0, or the exit code when that could not be recorded. */
 static int record_crash(const sb_config *cfg, const watch *w, const char *how, size_t n_jobs) {
@@ -236,6 +273,7 @@ static int supervise(const sb_config *cfg, sb_isolated_fn fn, void *ud, const ch
     for (tries = 0; tries <= n_jobs; tries++) {
         int status = 0, code;
         char how[128];
+        sb_error lock_err = {0};
         /* asked to stop while a crash was being recorded: do not go on */
         if (tries > 0 && g_stop) return interrupted(&w, NULL);
         code = one_child(fn, ud, dir[0] ? dir : NULL, &w, &status);
@@ -248,7 +286,18 @@ static int supervise(const sb_config *cfg, sb_isolated_fn fn, void *ud, const ch
                     w.dir[0] ? "; finished jobs are in " : "", w.dir);
             return SB_EXIT_JOBS_FAILED;
         }
-        if ((code = record_crash(cfg, &w, how, n_jobs)) != 0) return code;
+        /* a folder the dead child had locked itself is free now: take it
+         * before writing, for this process and its next children */
+        if (sb_lock_dir(w.dir, &lock_err) < 0) {
+            fprintf(stderr, "srambench: error: %s\n", lock_err.msg);
+            return SB_EXIT_IO;
+        }
+        if (WIFSIGNALED(status) && !fault_signal(WTERMSIG(status)))
+            code = record_killed(cfg, &w, WTERMSIG(status), n_jobs);
+        else
+            code = record_crash(cfg, &w, how, n_jobs);
+        if (code != 0) return code;
+        g_continuing = 1;
         snprintf(dir, sizeof dir, "%s", w.dir);
     }
     fprintf(stderr, "srambench: error: more crashes than jobs; giving up (results in %s)\n", dir);
@@ -263,6 +312,7 @@ int sb_isolate_run(const sb_config *cfg, sb_isolated_fn fn, void *ud, const char
     g_fw.sa_handler = forward;
     sigemptyset(&g_fw.sa_mask);
     g_stop = g_unsent = 0;
+    g_continuing = 0;
     for (i = 0; i < 3; i++) sigaction(g_sigs[i], &g_fw, &g_old[i]);
     code = supervise(cfg, fn, ud, resume_dir);
     for (i = 0; i < 3; i++) sigaction(g_sigs[i], &g_old[i], NULL);

@@ -21,15 +21,37 @@ const char *sb_kind_name(sb_kind kind) {
     return "unknown";
 }
 
-static int sp_add(sb_search_path *sp, const char *dir, int depth) {
+const char *sb_path_origin_name(sb_path_origin o) {
+    switch (o) {
+    case SB_PATH_ENV: return "SRAMBENCH_PLUGIN_PATH";
+    case SB_PATH_CONFIG: return "[run] plugin_path";
+    case SB_PATH_DEFAULT: return "built-in default";
+    }
+    return "unknown";
+}
+
+int sb_plugin_name_ok(const char *name) {
+    const char *c;
+    if (!name || !((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= '0' && name[0] <= '9'))) return 0;
+    for (c = name + 1; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-')) return 0;
+    return 1;
+}
+
+static int sp_add(sb_search_path *sp, const char *dir, int depth, sb_path_origin origin) {
     char **d = realloc(sp->dirs, (sp->n + 1) * sizeof *d);
     int *dp;
+    sb_path_origin *o;
     if (!d) return SB_ENOMEM;
     sp->dirs = d;
     dp = realloc(sp->depth, (sp->n + 1) * sizeof *dp);
     if (!dp) return SB_ENOMEM;
     sp->depth = dp;
+    o = realloc(sp->origin, (sp->n + 1) * sizeof *o);
+    if (!o) return SB_ENOMEM;
+    sp->origin = o;
     if (!(sp->dirs[sp->n] = strdup(dir))) return SB_ENOMEM;
+    sp->origin[sp->n] = origin;
     sp->depth[sp->n++] = depth;
     return 0;
 }
@@ -44,12 +66,12 @@ int sb_search_path_init(sb_search_path *sp, const char *const *extra, size_t n_e
         char *copy = strdup(env), *save = NULL, *tok;
         if (!copy) return sb_error_set(err, SB_ENOMEM, "out of memory");
         for (tok = strtok_r(copy, ":", &save); tok && rc == 0; tok = strtok_r(NULL, ":", &save))
-            rc = sp_add(sp, tok, 0);
+            rc = sp_add(sp, tok, 0, SB_PATH_ENV);
         free(copy);
     }
-    for (i = 0; i < n_extra && rc == 0; i++) rc = sp_add(sp, extra[i], 0);
+    for (i = 0; i < n_extra && rc == 0; i++) rc = sp_add(sp, extra[i], 0, SB_PATH_CONFIG);
     if (rc == 0 && (exe = sb_exe_dir()) != NULL) {
-        rc = sp_add(sp, exe, SB_SCAN_MAX_DEPTH);
+        rc = sp_add(sp, exe, SB_SCAN_MAX_DEPTH, SB_PATH_DEFAULT);
         free(exe);
     }
     if (rc < 0) {
@@ -64,6 +86,7 @@ void sb_search_path_free(sb_search_path *sp) {
     for (i = 0; i < sp->n; i++) free(sp->dirs[i]);
     free(sp->dirs);
     free(sp->depth);
+    free(sp->origin);
     memset(sp, 0, sizeof *sp);
 }
 
@@ -167,6 +190,24 @@ void sb_plugin_close(sb_plugin *p) {
     memset(p, 0, sizeof *p);
 }
 
+/* 0 when file, links resolved, lies inside dir (links resolved): a plugin
+ * is loaded only from where the search path says, never through a link or
+ * a `..` out of it, because loading runs the library's constructors. */
+static int inside_dir(const char *dir, const char *file, sb_error *err) {
+    char *rdir = realpath(dir, NULL), *rfile = realpath(file, NULL);
+    size_t n = rdir ? strlen(rdir) : 0;
+    int rc = 0;
+    if (!rdir || !rfile)
+        rc = sb_error_set(err, SB_ENOENT, "plugin %s: %s", file, strerror(errno));
+    else if (strncmp(rfile, rdir, n) != 0 || (rfile[n] != '/' && strcmp(rdir, "/") != 0))
+        rc = sb_error_set(err, SB_EINVAL, "plugin %s: resolves to %s, outside its search folder %s: "
+                          "expected the file inside the folder (a link or '..' out of it is refused)",
+                          file, rfile, rdir);
+    free(rdir);
+    free(rfile);
+    return rc;
+}
+
 static int skip_dir(const char *name) {
     return name[0] == '.' || strcmp(name, "tests") == 0 || strncmp(name, "meson-", 6) == 0;
 }
@@ -192,13 +233,19 @@ static char *find_under(const char *dir, const char *fname, int depth) {
 }
 
 int sb_plugin_find(const sb_search_path *sp, sb_kind kind, const char *name, sb_plugin *out, sb_error *err) {
-    char *fname = sb_strdupf("srambench-%s-%s.so", sb_kind_name(kind), name);
+    char *fname;
     size_t i;
-    if (!fname) return sb_error_set(err, SB_ENOMEM, "out of memory");
+    memset(out, 0, sizeof *out);
+    if (!sb_plugin_name_ok(name))
+        return sb_error_set(err, SB_EINVAL, "%s plugin name '%s': expected [a-z0-9][a-z0-9-]* (lower-case letters, "
+                            "digits and '-': a name, not a path)", sb_kind_name(kind), name ? name : "");
+    if (!(fname = sb_strdupf("srambench-%s-%s.so", sb_kind_name(kind), name)))
+        return sb_error_set(err, SB_ENOMEM, "out of memory");
     for (i = 0; i < sp->n; i++) {
         char *file = find_under(sp->dirs[i], fname, sp->depth[i]);
         if (file) {
-            int rc = sb_plugin_open(file, kind, out, err);
+            int rc = inside_dir(sp->dirs[i], file, err);
+            if (rc == 0) rc = sb_plugin_open(file, kind, out, err);
             free(file);
             free(fname);
             return rc;
@@ -240,7 +287,7 @@ static int is_plugin_name(const char *n) {
     return strncmp(n, "srambench-", 10) == 0 && len > 13 && strcmp(n + len - 3, ".so") == 0;
 }
 
-static void scan_dir(const char *dir, int depth, seen_set *seen, sb_plugin_visit_fn fn, void *ud) {
+static void scan_dir(const char *root, const char *dir, int depth, seen_set *seen, sb_plugin_visit_fn fn, void *ud) {
     DIR *d = opendir(dir);
     struct dirent *e;
     char **subs = NULL;
@@ -261,7 +308,7 @@ static void scan_dir(const char *dir, int depth, seen_set *seen, sb_plugin_visit
         } else if (is_plugin_name(e->d_name) && seen_add(seen, e->d_name)) {
             sb_plugin p;
             sb_error err = {0};
-            if (sb_plugin_open(path, 0, &p, &err) == 0) {
+            if (inside_dir(root, path, &err) == 0 && sb_plugin_open(path, 0, &p, &err) == 0) {
                 fn(path, &p, NULL, ud);
                 sb_plugin_close(&p);
             } else {
@@ -272,7 +319,7 @@ static void scan_dir(const char *dir, int depth, seen_set *seen, sb_plugin_visit
     }
     closedir(d);
     for (i = 0; i < n_subs; i++) {
-        scan_dir(subs[i], depth - 1, seen, fn, ud);
+        scan_dir(root, subs[i], depth - 1, seen, fn, ud);
         free(subs[i]);
     }
     free(subs);
@@ -281,7 +328,7 @@ static void scan_dir(const char *dir, int depth, seen_set *seen, sb_plugin_visit
 void sb_plugin_scan(const sb_search_path *sp, sb_plugin_visit_fn fn, void *ud) {
     seen_set seen = {0};
     size_t i;
-    for (i = 0; i < sp->n; i++) scan_dir(sp->dirs[i], sp->depth[i], &seen, fn, ud);
+    for (i = 0; i < sp->n; i++) scan_dir(sp->dirs[i], sp->dirs[i], sp->depth[i], &seen, fn, ud);
     for (i = 0; i < seen.n; i++) free(seen.names[i]);
     free(seen.names);
 }

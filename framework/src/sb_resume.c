@@ -64,11 +64,13 @@ static int same_config(const sb_run *run, const cJSON *res, const char *path, sb
                         path, run->cfg->path, where[0] ? where : "the whole config");
 }
 
-static int final_status(const char *s, sb_job_status *st) {
+/* 1 when a job that ended so is kept as written, 0 when it runs again. */
+static int final_status(const char *s, unsigned rerun, sb_job_status *st) {
     if (!s) return 0;
     if (strcmp(s, "ok") == 0) *st = SB_JOB_OK;
-    else if (strcmp(s, "failed") == 0) *st = SB_JOB_FAILED;
+    else if (strcmp(s, "failed") == 0 && !(rerun & SB_RESUME_RERUN_FAILED)) *st = SB_JOB_FAILED;
     else if (strcmp(s, "unavailable") == 0) *st = SB_JOB_UNAVAILABLE;
+    else if (strcmp(s, "killed") == 0 && !(rerun & SB_RESUME_RERUN_KILLED)) *st = SB_JOB_KILLED;
     else return 0;
     return 1;
 }
@@ -80,7 +82,7 @@ static double jnum(const cJSON *o, const char *key) {
     return v >= 0 && v <= 1e15 ? v : 0; /* NaN too */
 }
 
-static int restore_jobs(sb_run *run, const cJSON *jobs, const char *path, sb_error *err) {
+static int restore_jobs(sb_run *run, const cJSON *jobs, const char *path, unsigned rerun, sb_error *err) {
     size_t i;
     if (cJSON_GetArraySize(jobs) != (int)run->n_jobs)
         return sb_error_set(err, SB_EINVAL, "%s: %d jobs, but the config makes %zu: expected the same jobs", path,
@@ -97,7 +99,7 @@ static int restore_jobs(sb_run *run, const cJSON *jobs, const char *path, sb_err
             if (!jstr(o, keys[k]) || strcmp(jstr(o, keys[k]), names[k]) != 0)
                 return sb_error_set(err, SB_EINVAL, "%s: jobs[%zu].%s is '%s': expected '%s' as the config says",
                                     path, i, keys[k], jstr(o, keys[k]) ? jstr(o, keys[k]) : "(missing)", names[k]);
-        if (!final_status(jstr(o, "status"), &job->status)) continue; /* runs again */
+        if (!final_status(jstr(o, "status"), rerun, &job->status)) continue; /* runs again */
         if (!(job->restored = cJSON_Duplicate(o, 1))) return sb_error_set(err, SB_ENOMEM, "out of memory");
         snprintf(job->err.msg, sizeof job->err.msg, "%s", err_msg ? err_msg : "");
         job->err.code = err_msg ? SB_ECRASH : 0;
@@ -109,7 +111,7 @@ static int restore_jobs(sb_run *run, const cJSON *jobs, const char *path, sb_err
     return 0;
 }
 
-int sb_resume_restore(sb_run *run, const char *dir, sb_error *err) {
+int sb_resume_restore(sb_run *run, const char *dir, unsigned rerun, sb_error *err) {
     cJSON *res = NULL;
     const cJSON *ds, *prev, *sv;
     char *path = sb_strdupf("%s/results.json", dir), now[32];
@@ -133,7 +135,7 @@ int sb_resume_restore(sb_run *run, const char *dir, sb_error *err) {
     }
     if ((rc = same_config(run, res, path, err)) < 0 ||
         (rc = sb_inputs_check(cJSON_GetObjectItemCaseSensitive(res, "inputs"), run->inputs, path, err)) < 0 ||
-        (rc = restore_jobs(run, cJSON_GetObjectItemCaseSensitive(res, "jobs"), path, err)) < 0)
+        (rc = restore_jobs(run, cJSON_GetObjectItemCaseSensitive(res, "jobs"), path, rerun, err)) < 0)
         goto out;
     ds = cJSON_GetObjectItemCaseSensitive(res, "datasets");
     for (i = 0; i < run->cfg->n_datasets && i < (size_t)cJSON_GetArraySize(ds); i++)
@@ -158,9 +160,9 @@ static void set_item(cJSON *o, const char *key, cJSON *v) {
 }
 
 /* Every figure null with the reason, as sb_job_compute() does for a failed job. */
-static void null_metrics(cJSON *job, const char *why) {
+static void null_metrics(cJSON *job, const char *status, const char *why) {
     cJSON *m = cJSON_GetObjectItemCaseSensitive(job, "metrics"), *f;
-    char *note = sb_strdupf("job failed: %s", why);
+    char *note = sb_strdupf("job %s: %s", status, why);
     cJSON_ArrayForEach(f, m) {
         if (!cJSON_IsObject(f)) continue;
         set_item(f, "value", cJSON_CreateNull());
@@ -179,6 +181,10 @@ static int write_back(const cJSON *res, const char *path, sb_error *err) {
 }
 
 int sb_resume_mark_failed(const char *dir, size_t job, const char *why, sb_error *err) {
+    return sb_resume_mark_job(dir, job, "failed", why, err);
+}
+
+int sb_resume_mark_job(const char *dir, size_t job, const char *status, const char *why, sb_error *err) {
     cJSON *res = NULL, *o;
     char *path = sb_strdupf("%s/results.json", dir);
     int rc;
@@ -188,11 +194,11 @@ int sb_resume_mark_failed(const char *dir, size_t job, const char *why, sb_error
         rc = sb_error_set(err, SB_EFORMAT, "%s: no job %zu", path, job);
         goto out;
     }
-    set_item(o, "status", cJSON_CreateString("failed"));
+    set_item(o, "status", cJSON_CreateString(status));
     set_item(o, "error", cJSON_CreateString(why));
     set_item(o, "n_images", cJSON_CreateNumber(0));
     set_item(o, "samples", cJSON_CreateArray());
-    null_metrics(o, why);
+    null_metrics(o, status, why);
     rc = write_back(res, path, err);
 out:
     cJSON_Delete(res);

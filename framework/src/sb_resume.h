@@ -4,7 +4,9 @@
  *
  * A job that ended (ok, failed or unavailable) is kept exactly as written;
  * every other job (pending, or cancelled part-way: its figures would mix two
- * processes' timings) is run again from its first image.
+ * processes' timings) is run again from its first image. A job whose
+ * process was killed (`killed`: the OOM killer, kill -9) and a failed one
+ * run again when the caller says so (sb_resume_rerun).
  */
 #ifndef SB_RESUME_H
 #define SB_RESUME_H
@@ -13,13 +15,25 @@
 
 #include "sb_run.h"
 
+/* Which ended jobs a resume runs again: `srambench resume` runs the killed
+ * ones, and the failed ones with --retry-failed; the supervisor going on
+ * after a crash (sb_isolate.c) none, or it would run them again at once. */
+typedef enum {
+    SB_RESUME_RERUN_KILLED = 1,
+    SB_RESUME_RERUN_FAILED = 2
+} sb_resume_rerun;
+
 /* Load <dir>/results.json into a freshly prepared run of the same config:
  * the config must be the one the run was started with (a differing key is
- * named), the jobs the same. Sets out_dir, started_utc and resumed_utc. */
-int sb_resume_restore(sb_run *run, const char *dir, sb_error *err);
+ * named), the jobs the same. Sets out_dir, started_utc and resumed_utc.
+ * rerun: SB_RESUME_RERUN_* flags. */
+int sb_resume_restore(sb_run *run, const char *dir, unsigned rerun, sb_error *err);
 
-/* Mark job `job` of <dir>/results.json failed with `why` (rewritten
- * atomically), so that a resume keeps it failed instead of running it. */
+/* Mark job `job` of <dir>/results.json with `status` ("failed", "killed")
+ * and `why` (rewritten atomically), so that a resume knows how it ended. */
+int sb_resume_mark_job(const char *dir, size_t job, const char *status, const char *why, sb_error *err);
+
+/* sb_resume_mark_job(dir, job, "failed", why, err). */
 int sb_resume_mark_failed(const char *dir, size_t job, const char *why, sb_error *err);
 
 /* Set "interrupted": true in <dir>/results.json unless it says so already

@@ -21,7 +21,9 @@ typedef enum {
     SB_JOB_OK,
     SB_JOB_FAILED,
     SB_JOB_UNAVAILABLE,
-    SB_JOB_CANCELLED
+    SB_JOB_CANCELLED,
+    SB_JOB_KILLED     /* its process was killed from outside (SIGKILL): not
+                       * a plugin's fault; a resume runs it again */
 } sb_job_status;
 
 const char *sb_job_status_name(sb_job_status s);

@@ -21,6 +21,7 @@
 #include <cjson/cJSON.h>
 
 #include "sb_inputs.h"
+#include "sb_lock.h"
 #include "sb_resume.h"
 #include "sb_results.h"
 #include "sb_util.h"
@@ -648,6 +649,19 @@ static int make_out_dir(sb_runner *r, const sb_config *cfg, const char *fixed, s
     return rc;
 }
 
+/* The folder to write: made (or named) and locked for this run, or the run
+ * to resume, locked before its results.json is read (sb_lock.h). */
+static int open_out_dir(sb_runner *r, const sb_config *cfg, sb_error *err) {
+    const char *resume = r->opts->resume_dir;
+    int rc;
+    if (resume) {
+        if ((rc = sb_lock_run_dir(resume, err)) < 0) return rc;
+        return sb_resume_restore(&r->run, resume, r->opts->resume_rerun, err);
+    }
+    if ((rc = make_out_dir(r, cfg, r->opts->out_dir, err)) < 0) return rc;
+    return sb_lock_dir(r->run.out_dir, err);
+}
+
 static void teardown(sb_runner *r) {
     sb_run *run = &r->run;
     size_t i;
@@ -715,8 +729,7 @@ int sb_run_bench(const sb_config *cfg, const sb_run_opts *opts, sb_run_summary *
      * compares them with the ones the run started with (sb_inputs.c). */
     if ((rc = prepare_run(r, cfg, err)) < 0 ||
         (!(r->run.inputs = sb_inputs_json(&r->run)) && (rc = sb_error_set(err, SB_ENOMEM, "out of memory")) < 0) ||
-        (rc = r->opts->resume_dir ? sb_resume_restore(&r->run, r->opts->resume_dir, err)
-                                  : make_out_dir(r, cfg, r->opts->out_dir, err)) < 0) {
+        (rc = open_out_dir(r, cfg, err)) < 0) {
         teardown(r);
         free(r);
         return rc;

@@ -17,6 +17,8 @@ typedef struct sb_runner sb_runner;
 typedef struct sb_run_opts {
     const char *out_dir;   /* write exactly here instead of <output>/<stamp>-<name> */
     const char *resume_dir; /* complete the run in this folder (sb_resume.h) */
+    unsigned resume_rerun; /* which ended jobs it runs again: SB_RESUME_RERUN_* */
+    int retry_failed;      /* `resume --retry-failed` (cmd_resume.c)          */
     int quiet;             /* no progress line, no table on the terminal */
     int no_charts;         /* the report after the run: no gnuplot (cmd_run.c) */
     /* Called on the loop thread after each job's results are written. */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "sb_cmd.h"
+#include "sb_lock.h"
 
 int sb_viewcmd_parse(const char *cmd, int argc, char **argv, sb_viewcmd *vc,
                      int (*extra)(int argc, char **argv, int i, sb_viewcmd *vc)) {
@@ -51,6 +52,10 @@ int sb_viewcmd_exec(const char *cmd, sb_viewcmd *vc, const char *stem, const sb_
     sb_error err = {0};
     size_t n_failed = 0;
     int rc;
+    if (vc->from && sb_lock_run_dir(vc->from, &err) < 0) { /* a run still writing it */
+        fprintf(stderr, "srambench %s: %s\n", cmd, err.msg);
+        return SB_EXIT_IO;
+    }
     if (vc->from) snprintf(dir, sizeof dir, "%s", vc->from);
     else if ((rc = sb_views_run(&vc->run, dir, sizeof dir, &n_failed, &err)) < 0) {
         fprintf(stderr, "srambench %s: %s\n", cmd, err.msg);

@@ -156,6 +156,33 @@ static int crash_alone(void *ud, const char *resume_dir) {
     return 0;
 }
 
+/* Issue 19: the job process killed from outside (the OOM killer, kill -9)
+ * while the dataset plugin was opening: no plugin is at fault. The child
+ * going on must know it does (it keeps the killed job, not run it again at
+ * once): it exits 42 only then. */
+static int g_kill_sig = SIGKILL;
+static int killed_in_dataset(void *ud, const char *resume_dir) {
+    (void)ud;
+    if (resume_dir && sb_isolate_continuing()) return went_on();
+    if (resume_dir) _exit(7);
+    sb_runner_event("dir %s", tmp);
+    sb_runner_event("job 0 dataset");
+    signal(g_kill_sig, SIG_DFL);
+    raise(g_kill_sig);
+    return 0;
+}
+
+/* The same phase, a fault signal: the dataset plugin is blamed. */
+static int segv_in_dataset(void *ud, const char *resume_dir) {
+    (void)ud;
+    if (resume_dir) return went_on();
+    sb_runner_event("dir %s", tmp);
+    sb_runner_event("job 0 dataset");
+    signal(SIGSEGV, SIG_DFL);
+    raise(SIGSEGV);
+    return 0;
+}
+
 /* No child could be made (no file descriptor left for the pipe): the work
  * runs in the test's own process, with the caller's signal handling. */
 static int g_in_process;
@@ -238,6 +265,47 @@ static void test_crash_goes_on(void **state) {
     cJSON_Delete(res);
 }
 
+static void test_killed_is_no_plugins_fault(void **state) {
+    cJSON *res, *job;
+    (void)state;
+    assert_int_equal(sb_isolate_run(&cfg, killed_in_dataset, NULL, NULL), WENT_ON);
+    res = results();
+    job = cJSON_GetArrayItem(cJSON_GetObjectItem(res, "jobs"), 0);
+    assert_string_equal(sb_json_str(job, "status", ""), "killed");
+    assert_string_equal(sb_json_str(job, "error", ""),
+                        "the job process was killed by SIGKILL (the OOM killer or kill -9)");
+    cJSON_Delete(res);
+}
+
+/* Any signal that is no fault of the process's own (here SIGUSR1) alike. */
+static void test_outside_signal_is_killed(void **state) {
+    cJSON *res, *job;
+    char want[64];
+    (void)state;
+    snprintf(want, sizeof want, "killed by signal %d (", SIGUSR1);
+    g_kill_sig = SIGUSR1;
+    assert_int_equal(sb_isolate_run(&cfg, killed_in_dataset, NULL, NULL), WENT_ON);
+    g_kill_sig = SIGKILL;
+    res = results();
+    job = cJSON_GetArrayItem(cJSON_GetObjectItem(res, "jobs"), 0);
+    assert_string_equal(sb_json_str(job, "status", ""), "killed");
+    assert_non_null(strstr(sb_json_str(job, "error", ""), want));
+    assert_non_null(strstr(sb_json_str(job, "error", ""), "sent from outside srambench"));
+    cJSON_Delete(res);
+}
+
+static void test_fault_blames_the_plugin(void **state) {
+    cJSON *res, *job;
+    (void)state;
+    assert_int_equal(sb_isolate_run(&cfg, segv_in_dataset, NULL, NULL), WENT_ON);
+    res = results();
+    job = cJSON_GetArrayItem(cJSON_GetObjectItem(res, "jobs"), 0);
+    assert_string_equal(sb_json_str(job, "status", ""), "failed");
+    assert_non_null(strstr(sb_json_str(job, "error", ""), "crashed (signal 11"));
+    assert_non_null(strstr(sb_json_str(job, "error", ""), "the dataset plugin 'dp'"));
+    cJSON_Delete(res);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_stop_after_last_job, setup, teardown),
@@ -245,6 +313,9 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_crash_after_stop_is_a_crash, setup, teardown),
         cmocka_unit_test_setup_teardown(test_crash_goes_on, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_child_keeps_the_callers_signals, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_killed_is_no_plugins_fault, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_outside_signal_is_killed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fault_blames_the_plugin, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -127,8 +127,30 @@ static void test_find_on_path(void **state) {
     assert_non_null(strstr(err.msg, "backend plugin 'nosuch' not found: expected a file srambench-backend-nosuch.so"));
     assert_non_null(strstr(err.msg, "/nonexistent-env"));
     assert_int_equal(sb_plugin_find(&sp, SB_KIND_BACKEND, "badabi", &p, &err), SB_EABI);
+    assert_int_equal(sp.origin[0], SB_PATH_ENV);
+    assert_int_equal(sp.origin[2], SB_PATH_CONFIG);
+    assert_int_equal(sp.origin[sp.n - 1], SB_PATH_DEFAULT);
     sb_search_path_free(&sp);
     unsetenv("SRAMBENCH_PLUGIN_PATH");
+}
+
+/* Issue 19: a plugin name is a name, not a path; refused by the loader
+ * too (infer and sweep name plugins without bench.toml's check). */
+static void test_name_not_a_path(void **state) {
+    sb_search_path sp;
+    sb_plugin p;
+    sb_error err = {0};
+    const char *extra[] = {DIR};
+    static const char *const bad[] = {"fake.so.p/../fake", "../fake", "Fake", "-x", "a_b", "", "a.b"};
+    size_t i;
+    (void)state;
+    assert_int_equal(sb_search_path_init(&sp, extra, 1, &err), 0);
+    for (i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(sb_plugin_find(&sp, SB_KIND_BACKEND, bad[i], &p, &err), SB_EINVAL);
+        assert_non_null(strstr(err.msg, "expected [a-z0-9][a-z0-9-]*"));
+    }
+    assert_true(sb_plugin_name_ok("hmnist-csv") && sb_plugin_name_ok("ham10000") && sb_plugin_name_ok("0x"));
+    sb_search_path_free(&sp);
 }
 
 typedef struct seen {
@@ -170,7 +192,7 @@ int main(void) {
         cmocka_unit_test(test_not_a_so),    cmocka_unit_test(test_missing_symbol),
         cmocka_unit_test(test_wrong_kind),  cmocka_unit_test(test_wrong_abi),
         cmocka_unit_test(test_find_on_path), cmocka_unit_test(test_scan),
-        cmocka_unit_test(test_misnamed),
+        cmocka_unit_test(test_misnamed),    cmocka_unit_test(test_name_not_a_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,20 +3,38 @@
  * one is chosen by -D at build time (tests/hardening/meson.build).
  *   HD_FAIL_OPEN  "hd-failopen": open() fails with a message.
  *   HD_CRASH_OPEN "hd-crash":    open() dies of SIGSEGV.
+ *   HD_EVIL       "hd-evil":     a library's constructor, which runs on
+ *                 dlopen before any check, creates the file $HD_EVIL_MARKER:
+ *                 the loader must refuse a file out of its search path
+ *                 before loading it (case plugin_path_escape).
  *   (default)     "hd-signal":   a backend that answers class 0 for every
  *                 image and, when its `after_images`-th image runs, sends its
  *                 own process `signal` ("int" or "term"; "abort": abort()): an interrupt that
  *                 arrives mid-run at a known point, with no sleeping; not
- *                 when HD_SIGNAL_OFF is set (the resume test).
+ *                 when HD_SIGNAL_OFF is set (the resume test). "block":
+ *                 write the process's pid into the FIFO `fifo` and wait
+ *                 there for the test to kill the process (case
+ *                 job_killed_resumed).
  */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "sb_plugin.h"
+
+#if defined(HD_EVIL)
+__attribute__((constructor)) static void hd_evil(void) {
+    const char *marker = getenv("HD_EVIL_MARKER");
+    int fd = marker ? open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0644) : -1;
+    if (fd >= 0) close(fd);
+}
+#define HD_FAIL_OPEN
+#endif
 
 #if defined(HD_FAIL_OPEN) || defined(HD_CRASH_OPEN)
 static int be_open(const sb_host *host, const sb_options *opts, void **be, sb_error *err) {
@@ -30,19 +48,23 @@ static void be_close(void *be) { (void)be; }
 static const sb_backend_plugin plugin = {
 #if defined(HD_CRASH_OPEN)
     SB_PLUGIN_HEADER_INIT(SB_KIND_BACKEND, "hd-crash", "1.0.0", "test: crashes in open", NULL),
+#elif defined(HD_EVIL)
+    SB_PLUGIN_HEADER_INIT(SB_KIND_BACKEND, "hd-evil", "1.0.0", "test: a constructor that leaves a mark", NULL),
 #else
     SB_PLUGIN_HEADER_INIT(SB_KIND_BACKEND, "hd-failopen", "1.0.0", "test: fails in open", NULL),
 #endif
     be_open, be_close, NULL, NULL, NULL, NULL};
 #else
 static const sb_option_spec options[] = {
-    {"signal", SB_OPT_STRING, 0, "int | term | abort (default int)"},
+    {"signal", SB_OPT_STRING, 0, "int | term | abort | block (default int)"},
+    {"fifo", SB_OPT_STRING, 0, "block: the FIFO the pid is written to"},
     {"after_images", SB_OPT_INT, 0, "the image whose run sends the signal, 1-based (default 3)"},
     {NULL, 0, 0, NULL}};
 
 typedef struct hd_be {
     const sb_host *host;
-    int sig;
+    int sig;           /* 0: block */
+    const char *fifo;
     long after;
     atomic_long seen;
     int n_classes;
@@ -53,12 +75,31 @@ static int be_open(const sb_host *host, const sb_options *opts, void **out, sb_e
     hd_be *b = calloc(1, sizeof *b);
     if (!b) return sb_error_set(err, SB_ENOMEM, "hd-signal: out of memory");
     b->host = host;
-    b->sig = strcmp(s, "term") == 0 ? SIGTERM : strcmp(s, "abort") == 0 ? SIGABRT : SIGINT;
+    b->sig = strcmp(s, "term") == 0    ? SIGTERM
+             : strcmp(s, "abort") == 0 ? SIGABRT
+             : strcmp(s, "block") == 0 ? 0
+                                       : SIGINT;
+    b->fifo = sb_opt_str(opts, "fifo", NULL);
     b->after = (long)sb_opt_int(opts, "after_images", 3);
     *out = b;
     return SB_OK;
 }
 static void be_close(void *be) { free(be); }
+
+/* The test learns which process to kill from the FIFO (its read returns
+ * once this wrote and closed), then kills it while it waits here. The wait
+ * is bounded (60 s, or a Ctrl-C) only so that a broken test cannot leave
+ * the process behind. */
+static void block_here(const hd_be *b) {
+    char line[32];
+    int fd = b->fifo ? open(b->fifo, O_WRONLY | O_CLOEXEC) : -1;
+    int n = snprintf(line, sizeof line, "%ld\n", (long)getpid());
+    if (fd >= 0 && write(fd, line, (size_t)n) < 0) { /* the test will say it got no pid */ }
+    if (fd >= 0) close(fd);
+    for (int ms = 0; ms < 60000 && !(b->host && b->host->cancelled && b->host->cancelled()); ms += 10)
+        nanosleep(&(struct timespec){0, 10000000}, NULL);
+}
+
 static int be_prepare(void *be, const sb_graph *g, void **prog, sb_error *err) {
     hd_be *b = be;
     (void)err;
@@ -75,6 +116,10 @@ static int be_run(void *prog, const int8_t *input, int8_t *logits, sb_metrics *m
     /* HD_SIGNAL_OFF: the same config, resumed, runs through (`srambench resume`
      * must be given the bench.toml the run started with). */
     if (atomic_fetch_add(&b->seen, 1) + 1 == b->after && !getenv("HD_SIGNAL_OFF")) {
+        if (b->sig == 0) {
+            block_here(b);
+            return SB_OK;
+        }
         if (b->sig == SIGABRT) abort(); /* a plugin dying half-way through its images */
         kill(getpid(), b->sig);
         /* A user's Ctrl-C arrives while an image is in flight. The runner sees

@@ -776,6 +776,168 @@ def case_determinism(e):
     check(len({json.dumps(v) for v in preds.values()}) == 1, "backends disagree on predictions", preds)
 
 
+# --- issue 19: plugin_path_escape, output_dir_locked, job_killed_resumed ---
+
+
+def case_plugin_path_escape(e):
+    """A plugin name is a name, not a path, and a plugin file must lie inside
+    its search folder once links are resolved: both are refused before
+    dlopen, whose constructors would otherwise run (the hd-evil plugin's
+    creates the marker file)."""
+    outside = os.path.join(e.tmp, "outside")
+    os.mkdir(outside)
+    evil = os.path.join(outside, "srambench-backend-evil.so")
+    shutil.copy(os.path.join(e.plugins, "srambench-backend-hd-evil.so"), evil)
+    marker = os.path.join(e.tmp, "constructor-ran")
+    os.environ["HD_EVIL_MARKER"] = marker
+    # through meson's private folder of a plugin in the search path
+    name = "hd-crash.so.p/../%s/srambench-backend-evil" % os.path.relpath(outside, e.plugins)
+    b = e.bench(name="escape.toml", backends=['plugin = "%s"' % name])
+    rc, err, _ = e.run(b, out="out-escape")
+    check(not os.path.exists(marker), "the library named through .so.p/.. was loaded", err)
+    check(rc == EXIT_CONFIG and re.search(re.escape(b) + r":\d+:\d+: \[\[backend\]\] plugin = ", err)
+          and "[a-z0-9][a-z0-9-]*" in err, "a path as plugin name: exit %d, want 3 naming file:line and the rule" % rc,
+          err)
+    # through a link from a plugin folder to outside it
+    linked = os.path.join(e.tmp, "linked")
+    os.mkdir(linked)
+    os.symlink(evil, os.path.join(linked, "srambench-backend-evil.so"))
+    b = e.bench(name="link.toml", backends=['plugin = "evil"'], run='plugin_path = ["linked"]')
+    rc, err, _ = e.run(b, out="out-link")
+    check(not os.path.exists(marker), "the library behind a link out of the plugin folder was loaded", err)
+    check(rc == EXIT_CONFIG and "outside its search folder" in err and os.path.realpath(linked) in err,
+          "a link out of the plugin folder: exit %d, want 3" % rc, err)
+    # `srambench plugins` lists it as refused, without loading it, and says
+    # where each plugin came from (a folder of its own: the build folder's
+    # hd-evil would be loaded, rightly, and leave the marker)
+    plugs = os.path.join(e.tmp, "plugs")
+    os.mkdir(plugs)
+    shutil.copy(os.path.join(e.plugins, "srambench-backend-hd-failopen.so"), plugs)
+    env = dict(os.environ, SRAMBENCH_PLUGIN_PATH=plugs)
+    p = subprocess.run([e.exe, "plugins", "-v", "--config", b], env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, universal_newlines=True, timeout=120)
+    refused = p.stdout.split("\nrefused:\n")[-1]
+    check(p.returncode == EXIT_OK and "outside its search folder" in refused, "plugins: the link is refused",
+          p.stdout, p.stderr)
+    check(not os.path.exists(marker), "srambench plugins loaded the library behind the link", p.stdout)
+    check("from %s, set by SRAMBENCH_PLUGIN_PATH" % plugs in p.stdout
+          and "set by built-in default" in p.stdout, "plugins -v says where each plugin came from", p.stdout)
+
+
+def case_output_dir_locked(e):
+    """Two runs sharing one results folder: the second is refused at once
+    (exit 4, naming the holder's pid and command) and the first one's
+    results stay whole; the same for resume and batch. The holder here is
+    the test itself, with a real flock on the folder's lock file."""
+    import fcntl
+    b = e.bench()
+    rc, err, out = e.run(b, out="shared")
+    check(rc == EXIT_OK, "first run: exit %d" % rc, err)
+    before = open(os.path.join(out, "results.json")).read()
+    fd = os.open(os.path.join(out, ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    os.ftruncate(fd, 0)
+    os.write(fd, ("pid %d: the test holding it\n" % os.getpid()).encode())
+    holder = "in use by another srambench (pid %d: the test holding it)" % os.getpid()
+    env = dict(os.environ, SRAMBENCH_PLUGIN_PATH=e.plugins, SRAMBENCH_CACHE_DIR=e.cache)
+    failing = e.bench(name="failing.toml", backends=['name = "bad"\nplugin = "hd-failopen"'])
+    rc, err, _ = e.run(failing, out="shared")
+    check(rc == EXIT_RESULTS and out + ": " + holder in err, "second run: exit %d, want 4 naming the holder" % rc, err)
+    check("refused on purpose" not in err, "no job ran", err)
+    for argv in (["resume", "-q", out], ["batch", "-q", "--no-charts", "--config", failing, "--output-dir", out],
+                 ["report", "-q", "--no-charts", out], ["compare", "-q", "--no-charts", "--from", out]):
+        p = subprocess.run([e.exe] + argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           universal_newlines=True, timeout=120)
+        check(p.returncode == EXIT_RESULTS and holder in p.stderr and "refused on purpose" not in p.stderr,
+              "%s of a folder in use: exit %d, want 4 naming the holder" % (argv[0], p.returncode), p.stderr)
+    check(open(os.path.join(out, "results.json")).read() == before, "the first run's results.json changed")
+    os.close(fd)  # released: the folder is free again
+    p = subprocess.run([e.exe, "resume", "-q", out], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       universal_newlines=True, timeout=120)
+    check(p.returncode == EXIT_OK, "resume once the lock is free: exit %d" % p.returncode, p.stderr)
+    # a lock file that is a link is not followed (nor its target created)
+    os.remove(os.path.join(out, ".lock"))
+    target = os.path.join(e.tmp, "lock-target")
+    os.symlink(target, os.path.join(out, ".lock"))
+    rc, err, _ = e.run(b, out="shared")
+    check(rc == EXIT_RESULTS and "symbolic link" in err and not os.path.exists(target),
+          "a .lock link: exit %d, want 4, target not created" % rc, err)
+
+
+def case_job_killed_resumed(e):
+    """The job process killed by SIGKILL (the OOM killer, kill -9) while a
+    plugin runs: the job is `killed`, no plugin is blamed, the run goes on,
+    and `resume` runs it again. A crash (SIGABRT in a plugin) stays failed
+    on resume, and runs again with --retry-failed only. The kill comes at a
+    known point: the blocking plugin writes its pid into a FIFO the test
+    reads. While it blocks, a second run of the folder is refused (exit 4)
+    naming the first one's pid."""
+    import threading
+    fifo = os.path.join(e.tmp, "blocked")
+    os.mkfifo(fifo)
+    b = e.bench(name="kill.toml", backends=["cpu", 'name = "blk"\nplugin = "hd-signal"\nsignal = "block"\n'
+                                            'after_images = 1\nfifo = "%s"' % fifo, 'name = "cpu2"\nplugin = "cpu"'])
+    out = os.path.join(e.tmp, "killed")
+    env = dict(os.environ, SRAMBENCH_PLUGIN_PATH=e.plugins, SRAMBENCH_CACHE_DIR=e.cache)
+    off = dict(env, HD_SIGNAL_OFF="1")
+
+    def srambench(*argv, environ=env):
+        return subprocess.run([e.exe] + list(argv), env=environ, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              universal_newlines=True, timeout=120)
+
+    p = subprocess.Popen([e.exe, "run", "-q", "--no-charts", "--output-dir", out, b], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    # if the run never reaches the plugin, open the FIFO's other end so the
+    # read below ends (empty) instead of hanging
+    guard = threading.Timer(60, lambda: open(fifo, "w").close())
+    guard.start()
+    with open(fifo) as f:
+        said = f.read().split()
+    guard.cancel()
+    if not said:
+        p.kill()
+        check(False, "the blocking plugin never wrote its pid", p.communicate())
+    child = int(said[0])
+    check(child != p.pid, "the jobs run in a child process", child)
+    second = srambench("run", "-q", "--no-charts", "--output-dir", out, b)
+    check(second.returncode == EXIT_RESULTS and "in use by another srambench (pid %d: srambench run" % p.pid
+          in second.stderr, "a second run of the folder in use: exit %d, want 4 naming pid %d"
+          % (second.returncode, p.pid), second.stderr)
+    os.kill(child, signal.SIGKILL)
+    _, err = p.communicate(timeout=120)
+    check(p.returncode == EXIT_JOB_FAILED, "run with a killed job: exit %d, want 1" % p.returncode, err)
+    jobs = jobs_by_backend(e.results(out))
+    blk = jobs["blk"]
+    check(blk["status"] == "killed" and blk["error"] == "the job process was killed by SIGKILL (the OOM killer or "
+          "kill -9)", "the job is killed, not a plugin's crash", blk["status"], blk["error"], err)
+    check("plugin" not in err and "killed by SIGKILL" in err, "stderr blames no plugin", err)
+    check(jobs["cpu"]["status"] == "ok" and jobs["cpu2"]["status"] == "ok", "the others ran (the run went on)",
+          jobs["cpu2"]["status"])
+    r = srambench("resume", "-q", "--no-charts", out, environ=off)
+    check(r.returncode == EXIT_OK, "resume runs the killed job again: exit %d, want 0" % r.returncode, r.stderr)
+    after = jobs_by_backend(e.results(out))
+    check(after["blk"]["status"] == "ok" and after["blk"]["n_images"] == 6, "the killed job ran again whole",
+          after["blk"]["status"])
+    check(after["cpu"]["samples"] == jobs["cpu"]["samples"], "finished jobs untouched")
+    # a plugin's crash: blamed on it, kept failed by resume, run again only
+    # with --retry-failed
+    b = e.bench(name="abort.toml", backends=['name = "ab"\nplugin = "hd-signal"\nsignal = "abort"\nafter_images = 2',
+                                             "cpu"])
+    rc, err, out = e.run(b, out="crashed")
+    ab = jobs_by_backend(e.results(out))["ab"]
+    check(rc == EXIT_JOB_FAILED and ab["status"] == "failed" and "crashed (signal 6" in ab["error"]
+          and "backend plugin 'hd-signal'" in ab["error"], "an abort() in a plugin: a crash blamed on it",
+          rc, ab["status"], ab["error"])
+    before = e.results(out)["jobs"]
+    r = srambench("resume", "-q", "--no-charts", out, environ=off)
+    check(r.returncode == EXIT_JOB_FAILED and e.results(out)["jobs"] == before,
+          "resume keeps a crashed job failed: exit %d, want 1" % r.returncode, r.stderr)
+    r = srambench("resume", "-q", "--no-charts", "--retry-failed", out, environ=off)
+    ab = jobs_by_backend(e.results(out))["ab"]
+    check(r.returncode == EXIT_OK and ab["status"] == "ok" and ab["n_images"] == 6,
+          "resume --retry-failed runs it again: exit %d, want 0" % r.returncode, ab["status"], r.stderr)
+
+
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
 
 
