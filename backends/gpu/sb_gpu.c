@@ -38,8 +38,33 @@ static int sb_gpu_unavailable(sb_error *err, const char *why) {
 #endif
 }
 
+/* driver_lib and nvml_lib come from bench.toml, which must not be able to
+ * load code from anywhere (issue 19): a bare library name only, found on the
+ * dynamic loader's own search path, as libcuda.so.1 is. */
+static int sb_gpu_check_lib_name(const sb_options *o, const char *key, sb_error *err) {
+    const sb_option *v = sb_opt_find(o, key);
+    const char *s = v ? v->s : NULL;
+    size_t i, n = s ? strlen(s) : 0;
+    if (!v) return 0;
+    int ok = s && n > 0 && n <= 128 && s[0] != '.';
+    for (i = 0; ok && i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+             c == '.' || c == '_' || c == '-' || c == '+';
+    }
+    if (ok) return 0;
+    return sb_error_set(err, SB_EINVAL,
+                        "%s:%d: %s = \"%s\": expected a library name such as libcuda.so.1 "
+                        "(letters, digits, . _ - +; no '/'), found on the dynamic loader's search "
+                        "path: a path in bench.toml could load any code",
+                        v->file ? v->file : "?", v->line, key, s ? s : "");
+}
+
 static int sb_gpu_check_options(const sb_options *o, sb_gpu_backend *be, sb_error *err) {
     const sb_option *v;
+    int rc;
+    if ((rc = sb_gpu_check_lib_name(o, "driver_lib", err)) < 0) return rc;
+    if ((rc = sb_gpu_check_lib_name(o, "nvml_lib", err)) < 0) return rc;
     be->batch = (int)sb_opt_int(o, "batch", 1);
     be->idle_ms = (int)sb_opt_int(o, "idle_ms", 1000);
     if (be->batch < 1 || be->batch > 65536) {
@@ -183,8 +208,8 @@ static const sb_option_spec sb_gpu_options[] = {
     {"device", SB_OPT_INT, 0, "CUDA device ordinal (default 0)"},
     {"batch", SB_OPT_INT, 0, "images per launch: each image runs inside a batch of this many (default 1)"},
     {"idle_ms", SB_OPT_INT, 0, "window of the idle-power measurement in prepare(), ms (default 1000)"},
-    {"driver_lib", SB_OPT_STRING, 0, "CUDA driver library to dlopen (default libcuda.so.1)"},
-    {"nvml_lib", SB_OPT_STRING, 0, "NVML library to dlopen (default libnvidia-ml.so.1)"},
+    {"driver_lib", SB_OPT_STRING, 0, "CUDA driver library name to dlopen, no '/' (default libcuda.so.1)"},
+    {"nvml_lib", SB_OPT_STRING, 0, "NVML library name to dlopen, no '/' (default libnvidia-ml.so.1)"},
     {NULL, 0, 0, NULL}};
 
 /* sb_gpu_prog.c */

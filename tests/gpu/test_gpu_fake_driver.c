@@ -203,7 +203,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     plugin_path = argv[1];
-    emu_path = argv[2];
+    emu_path = strrchr(argv[2], '/') ? strrchr(argv[2], '/') + 1 : argv[2]; /* by name: LD_LIBRARY_PATH */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_run_matches_cpu),
         cmocka_unit_test(test_fp32_run),

@@ -5,7 +5,9 @@
  * GPU, a driver too old - and rejects bad options naming file:line.
  *
  * argv[1]: the plugin; argv[2]: fake libcuda (cuInit -> no device);
- * argv[3]: fake libcuda without cuLaunchKernel.
+ * argv[3]: fake libcuda without cuLaunchKernel. The fakes are named by file
+ * name only (driver_lib takes no path): meson puts their folder in
+ * LD_LIBRARY_PATH.
  */
 #include <dlfcn.h>
 #include <setjmp.h>
@@ -67,10 +69,25 @@ static void test_no_driver_library(void **state) {
     (void)state;
     void *h;
     sb_error err = {0};
-    assert_int_equal(open_with("/nonexistent/libcuda.so.1", 1, &h, &err), SB_EUNAVAILABLE);
+    assert_int_equal(open_with("libsb-nonexistent-cuda.so.1", 1, &h, &err), SB_EUNAVAILABLE);
     assert_null(h);
     assert_int_equal(err.code, SB_EUNAVAILABLE);
-    assert_non_null(strstr(err.msg, "/nonexistent/libcuda.so.1 not found: no NVIDIA driver on this host"));
+    assert_non_null(strstr(err.msg, "libsb-nonexistent-cuda.so.1 not found: no NVIDIA driver on this host"));
+}
+
+/* bench.toml must not be able to load code from anywhere (issue 19): a path,
+ * even to a real fake driver, is refused before any dlopen. */
+static void test_driver_lib_path_refused(void **state) {
+    (void)state;
+    static const char *bad[] = {"/tmp/x/libcuda.so.1", "../libcuda.so.1", "./libcuda.so", "", "lib cuda"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        void *h = NULL;
+        sb_error err = {0};
+        assert_int_equal(open_with(bad[i], 1, &h, &err), SB_EINVAL);
+        assert_null(h);
+        assert_non_null(strstr(err.msg, "bench.toml:6: driver_lib = "));
+        assert_non_null(strstr(err.msg, "expected a library name such as libcuda.so.1"));
+    }
 }
 
 static void test_driver_without_gpu(void **state) {
@@ -113,7 +130,7 @@ static void test_bad_batch(void **state) {
     (void)state;
     void *h;
     sb_error err = {0};
-    assert_int_equal(open_with("/nonexistent/libcuda.so.1", 0, &h, &err), SB_EINVAL);
+    assert_int_equal(open_with("libsb-nonexistent-cuda.so.1", 0, &h, &err), SB_EINVAL);
     assert_non_null(strstr(err.msg, "bench.toml:7: batch = 0: expected 1 to 65536"));
 }
 
@@ -133,11 +150,12 @@ int main(int argc, char **argv) {
         return 1;
     }
     plugin_path = argv[1];
-    fake_nodev = argv[2];
-    fake_old = argv[3];
+    fake_nodev = strrchr(argv[2], '/') ? strrchr(argv[2], '/') + 1 : argv[2];
+    fake_old = strrchr(argv[3], '/') ? strrchr(argv[3], '/') + 1 : argv[3];
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_header),
         cmocka_unit_test(test_no_driver_library),
+        cmocka_unit_test(test_driver_lib_path_refused),
         cmocka_unit_test(test_driver_without_gpu),
         cmocka_unit_test(test_driver_too_old),
         cmocka_unit_test(test_this_host),
