@@ -42,6 +42,9 @@ int sb_csv_open(const char *path, sb_csv *csv, sb_error *err) {
     fclose(f);
     csv->buf[n] = 0;
     csv->len = (size_t)n;
+    /* A UTF-8 byte order mark (spreadsheet programs write one) is no part
+     * of the first column's name: skip it. */
+    if (n >= 3 && memcmp(csv->buf, "\xEF\xBB\xBF", 3) == 0) csv->pos = 3;
     return SB_OK;
 }
 

@@ -292,6 +292,39 @@ static void bad_split_file_rows(void **state) {
     P->close(ds);
 }
 
+/* Prefix a file with a UTF-8 byte order mark, as a spreadsheet saves it. */
+static void prepend_bom(const char *path) {
+    FILE *f = fopen(path, "rb");
+    char *buf = malloc(1 << 16);
+    size_t n;
+    assert_non_null(f);
+    assert_non_null(buf);
+    memcpy(buf, "\xEF\xBB\xBF", 3);
+    n = 3 + fread(buf + 3, 1, (1 << 16) - 4, f);
+    fclose(f);
+    buf[n] = 0;
+    tu_write_text(path, buf);
+    free(buf);
+}
+
+/* The metadata and split files with a byte order mark open as without one
+ * (the metadata once failed: "column 1 is 'lesion_id': expected 'lesion_id'"). */
+static void byte_order_marks_are_skipped(void **state) {
+    char dir[4400], p[4500];
+    void *ds;
+    (void)state;
+    snprintf(dir, sizeof dir, "%s/bom", tmp);
+    make_dataset(dir, NULL);
+    snprintf(p, sizeof p, "%s/HAM10000_metadata.csv", dir);
+    prepend_bom(p);
+    snprintf(p, sizeof p, "%s/dermamnist_split_info.csv", dir);
+    prepend_bom(p);
+    ds = open_ok(dir, "dermamnist", "all", 0);
+    assert_int_equal(P->count(ds), (size_t)n_images);
+    assert_string_equal(tu_meta(P->sample_meta(ds, 0), "lesion_id"), "HAM_0000000");
+    P->close(ds);
+}
+
 static void no_cache_decodes_directly(void **state) {
     void *ds;
     sb_error e;
@@ -479,6 +512,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(prepare_builds_then_reuses_cache),
         cmocka_unit_test(changed_image_invalidates_cache),
         cmocka_unit_test(bad_split_file_rows),
+        cmocka_unit_test(byte_order_marks_are_skipped),
         cmocka_unit_test(no_cache_decodes_directly),
         cmocka_unit_test(bad_metadata_rows_name_file_and_row),
         cmocka_unit_test(corrupt_jpeg_fails_prepare_or_is_skipped),
