@@ -2,6 +2,7 @@
  * ham_meta.c - HAM10000 metadata, image location and splits (see ham_meta.h).
  */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -275,13 +276,14 @@ static int split_dermamnist(ham_meta *m, sb_error *err) {
     if (rc < 0) return rc;
     while ((rc = sb_csv_next(&csv, &f, &n, err)) == 1) {
         int subset;
+        long index;
         if (n != 3) {
             rc = sb_error_set(err, SB_EFORMAT, "%s:%d: %d columns: expected 3 (split,index,image_id)", csv.path, csv.line, n);
             break;
         }
         if (header) {
             header = 0;
-            if (strcmp(f[0], "split") != 0 || strcmp(f[2], "image_id") != 0) {
+            if (strcmp(f[0], "split") != 0 || strcmp(f[1], "index") != 0 || strcmp(f[2], "image_id") != 0) {
                 rc = sb_error_set(err, SB_EFORMAT, "%s:%d: header '%s,%s,%s': expected 'split,index,image_id'",
                                   csv.path, csv.line, f[0], f[1], f[2]);
                 break;
@@ -290,6 +292,13 @@ static int split_dermamnist(ham_meta *m, sb_error *err) {
         }
         if (ham_parse_subset(f[0], &subset) < 0 || subset == HAM_NO_SUBSET) {
             rc = sb_error_set(err, SB_EFORMAT, "%s:%d: split '%s': expected train, val or test", csv.path, csv.line, f[0]);
+            break;
+        }
+        /* not used for the lookup, but a row whose index is not one is no
+         * DermaMNIST row: the file is not what it claims to be */
+        if (sb_csv_int(f[1], 0, INT_MAX, &index) < 0) {
+            rc = sb_error_set(err, SB_EFORMAT, "%s:%d: index '%s': expected a decimal integer 0, 1, 2, ... (the "
+                              "image's position in its DermaMNIST subset)", csv.path, csv.line, f[1]);
             break;
         }
         if (n_tab == cap) {

@@ -256,6 +256,11 @@ static void bad_split_file_rows(void **state) {
         {"split,index,image_id\ntrain,0,ISIC_0000000\ntrain,1\n", "dermamnist_split_info.csv:3", "2 columns"},
         {"split,index,image_id\nholdout,0,ISIC_0000000\n", "dermamnist_split_info.csv:2", "split 'holdout'"},
         {"split,index,image_id\ntrain,0,ISIC_0000000\n", "HAM10000_metadata.csv:3", "ISIC_0000001 is not in"},
+        /* once accepted: an index that is no index */
+        {"split,index,image_id\ntrain,0,ISIC_0000000\ntrain,abc,ISIC_0000001\n", "dermamnist_split_info.csv:3",
+         "index 'abc': expected a decimal integer 0, 1, 2, ..."},
+        {"split,index,image_id\ntrain,-3,ISIC_0000000\n", "dermamnist_split_info.csv:2", "index '-3': expected"},
+        {"split,idx,image_id\ntrain,0,ISIC_0000000\n", "dermamnist_split_info.csv:1", "expected 'split,index,image_id'"},
     };
     char dir[4400], p[4500];
     void *ds;
