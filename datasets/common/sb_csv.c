@@ -6,12 +6,13 @@
 #include <sys/stat.h>
 
 #include "sb_csv.h"
+#include "sb_image.h"
 
 int sb_csv_open(const char *path, sb_csv *csv, sb_error *err) {
     FILE *f;
     long n;
     memset(csv, 0, sizeof *csv);
-    f = fopen(path, "rb");
+    f = sb_fopen_rb(path);
     if (!f) return sb_error_set(err, errno == ENOENT ? SB_ENOENT : SB_EIO, "%s: cannot open: %s", path, strerror(errno));
     {
         /* fopen succeeds on a directory and ftell then says LLONG_MAX: the

@@ -86,19 +86,45 @@ void ham_meta_free(ham_meta *m) {
     memset(m, 0, sizeof *m);
 }
 
-/* Find the image in the first image folder that has it. */
+/* What is at p when it is no regular file, or NULL when nothing is: a
+ * folder, a device or a symlink loop under the image's name is not a
+ * "missing image file", and saying so sends the user to the wrong fix. */
+static const char *not_a_file(const char *p) {
+    struct stat st;
+    if (stat(p, &st) == 0) return S_ISDIR(st.st_mode) ? "is a directory" : "is not a regular file";
+    if (errno == ELOOP) return "too many levels of symbolic links";
+    if (errno == EACCES) return "permission denied";
+    return NULL;
+}
+
+/* Find the image in the first image folder that has it as a file. */
 static int locate_image(const char *dir, const int *dir_exists, ham_sample *s) {
-    char name[64];
+    char name[64], *odd = NULL;
     snprintf(name, sizeof name, "%s.jpg", s->image_id);
     for (size_t d = 0; d < N_IMAGE_DIRS; d++) {
         char *p;
+        const char *why;
         if (!dir_exists[d]) continue;
         if (!(p = join(dir, image_dirs[d], ""))) return SB_ENOMEM;
         free(s->path);
         s->path = join(p, name, "");
         free(p);
         if (!s->path) return SB_ENOMEM;
-        if (is_file(s->path)) return SB_OK;
+        if (is_file(s->path)) {
+            free(odd);
+            s->why = NULL;
+            return SB_OK;
+        }
+        if (!odd && (why = not_a_file(s->path))) { /* keep looking: another folder may have the file */
+            s->why = why;
+            if (!(odd = strdup(s->path))) return SB_ENOMEM;
+        }
+    }
+    s->missing = 1;
+    if (odd) {
+        free(s->path);
+        s->path = odd;
+        return SB_OK;
     }
     /* Not found: keep the path in the first existing folder for messages. */
     for (size_t d = 0; d < N_IMAGE_DIRS; d++) {
@@ -109,7 +135,6 @@ static int locate_image(const char *dir, const int *dir_exists, ham_sample *s) {
         free(p);
         break;
     }
-    s->missing = 1;
     return s->path ? SB_OK : SB_ENOMEM;
 }
 

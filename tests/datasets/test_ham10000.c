@@ -413,6 +413,39 @@ static void corrupt_jpeg_fails_prepare_or_is_skipped(void **state) {
     P->close(ds);
 }
 
+/* Image 4 of a fresh copy replaced by what make_odd makes at its path: the
+ * message says what is there, not "missing image file". */
+static void expect_odd_image(const char *name, void (*make_odd)(const char *path), const char *says) {
+    char dir[4400], p[4500], where[4600];
+    void *ds;
+    sb_error e;
+    snprintf(dir, sizeof dir, "%s/%s", tmp, name);
+    make_dataset(dir, NULL);
+    snprintf(p, sizeof p, "%s/HAM10000_images_part_1/ISIC_0000004.jpg", dir);
+    assert_int_equal(unlink(p), 0);
+    make_odd(p);
+    snprintf(where, sizeof where, "HAM10000_metadata.csv:6: image ISIC_0000004: %s: %s: expected a JPEG file", p, says);
+    assert_int_not_equal(open_ds(dir, "all", "all", 0, 0, 1, &ds, &e), SB_OK);
+    if (!strstr(e.msg, where) || strstr(e.msg, "missing")) fail_msg("message: %s", e.msg);
+    /* skip_unreadable: listed as unreadable, as a missing one is */
+    tu_log_clear();
+    assert_int_equal(open_ds(dir, "all", "all", 0, 1, 1, &ds, &e), SB_OK);
+    assert_string_equal(tu_meta(P->sample_meta(ds, 4), "status"), "unreadable");
+    if (!strstr(tu_log_buf, says)) fail_msg("log: %s", tu_log_buf);
+    P->close(ds);
+}
+
+static void make_folder(const char *p) { assert_int_equal(mkdir(p, 0755), 0); }
+static void make_loop(const char *p) { assert_int_equal(symlink(p, p), 0); }
+static void make_device(const char *p) { assert_int_equal(symlink("/dev/zero", p), 0); }
+
+static void image_that_is_no_file_says_what_it_is(void **state) {
+    (void)state;
+    expect_odd_image("odd-dir", make_folder, "is a directory");
+    expect_odd_image("odd-loop", make_loop, "too many levels of symbolic links");
+    expect_odd_image("odd-dev", make_device, "is not a regular file");
+}
+
 static void missing_folder_says_what_to_download(void **state) {
     void *ds;
     sb_error e;
@@ -521,6 +554,7 @@ int main(int argc, char **argv) {
         cmocka_unit_test(no_cache_decodes_directly),
         cmocka_unit_test(bad_metadata_rows_name_file_and_row),
         cmocka_unit_test(corrupt_jpeg_fails_prepare_or_is_skipped),
+        cmocka_unit_test(image_that_is_no_file_says_what_it_is),
         cmocka_unit_test(missing_folder_says_what_to_download),
         cmocka_unit_test(bad_options_name_their_line),
         cmocka_unit_test(sbprep_manifest_matches_plugin),
