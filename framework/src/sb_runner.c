@@ -713,7 +713,7 @@ int sb_run_bench(const sb_config *cfg, const sb_run_opts *opts, sb_run_summary *
     g_host.repo_root = cfg->dir;
     /* The files' fingerprints are taken before any job reads them: a resume
      * compares them with the ones the run started with (sb_inputs.c). */
-    if ((rc = prepare_run(r, cfg, err)) < 0 ||
+    if ((rc = prepare_run(r, cfg, err)) < 0 || (rc = sb_inputs_check_paths(&r->run, err)) < 0 ||
         (!(r->run.inputs = sb_inputs_json(&r->run)) && (rc = sb_error_set(err, SB_ENOMEM, "out of memory")) < 0) ||
         (rc = r->opts->resume_dir ? sb_resume_restore(&r->run, r->opts->resume_dir, err)
                                   : make_out_dir(r, cfg, r->opts->out_dir, err)) < 0) {

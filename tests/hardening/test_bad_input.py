@@ -412,7 +412,10 @@ def case_dataset_errors(e):
         if rc != EXIT_JOB_FAILED or any(w not in text for w in words):
             problems.append("%s: rc %d (want 1), message %r lacks %r" % (name, rc, text[:400], words))
 
-    expect("missing", os.path.join(e.tmp, "no-such-folder"), ["no-such-folder", "not found"])
+    # an explicit `path` that does not exist is a config error (case paths_checked_before_any_job)
+    rc, text = ds_run(e, "missing", os.path.join(e.tmp, "no-such-folder"))
+    if rc != EXIT_CONFIG or "no-such-folder: No such file or directory" not in text:
+        problems.append("missing: rc %d (want 3), message %r" % (rc, text[:400]))
     empty = os.path.join(e.tmp, "empty")
     os.mkdir(empty)
     expect("empty", empty, ["HAM10000_metadata.csv", "not found"])
@@ -774,6 +777,30 @@ def case_determinism(e):
     # Same INT8 model, same bytes: every backend predicts the same.
     preds = {k: [s[2:5] for s in v[1]] for k, v in runs[0].items()}
     check(len({json.dumps(v) for v in preds.values()}) == 1, "backends disagree on predictions", preds)
+
+
+# --- issue 19: items 3, 10a-e (class names, BOM, split index, names, paths, odd images) ---
+
+
+def case_paths_checked_before_any_job(e):
+    """A model or dataset `path` that does not exist, or is a device, was a
+    failed job with a results folder (exit 1); docs/errors.md promises a
+    config error: exit 3, the bench.toml line, nothing run or written."""
+    problems = []
+    for name, models, dataset, words in [
+            ("model-missing", ['name = "m"\nplugin = "sbm"\npath = "no-such.sbm"'], None,
+             ["[[model]] 'm': path = \"no-such.sbm\": %s/no-such.sbm: No such file or directory" % e.tmp]),
+            ("model-device", ['name = "m"\nplugin = "sbm"\npath = "/dev/null"'], None,
+             ["path = \"/dev/null\": /dev/null: not a regular file or folder"]),
+            ("dataset-missing", None, 'plugin = "ham10000"\npath = "gone"\n',
+             ["[dataset] 'ham10000': path = \"gone\": %s/gone: No such file or directory" % e.tmp])]:
+        b = e.bench(name=name + ".toml", models=models, dataset=dataset)
+        rc, err, out = e.run(b, out="out-" + name)
+        where = re.search(re.escape(b) + r":\d+:\d+: ", err)
+        if rc != EXIT_CONFIG or not where or any(w not in err for w in words) or os.path.exists(out):
+            problems.append("%s: rc %d (want 3, the line, %r, no %s), stderr %r"
+                            % (name, rc, words, out, err.strip()[:400]))
+    check(not problems, "paths checked before any job", *problems)
 
 
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
