@@ -3,6 +3,7 @@
  * one is chosen by -D at build time (tests/hardening/meson.build).
  *   HD_FAIL_OPEN  "hd-failopen": open() fails with a message.
  *   HD_CRASH_OPEN "hd-crash":    open() dies of SIGSEGV.
+ *   HD_CRASH_LOAD "hd-crashload": a model plugin whose load() dies of SIGSEGV.
  *   (default)     "hd-signal":   a backend that answers class 0 for every
  *                 image and, when its `after_images`-th image runs, sends its
  *                 own process `signal` ("int" or "term"; "abort": abort()): an interrupt that
@@ -18,7 +19,16 @@
 
 #include "sb_plugin.h"
 
-#if defined(HD_FAIL_OPEN) || defined(HD_CRASH_OPEN)
+#if defined(HD_CRASH_LOAD)
+static int m_load(const sb_host *host, const sb_options *opts, const sb_graph **g, sb_error *err) {
+    (void)host; (void)opts; (void)g; (void)err;
+    raise(SIGSEGV);
+    return SB_ECRASH;
+}
+static void m_unload(const sb_graph *g) { (void)g; }
+static const sb_model_plugin plugin = {
+    SB_PLUGIN_HEADER_INIT(SB_KIND_MODEL, "hd-crashload", "1.0.0", "test: crashes in load", NULL), m_load, m_unload};
+#elif defined(HD_FAIL_OPEN) || defined(HD_CRASH_OPEN)
 static int be_open(const sb_host *host, const sb_options *opts, void **be, sb_error *err) {
     (void)host; (void)opts; (void)be;
 #if defined(HD_CRASH_OPEN)

@@ -803,6 +803,68 @@ def case_paths_checked_before_any_job(e):
     check(not problems, "paths checked before any job", *problems)
 
 
+ISIC_ORDER = ["MEL", "NV", "BCC", "AKIEC", "BKL", "DF", "VASC"]
+DERMAMNIST = ["akiec", "bcc", "bkl", "df", "mel", "nv", "vasc"]
+
+
+def classes_model(e, name, classes):
+    """The fuzz-seed model with other class names in its header."""
+    _raw, header, data = sbm_parts(TINY)
+    header["classes"] = classes
+    path = os.path.join(e.tmp, name + ".sbm")
+    sbm_write(path, header, data)
+    return path
+
+
+def case_class_names_checked(e):
+    """A model exported in ISIC's column order was scored against DermaMNIST's
+    labels (only the count was compared): wrong accuracy, exit 0. Every
+    command that pairs a model with a dataset refuses it (exit 3, both lists,
+    nothing run); names that are aliases of the dataset's are accepted."""
+    path = classes_model(e, "isic", ISIC_ORDER)
+    b = e.bench(name="isic.toml", models=['name = "isic"\nplugin = "sbm"\npath = "%s"' % path])
+    want = ("model 'isic' classes [%s] are not dataset 'ham10000' classes [%s]: class 0 is 'MEL' in the model, "
+            "'akiec' in the dataset" % (", ".join(ISIC_ORDER), ", ".join(DERMAMNIST)))
+    env = dict(os.environ, SRAMBENCH_PLUGIN_PATH=e.plugins, SRAMBENCH_CACHE_DIR=e.cache)
+    problems = []
+    for cmd in ("run", "batch", "compare", "flow", "infer"):
+        out = os.path.join(e.tmp, "cls-" + cmd)
+        argv = [e.exe, cmd, "-q", "--output-dir", out]
+        argv += [b] if cmd == "run" else ["--config", b] + (["ham10000:0"] if cmd == "infer" else ["--no-charts"])
+        p = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           universal_newlines=True, timeout=120)
+        if p.returncode != EXIT_CONFIG or want not in p.stderr or not re.search(re.escape(b) + r":\d+:\d+: ", p.stderr) \
+                or os.path.exists(out):
+            problems.append("%s: rc %d (want 3, the bench.toml line, both lists, no %s), stderr %r"
+                            % (cmd, p.returncode, out, p.stderr.strip()[:500]))
+    # DermaMNIST's long names and ISIC's upper-case codes, in the dataset's order: the same classes
+    for name, classes in [("long", ["actinic keratoses", "basal cell carcinoma", "benign keratosis-like lesions",
+                                    "dermatofibroma", "melanoma", "melanocytic nevi", "vascular lesions"]),
+                          ("upper", [c.upper() for c in DERMAMNIST])]:
+        path = classes_model(e, name, classes)
+        b = e.bench(name=name + ".toml", models=['name = "%s"\nplugin = "sbm"\npath = "%s"' % (name, path)])
+        rc, err, out = e.run(b, out="cls-ok-" + name)
+        if rc != EXIT_OK:
+            problems.append("%s names: rc %d, want 0: %r" % (name, rc, err.strip()[:400]))
+    check(not problems, "class names", *problems)
+
+
+def case_crash_while_classes_checked(e):
+    """The class check opens datasets and loads models before any job: a
+    model plugin that crashes there still fails only its own job, and the
+    run goes on (docs/errors.md, Plugins that crash), with a warning."""
+    b = e.bench(name="crashload.toml", models=['name = "crash"\nplugin = "hd-crashload"',
+                                               'name = "tiny"\nplugin = "sbm"\npath = "%s"' % TINY])
+    rc, err, out = e.run(b)
+    check(rc == EXIT_JOB_FAILED, "exit %d, want 1 (a job failed)" % rc, err)
+    check("'hd-crashload' (model 'crash'), loading it crashed (signal %d" % signal.SIGSEGV in err
+          and "running without that check" in err, "the crash during the check is said", err)
+    jobs = {j["model"]: j for j in e.results(out)["jobs"]}
+    check(jobs["crash"]["status"] == "failed" and "loading it" in (jobs["crash"]["error"] or ""),
+          "the crashing model's job failed, naming the plugin", jobs["crash"])
+    check(jobs["tiny"]["status"] == "ok", "the other model's job ran", jobs["tiny"])
+
+
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
 
 
