@@ -6,12 +6,13 @@
 #include <sys/stat.h>
 
 #include "sb_csv.h"
+#include "sb_image.h"
 
 int sb_csv_open(const char *path, sb_csv *csv, sb_error *err) {
     FILE *f;
     long n;
     memset(csv, 0, sizeof *csv);
-    f = fopen(path, "rb");
+    f = sb_fopen_rb(path);
     if (!f) return sb_error_set(err, errno == ENOENT ? SB_ENOENT : SB_EIO, "%s: cannot open: %s", path, strerror(errno));
     {
         /* fopen succeeds on a directory and ftell then says LLONG_MAX: the
@@ -42,6 +43,9 @@ int sb_csv_open(const char *path, sb_csv *csv, sb_error *err) {
     fclose(f);
     csv->buf[n] = 0;
     csv->len = (size_t)n;
+    /* A UTF-8 byte order mark (spreadsheet programs write one) is no part
+     * of the first column's name: skip it. */
+    if (n >= 3 && memcmp(csv->buf, "\xEF\xBB\xBF", 3) == 0) csv->pos = 3;
     return SB_OK;
 }
 

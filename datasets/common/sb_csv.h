@@ -19,6 +19,7 @@ typedef struct sb_csv {
     int cap_fields;
 } sb_csv;
 
+/* A UTF-8 byte order mark at the start of the file is skipped. */
 int sb_csv_open(const char *path, sb_csv *csv, sb_error *err);
 /* Next non-empty row: 1 and its fields (valid until the next call), or 0 at
  * the end. A trailing '\r' is removed. */

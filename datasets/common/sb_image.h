@@ -11,6 +11,7 @@
 #define SB_IMAGE_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "sb_plugin.h"
@@ -36,6 +37,10 @@ int sb_jpeg_check_header(const char *path, sb_error *err);
 /* JPEG files decoded so far by this copy of the library (a test hook: it
  * proves that a cache hit decodes nothing). */
 uint64_t sb_jpeg_decode_count(void);
+
+/* fopen(path, "rb") that does not wait on a FIFO (for a writer, forever):
+ * the callers then fstat and refuse what is not a regular file. */
+FILE *sb_fopen_rb(const char *path);
 
 /* ------------------------------------------------------------- resize */
 

@@ -7,12 +7,14 @@
  * they change pixels and the cache key assumes they do not.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <jpeglib.h>
 
@@ -44,8 +46,19 @@ static void on_emit_message(j_common_ptr cinfo, int level) {
     if (level < 0) on_error_exit(cinfo);
 }
 
+FILE *sb_fopen_rb(const char *path) {
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), e;
+    FILE *f = fd < 0 ? NULL : fdopen(fd, "rb");
+    if (fd >= 0 && !f) {
+        e = errno;
+        close(fd);
+        errno = e;
+    }
+    return f; /* O_NONBLOCK changes nothing for the regular files read */
+}
+
 static int read_whole_file(const char *path, uint8_t **data, size_t *n_bytes, sb_error *err) {
-    FILE *f = fopen(path, "rb");
+    FILE *f = sb_fopen_rb(path);
     long n;
     if (!f) {
         return sb_error_set(err, errno == ENOENT ? SB_ENOENT : SB_EIO,

@@ -149,13 +149,17 @@ static int check_missing(ham_ds *d, sb_error *err) {
     for (size_t i = 0; i < d->meta.n; i++) {
         const ham_sample *s = &d->meta.s[i];
         if (!s->missing) continue;
+        if (!d->skip_unreadable && s->why)
+            return sb_error_set(err, SB_EIO, "%s:%d: image %s: %s: %s: expected a JPEG file", d->meta.meta_path,
+                                s->row, s->image_id, s->path, s->why);
         if (!d->skip_unreadable)
             return sb_error_set(err, SB_ENOENT, "%s:%d: image %s: missing image file %s",
                                 d->meta.meta_path, s->row, s->image_id, s->path);
         d->unreadable[i] = 1;
         n_missing++;
         if (d->host && d->host->log)
-            d->host->log(SB_LOG_WARN, "%s:%d: image %s missing, skipped", d->meta.meta_path, s->row, s->image_id);
+            d->host->log(SB_LOG_WARN, "%s:%d: image %s%s%s, skipped", d->meta.meta_path, s->row, s->image_id,
+                         s->why ? ": " : " ", s->why ? s->why : "missing");
     }
     if (n_missing && d->host && d->host->log)
         d->host->log(SB_LOG_WARN, "ham10000: %zu missing images skipped (skip_unreadable)", n_missing);

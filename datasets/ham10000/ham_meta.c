@@ -2,6 +2,7 @@
  * ham_meta.c - HAM10000 metadata, image location and splits (see ham_meta.h).
  */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,19 +86,45 @@ void ham_meta_free(ham_meta *m) {
     memset(m, 0, sizeof *m);
 }
 
-/* Find the image in the first image folder that has it. */
+/* What is at p when it is no regular file, or NULL when nothing is: a
+ * folder, a device or a symlink loop under the image's name is not a
+ * "missing image file", and saying so sends the user to the wrong fix. */
+static const char *not_a_file(const char *p) {
+    struct stat st;
+    if (stat(p, &st) == 0) return S_ISDIR(st.st_mode) ? "is a directory" : "is not a regular file";
+    if (errno == ELOOP) return "too many levels of symbolic links";
+    if (errno == EACCES) return "permission denied";
+    return NULL;
+}
+
+/* Find the image in the first image folder that has it as a file. */
 static int locate_image(const char *dir, const int *dir_exists, ham_sample *s) {
-    char name[64];
+    char name[64], *odd = NULL;
     snprintf(name, sizeof name, "%s.jpg", s->image_id);
     for (size_t d = 0; d < N_IMAGE_DIRS; d++) {
         char *p;
+        const char *why;
         if (!dir_exists[d]) continue;
         if (!(p = join(dir, image_dirs[d], ""))) return SB_ENOMEM;
         free(s->path);
         s->path = join(p, name, "");
         free(p);
         if (!s->path) return SB_ENOMEM;
-        if (is_file(s->path)) return SB_OK;
+        if (is_file(s->path)) {
+            free(odd);
+            s->why = NULL;
+            return SB_OK;
+        }
+        if (!odd && (why = not_a_file(s->path))) { /* keep looking: another folder may have the file */
+            s->why = why;
+            if (!(odd = strdup(s->path))) return SB_ENOMEM;
+        }
+    }
+    s->missing = 1;
+    if (odd) {
+        free(s->path);
+        s->path = odd;
+        return SB_OK;
     }
     /* Not found: keep the path in the first existing folder for messages. */
     for (size_t d = 0; d < N_IMAGE_DIRS; d++) {
@@ -108,7 +135,6 @@ static int locate_image(const char *dir, const int *dir_exists, ham_sample *s) {
         free(p);
         break;
     }
-    s->missing = 1;
     return s->path ? SB_OK : SB_ENOMEM;
 }
 
@@ -275,13 +301,14 @@ static int split_dermamnist(ham_meta *m, sb_error *err) {
     if (rc < 0) return rc;
     while ((rc = sb_csv_next(&csv, &f, &n, err)) == 1) {
         int subset;
+        long index;
         if (n != 3) {
             rc = sb_error_set(err, SB_EFORMAT, "%s:%d: %d columns: expected 3 (split,index,image_id)", csv.path, csv.line, n);
             break;
         }
         if (header) {
             header = 0;
-            if (strcmp(f[0], "split") != 0 || strcmp(f[2], "image_id") != 0) {
+            if (strcmp(f[0], "split") != 0 || strcmp(f[1], "index") != 0 || strcmp(f[2], "image_id") != 0) {
                 rc = sb_error_set(err, SB_EFORMAT, "%s:%d: header '%s,%s,%s': expected 'split,index,image_id'",
                                   csv.path, csv.line, f[0], f[1], f[2]);
                 break;
@@ -290,6 +317,13 @@ static int split_dermamnist(ham_meta *m, sb_error *err) {
         }
         if (ham_parse_subset(f[0], &subset) < 0 || subset == HAM_NO_SUBSET) {
             rc = sb_error_set(err, SB_EFORMAT, "%s:%d: split '%s': expected train, val or test", csv.path, csv.line, f[0]);
+            break;
+        }
+        /* not used for the lookup, but a row whose index is not one is no
+         * DermaMNIST row: the file is not what it claims to be */
+        if (sb_csv_int(f[1], 0, INT_MAX, &index) < 0) {
+            rc = sb_error_set(err, SB_EFORMAT, "%s:%d: index '%s': expected a decimal integer 0, 1, 2, ... (the "
+                              "image's position in its DermaMNIST subset)", csv.path, csv.line, f[1]);
             break;
         }
         if (n_tab == cap) {

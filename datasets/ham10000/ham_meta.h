@@ -25,6 +25,7 @@ typedef struct ham_sample {
     char *image_id, *lesion_id, *dx, *dx_type, *age, *sex, *localization;
     char *path;    /* the JPEG: where it was found, else where it was expected */
     int missing;   /* no file at `path` when the metadata was loaded */
+    const char *why; /* missing: what is there instead ("is a directory"), or NULL: nothing */
     int label;     /* index into ham_class_names */
     int row;       /* line in HAM10000_metadata.csv */
     int subset;    /* HAM_TRAIN/VAL/TEST under the chosen split, or HAM_NO_SUBSET */

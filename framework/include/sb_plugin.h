@@ -238,6 +238,8 @@ typedef struct sb_dataset_plugin {
     void (*close)(void *ds);
     size_t (*count)(void *ds);                /* samples in the opened split */
     int (*n_classes)(void *ds);
+    /* NULL, or NULL for a class: no names; then only the number of classes
+     * is checked against a model's (docs/datasets.md, "Class names") */
     const char *(*class_name)(void *ds, int cls);
     int (*label)(void *ds, size_t index);     /* cheap: no decoding */
     const char *(*sample_id)(void *ds, size_t index); /* "ISIC_0024306" */
@@ -341,7 +343,7 @@ typedef struct sb_graph {
     int32_t input;               /* tensor index: int8 [1,H,W,3], q = pixel - 128 */
     int32_t output;              /* tensor index: int8 logits [1,n_classes] */
     int32_t n_classes;
-    const char *const *class_names;
+    const char *const *class_names; /* n_classes names, or NULL; compared with the dataset's */
     const char *provenance_json; /* the model file's provenance object, or NULL */
 } sb_graph;
 

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sb_classes.h"
 #include "sb_cmd.h"
 #include "sb_config.h"
 #include "sb_image.h"
@@ -91,41 +92,57 @@ static int load_jpeg(const char *path, image *im, sb_error *err) {
     return 0;
 }
 
+/* The image's label means the model's class of that number only when the
+ * two name the same classes in the same order (sb_classes.h). */
+static int check_classes(const sb_cfg_inst *mi, const sb_graph *g, const sb_dataset_plugin *api, void *h,
+                         const sb_cfg_dataset *d, sb_error *err) {
+    sb_error e = {0};
+    int unnamed = 0;
+    if (sb_classes_check(g, mi->name, api, h, d->inst.name, &unnamed, &e) < 0)
+        return sb_error_set(err, SB_EINVAL, "%s:%d:%d: %s", mi->file, mi->line, mi->col, e.msg);
+    if (unnamed) sb_classes_warn(mi->name, d->inst.name, unnamed, g->n_classes);
+    return 0;
+}
+
+/* Image `index` of the open dataset h into im, as a run would get it. */
+static int serve_image(const sb_dataset_plugin *api, void *h, const sb_cfg_dataset *d, const char *what, size_t index,
+                       image *im, sb_error *err) {
+    const char *id;
+    char *t;
+    int rc;
+    if (api->count(h) == 0) return sb_error_set(err, SB_EINVAL, "'%s': the opened split has no images", what);
+    if (index >= api->count(h))
+        return sb_error_set(err, SB_EINVAL, "'%s': index out of range: the opened split has %zu images: expected "
+                            "0..%zu", what, api->count(h), api->count(h) - 1);
+    id = api->sample_id ? api->sample_id(h, index) : NULL;
+    rc = api->get(h, index, im->size_px, im->rgb, err);
+    if (rc < 0 && api->prepare && api->prepare(h, im->size_px, err) == 0)
+        rc = api->get(h, index, im->size_px, im->rgb, err);
+    im->label = api->label(h, index);
+    snprintf(im->id, sizeof im->id, "%s", id ? id : "");
+    snprintf(im->source, sizeof im->source, "%s:%zu (%s)", d->inst.name, index, id ? id : "no id");
+    t = sb_strdupf("image %zu of dataset '%s' (plugin %s, %s): decoded with libjpeg and squashed to %d x %d pixels by "
+                   "area averaging (docs/dataset-cache.md), from the image cache when present", index, d->inst.name,
+                   d->inst.plugin, id ? id : "no id", im->size_px, im->size_px);
+    cJSON_AddItemToArray(im->steps, cJSON_CreateString(t ? t : "?"));
+    free(t);
+    return rc;
+}
+
 /* dataset:index - the image as the dataset plugin serves it to a run. */
-static int load_dataset(const sb_config *cfg, const sb_search_path *sp, const sb_host *host, const sb_cfg_dataset *d,
-                        const char *what, size_t index, image *im, sb_error *err) {
+static int load_dataset(const sb_cfg_inst *mi, const sb_graph *g, const sb_search_path *sp, const sb_host *host,
+                        const sb_cfg_dataset *d, const char *what, size_t index, image *im, sb_error *err) {
     sb_plugin p;
     sb_opts_owned oo;
     const sb_dataset_plugin *api;
     void *h = NULL;
     int rc;
-    (void)cfg;
     if ((rc = sb_plugin_find(sp, SB_KIND_DATASET, d->inst.plugin, &p, err)) < 0) return rc;
     api = (const sb_dataset_plugin *)p.hdr;
     if ((rc = sb_options_build(&d->inst, sb_cfg_dataset_keys, p.hdr->options, &oo, err)) == 0) {
         if ((rc = api->open(host, &oo.opts, &h, err)) == 0) {
-            if (api->count(h) == 0)
-                rc = sb_error_set(err, SB_EINVAL, "'%s': the opened split has no images", what);
-            else if (index >= api->count(h))
-                rc = sb_error_set(err, SB_EINVAL, "'%s': index out of range: the opened split has %zu images: expected "
-                                  "0..%zu", what, api->count(h), api->count(h) - 1);
-            else {
-                const char *id = api->sample_id ? api->sample_id(h, index) : NULL;
-                rc = api->get(h, index, im->size_px, im->rgb, err);
-                if (rc < 0 && api->prepare && api->prepare(h, im->size_px, err) == 0)
-                    rc = api->get(h, index, im->size_px, im->rgb, err);
-                im->label = api->label(h, index);
-                snprintf(im->id, sizeof im->id, "%s", id ? id : "");
-                snprintf(im->source, sizeof im->source, "%s:%zu (%s)", d->inst.name, index, id ? id : "no id");
-                {
-                    char *t = sb_strdupf("image %zu of dataset '%s' (plugin %s, %s): decoded with libjpeg and squashed to "
-                                         "%d x %d pixels by area averaging (docs/dataset-cache.md), from the image cache "
-                                         "when present", index, d->inst.name, d->inst.plugin, id ? id : "no id",
-                                         im->size_px, im->size_px);
-                    cJSON_AddItemToArray(im->steps, cJSON_CreateString(t ? t : "?"));
-                    free(t);
-                }
-            }
+            rc = check_classes(mi, g, api, h, d, err);
+            if (rc == 0) rc = serve_image(api, h, d, what, index, im, err);
             api->close(h);
         }
         sb_options_free(&oo);
@@ -166,8 +183,8 @@ static int unknown_dataset(const sb_config *cfg, const char *what, const char *c
 }
 
 /* <image.jpg | dataset:index>: a dataset of bench.toml by its name, else a file. */
-static int load_what(const sb_config *cfg, const sb_search_path *sp, const sb_host *host, const char *what, image *im,
-                     sb_error *err) {
+static int load_what(const sb_config *cfg, const sb_cfg_inst *mi, const sb_graph *g, const sb_search_path *sp,
+                     const sb_host *host, const char *what, image *im, sb_error *err) {
     const char *colon = strrchr(what, ':');
     size_t k, idx = 0;
     int rc;
@@ -175,7 +192,7 @@ static int load_what(const sb_config *cfg, const sb_search_path *sp, const sb_ho
         const sb_cfg_dataset *d = &cfg->datasets[k];
         if (strlen(d->inst.name) != (size_t)(colon - what) || strncmp(d->inst.name, what, (size_t)(colon - what))) continue;
         if ((rc = parse_index(what, colon + 1, &idx, err)) < 0) return rc;
-        return load_dataset(cfg, sp, host, d, what, idx, im, err);
+        return load_dataset(mi, g, sp, host, d, what, idx, im, err);
     }
     if (colon && colon[1] && strspn(colon + 1, "+-0123456789") == strlen(colon + 1) && access(what, F_OK) != 0)
         return unknown_dataset(cfg, what, colon, err);
@@ -424,7 +441,7 @@ static int infer_main(int argc, char **argv) {
     im.rgb = malloc((size_t)im.size_px * (size_t)im.size_px * 3);
     input = malloc((size_t)im.size_px * (size_t)im.size_px * 3);
     if (!im.rgb || !input) goto fail;
-    if (load_what(&cfg, &sp, &host, a.what, &im, &err) < 0) goto fail;
+    if (load_what(&cfg, mi, g, &sp, &host, a.what, &im, &err) < 0) goto fail;
     for (i = 0; i < im.size_px * im.size_px * 3; i++) input[i] = (int8_t)(im.rgb[i] - 128);
     step(&im, "int8 input q = pixel - 128 (%.0f x %.0f x 3, the model's input tensor)", im.size_px, im.size_px);
     jobs = cJSON_CreateArray();

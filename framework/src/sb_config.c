@@ -59,8 +59,30 @@ static int get_str(const sb_toml *t, const char *key, const char *where, char **
     return *out ? 0 : sb_error_set(err, SB_ENOMEM, "out of memory");
 }
 
+/* The code point at s (valid UTF-8: the TOML reader refuses the rest). */
+static unsigned utf8_at(const char *s) {
+    const unsigned char *p = (const unsigned char *)s;
+    if (p[0] < 0x80) return p[0];
+    if (p[0] < 0xE0) return (p[0] & 0x1Fu) << 6 | (p[1] & 0x3Fu);
+    if (p[0] < 0xF0) return (p[0] & 0x0Fu) << 12 | (p[1] & 0x3Fu) << 6 | (p[2] & 0x3Fu);
+    return (p[0] & 0x07u) << 18 | (p[1] & 0x3Fu) << 12 | (p[2] & 0x3Fu) << 6 | (p[3] & 0x3Fu);
+}
+
+/* Names end up in folder names, file names, terminal lines and Markdown
+ * tables: a newline, a control character or a bidi override (U+202E shows
+ * "exe.txt" as "txt.exe") would be used raw. Only a safe set is allowed. */
+static int check_name_chars(const sb_toml *v, const char *where, const char *why, sb_error *err) {
+    size_t k = strspn(v->s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-");
+    unsigned cp;
+    if (!v->s[k]) return 0;
+    cp = utf8_at(v->s + k);
+    return sb_error_set(err, SB_EINVAL, "%s:%d:%d: %s 'name' has U+%04X at byte %zu: expected only letters A-Z a-z, "
+                        "digits, '.', '_' and '-'%s", v->file, v->line, v->col, where, cp, k + 1, why);
+}
+
 /* A name: a non-empty string (an empty one made a folder "20261129-100511-"
- * and jobs called " x  x ") of at most max_len bytes (0: no limit). */
+ * and jobs called " x  x ") of at most max_len bytes, of the characters
+ * check_name_chars allows. */
 static int get_name(const sb_toml *t, const char *where, size_t max_len, const char *why, char **out,
                     sb_error *err) {
     const sb_toml *v = sb_toml_get(t, "name");
@@ -72,7 +94,7 @@ static int get_name(const sb_toml *t, const char *where, size_t max_len, const c
     if (max_len && strlen(v->s) > max_len)
         return sb_error_set(err, SB_EINVAL, "%s:%d:%d: %s 'name' is %zu bytes long: expected at most %zu%s", v->file,
                             v->line, v->col, where, strlen(v->s), max_len, why);
-    return 0;
+    return check_name_chars(v, where, why, err);
 }
 
 static int get_int(const sb_toml *t, const char *key, const char *where, int64_t lo, int64_t hi,
@@ -257,7 +279,7 @@ static int load_inst(sb_config *cfg, sb_toml *t, const char *section, sb_cfg_ins
         return sb_error_set(err, SB_EINVAL, "%s:%d:%d: %s plugin = \"%s\": expected a plugin name, "
                             "[a-z0-9][a-z0-9-]* (lower-case letters, digits and '-'; not a path)",
                             plugin->file, plugin->line, plugin->col, where, inst->plugin);
-    if ((rc = get_name(t, where, 0, " (or no 'name' key: the plugin's name)", &inst->name, err)) < 0)
+    if ((rc = get_name(t, where, SB_CFG_NAME_MAX, " (or no 'name' key: the plugin's name)", &inst->name, err)) < 0)
         return rc;
     if (!inst->name && !(inst->name = strdup(inst->plugin))) return sb_error_set(err, SB_ENOMEM, "out of memory");
     return 0;

@@ -57,6 +57,9 @@ typedef struct sb_cfg_sweep {
 /* [run] name is part of the results folder's name, "<YYYYmmdd-HHMMSS>-<name>"
  * (and "-<k>" when taken): a file name holds at most 255 bytes (NAME_MAX). */
 #define SB_CFG_RUN_NAME_MAX 200
+/* [dataset], [[model]] and [[backend]] names: in job labels, tables and
+ * `infer <dataset>:<index>`; the same bound. */
+#define SB_CFG_NAME_MAX SB_CFG_RUN_NAME_MAX
 
 typedef struct sb_config {
     char *path;        /* bench.toml as given                            */

@@ -148,6 +148,39 @@ cJSON *sb_inputs_json(const sb_run *run) {
     return arr;
 }
 
+/* One instance's `path`: 0, or SB_EINVAL naming the bench.toml line. */
+static int check_path(const char *section, const char *name, const char *root, const sb_option *o, sb_error *err) {
+    char *joined;
+    struct stat st;
+    const char *why = NULL;
+    int rc = 0;
+    if (!o || o->type != SB_OPT_STRING || !o->s || !o->s[0]) return 0; /* the plugin's default, or its own error */
+    if (!(joined = o->s[0] == '/' || !root ? strdup(o->s) : sb_path_join(root, o->s)))
+        return sb_error_set(err, SB_ENOMEM, "out of memory");
+    if (stat(joined, &st) != 0) why = strerror(errno);
+    else if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) why = "not a regular file or folder (a device, FIFO or socket)";
+    if (why)
+        rc = sb_error_set(err, SB_EINVAL, "%s:%d:%d: %s '%s': path = \"%s\": %s: %s: expected an existing file or "
+                          "folder (a relative path is relative to %s)", o->file, o->line, o->col, section, name, o->s,
+                          joined, why, root ? root : ".");
+    free(joined);
+    return rc;
+}
+
+int sb_inputs_check_paths(const sb_run *run, sb_error *err) {
+    size_t i;
+    int rc = 0;
+    for (i = 0; rc == 0 && i < run->cfg->n_models; i++) {
+        const sb_run_model *m = &run->models[i];
+        rc = check_path("[[model]]", m->cfg->name, run->cfg->dir, sb_opt_find(&m->opts.opts, "path"), err);
+    }
+    for (i = 0; rc == 0 && i < run->cfg->n_datasets; i++) {
+        const sb_run_dataset *d = &run->datasets[i];
+        rc = check_path("[dataset]", d->cfg->inst.name, run->cfg->dir, sb_opt_find(&d->opts.opts, "path"), err);
+    }
+    return rc;
+}
+
 static const char *str(const cJSON *o, const char *k) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
     return cJSON_IsString(v) ? v->valuestring : NULL;

@@ -14,6 +14,11 @@ struct cJSON;
  * {"section", "name", "path" (absolute), "fingerprint"}. */
 struct cJSON *sb_inputs_json(const sb_run *run);
 
+/* Every model's and dataset's `path` option names an existing file or
+ * folder: else SB_EINVAL naming its bench.toml line, before any job runs
+ * or any results folder is made (a config error, not a failed job). */
+int sb_inputs_check_paths(const sb_run *run, sb_error *err);
+
 /* 0 if every entry of `now` has the same fingerprint in `then` (results.json's
  * "inputs"; NULL for a run from before they were recorded: accepted), else
  * SB_EINVAL naming the instance and the file. `results` names results.json. */

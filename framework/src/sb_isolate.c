@@ -264,8 +264,20 @@ static int record_crash(const sb_config *cfg, const watch *w, const char *how, s
     return 0;
 }
 
+/* A plugin crashed before any job, while the runner checked the classes of
+ * the datasets and models (sb_runner.c): run again without that check, so
+ * the same crash happens in its job, which is recorded and the run goes on. */
+static void check_crashed(const sb_config *cfg, const watch *w, const char *how) {
+    char who[512];
+    culprit(cfg, (size_t)w->job, w->phase, who, sizeof who);
+    fprintf(stderr, "srambench: warning: %s crashed (%s) while the classes of models and datasets were checked, "
+            "before any job: running without that check\n", who, how);
+    sb_runner_set_class_check(0);
+}
+
 static int supervise(const sb_config *cfg, sb_isolated_fn fn, void *ud, const char *resume_dir) {
     size_t n_jobs = cfg->n_datasets * cfg->n_models * cfg->n_backends, tries;
+    int class_check = 1;
     watch w;
     char dir[4096] = "";
     memset(&w, 0, sizeof w);
@@ -281,6 +293,11 @@ static int supervise(const sb_config *cfg, sb_isolated_fn fn, void *ud, const ch
         if (code >= 0) return code;
         how_it_ended(status, how, sizeof how);
         if (killed_by_stop(status)) return interrupted(&w, how);
+        if (class_check && w.job >= 0 && !w.dir[0]) {
+            check_crashed(cfg, &w, how);
+            class_check = 0;
+            continue;
+        }
         if (w.job < 0 || !w.dir[0]) {
             fprintf(stderr, "srambench: error: the run ended abruptly (%s) outside any job%s%s\n", how,
                     w.dir[0] ? "; finished jobs are in " : "", w.dir);

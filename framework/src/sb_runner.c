@@ -20,6 +20,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "sb_classes.h"
 #include "sb_inputs.h"
 #include "sb_lock.h"
 #include "sb_resume.h"
@@ -37,6 +38,10 @@ static int g_verbose_log = -1;
 static int g_progress_fd = -1;
 
 void sb_runner_set_progress_fd(int fd) { g_progress_fd = fd; }
+
+static int g_class_check = 1;
+
+void sb_runner_set_class_check(int on) { g_class_check = on; }
 
 /* One line to the supervising process (sb_isolate.c): which job and phase
  * is under way, so that a crash can be pinned on the plugin at fault. One
@@ -212,6 +217,51 @@ static int check_graph(const sb_run_dataset *ds, const sb_run_model *m, int *siz
         return sb_error_set(err, SB_EINVAL, "model '%s' has %d classes but dataset '%s' has %d: expected the same",
                             m->cfg->name, g->n_classes, ds->cfg->inst.name, ds->n_classes);
     *size_px = g->tensors[g->input].shape[1];
+    return 0;
+}
+
+/* The first job of dataset d x model m still to run (resume: not restored),
+ * or n_jobs when there is none. */
+static size_t first_pending(const sb_run *run, size_t d, size_t m) {
+    size_t j;
+    for (j = 0; j < run->n_jobs; j++)
+        if (run->jobs[j].ds == d && run->jobs[j].model == m && !run->jobs[j].restored) return j;
+    return run->n_jobs;
+}
+
+/* One pair, opened as its first job would (a crash is pinned on that job's
+ * plugin): a dataset or model that fails to open is left to the jobs to
+ * report; classes that do not match are the config's error. */
+static int check_pair(sb_run *run, size_t d, size_t m, sb_error *err) {
+    sb_run_dataset *ds = &run->datasets[d];
+    sb_run_model *mo = &run->models[m];
+    size_t k = first_pending(run, d, m);
+    sb_error e = {0};
+    int rc, unnamed = 0;
+    if (k == run->n_jobs) return 0;
+    sb_runner_event("job %zu dataset", k);
+    rc = ensure_dataset(ds, &e);
+    sb_runner_event("job %zu model", k);
+    if (rc == 0) rc = ensure_model(mo, &e);
+    sb_runner_event("job %zu done", k);
+    if (rc < 0 || sb_runner_check_graph(mo->graph, mo->cfg->name, &e) < 0) return 0;
+    if (sb_classes_check(mo->graph, mo->cfg->name, ds->api, ds->h, ds->cfg->inst.name, &unnamed, &e) < 0)
+        return sb_error_set(err, SB_EINVAL, "%s:%d:%d: %s", mo->cfg->file, mo->cfg->line, mo->cfg->col,
+                            e.msg);
+    if (unnamed) sb_classes_warn(mo->cfg->name, ds->cfg->inst.name, unnamed, ds->n_classes);
+    return 0;
+}
+
+/* Before any job or results folder: each model's classes against each
+ * dataset's. A model exported with another class order was scored against
+ * the wrong labels, with exit 0. */
+static int check_classes(sb_run *run, sb_error *err) {
+    size_t d, m;
+    int rc;
+    if (!g_class_check) return 0;
+    for (d = 0; d < run->cfg->n_datasets; d++)
+        for (m = 0; m < run->cfg->n_models; m++)
+            if ((rc = check_pair(run, d, m, err)) < 0) return rc;
     return 0;
 }
 
@@ -649,15 +699,22 @@ static int make_out_dir(sb_runner *r, const sb_config *cfg, const char *fixed, s
     return rc;
 }
 
-/* The folder to write: made (or named) and locked for this run, or the run
- * to resume, locked before its results.json is read (sb_lock.h). */
-static int open_out_dir(sb_runner *r, const sb_config *cfg, sb_error *err) {
+/* The run to resume, locked before its results.json is read (sb_lock.h);
+ * nothing to do for a new run. */
+static int open_resume_dir(sb_runner *r, sb_error *err) {
     const char *resume = r->opts->resume_dir;
     int rc;
-    if (resume) {
-        if ((rc = sb_lock_run_dir(resume, err)) < 0) return rc;
-        return sb_resume_restore(&r->run, resume, r->opts->resume_rerun, err);
-    }
+    if (!resume) return 0;
+    if ((rc = sb_lock_run_dir(resume, err)) < 0) return rc;
+    return sb_resume_restore(&r->run, resume, r->opts->resume_rerun, err);
+}
+
+/* A new run's folder, made (or named) and locked for this run; nothing to do
+ * when resuming. It comes after every config check, so a refused config
+ * leaves no folder behind. */
+static int open_new_dir(sb_runner *r, const sb_config *cfg, sb_error *err) {
+    int rc;
+    if (r->opts->resume_dir) return 0;
     if ((rc = make_out_dir(r, cfg, r->opts->out_dir, err)) < 0) return rc;
     return sb_lock_dir(r->run.out_dir, err);
 }
@@ -727,9 +784,10 @@ int sb_run_bench(const sb_config *cfg, const sb_run_opts *opts, sb_run_summary *
     g_host.repo_root = cfg->dir;
     /* The files' fingerprints are taken before any job reads them: a resume
      * compares them with the ones the run started with (sb_inputs.c). */
-    if ((rc = prepare_run(r, cfg, err)) < 0 ||
+    if ((rc = prepare_run(r, cfg, err)) < 0 || (rc = sb_inputs_check_paths(&r->run, err)) < 0 ||
         (!(r->run.inputs = sb_inputs_json(&r->run)) && (rc = sb_error_set(err, SB_ENOMEM, "out of memory")) < 0) ||
-        (rc = open_out_dir(r, cfg, err)) < 0) {
+        (rc = open_resume_dir(r, err)) < 0 || (rc = check_classes(&r->run, err)) < 0 ||
+        (rc = open_new_dir(r, cfg, err)) < 0) {
         teardown(r);
         free(r);
         return rc;

@@ -47,6 +47,12 @@ sb_run *sb_runner_run(sb_runner *r);
 /* Where to tell a supervising process what is under way (sb_isolate.h):
  * lines "dir PATH", "job K PHASE" and "exit". -1: nobody listens. */
 void sb_runner_set_progress_fd(int fd);
+
+/* Before any job, sb_run_bench opens each dataset and loads each model to
+ * check that their classes match (exit 3 when not). 0 turns that off: the
+ * supervisor does, for the next child, when a plugin crashed there, so that
+ * the crash is the failed job it would have been (sb_isolate.c). */
+void sb_runner_set_class_check(int on);
 void sb_runner_event(const char *fmt, ...);
 
 /* What every command needs of a model plugin's graph, whatever the

@@ -256,6 +256,11 @@ static void bad_split_file_rows(void **state) {
         {"split,index,image_id\ntrain,0,ISIC_0000000\ntrain,1\n", "dermamnist_split_info.csv:3", "2 columns"},
         {"split,index,image_id\nholdout,0,ISIC_0000000\n", "dermamnist_split_info.csv:2", "split 'holdout'"},
         {"split,index,image_id\ntrain,0,ISIC_0000000\n", "HAM10000_metadata.csv:3", "ISIC_0000001 is not in"},
+        /* once accepted: an index that is no index */
+        {"split,index,image_id\ntrain,0,ISIC_0000000\ntrain,abc,ISIC_0000001\n", "dermamnist_split_info.csv:3",
+         "index 'abc': expected a decimal integer 0, 1, 2, ..."},
+        {"split,index,image_id\ntrain,-3,ISIC_0000000\n", "dermamnist_split_info.csv:2", "index '-3': expected"},
+        {"split,idx,image_id\ntrain,0,ISIC_0000000\n", "dermamnist_split_info.csv:1", "expected 'split,index,image_id'"},
     };
     char dir[4400], p[4500];
     void *ds;
@@ -289,6 +294,39 @@ static void bad_split_file_rows(void **state) {
     assert_non_null(strstr(e.msg, p));
     /* Other splits do not need the file. */
     assert_int_equal(open_ds(dir, "lesion", "test", 0, 0, 1, &ds, &e), SB_OK);
+    P->close(ds);
+}
+
+/* Prefix a file with a UTF-8 byte order mark, as a spreadsheet saves it. */
+static void prepend_bom(const char *path) {
+    FILE *f = fopen(path, "rb");
+    char *buf = malloc(1 << 16);
+    size_t n;
+    assert_non_null(f);
+    assert_non_null(buf);
+    memcpy(buf, "\xEF\xBB\xBF", 3);
+    n = 3 + fread(buf + 3, 1, (1 << 16) - 4, f);
+    fclose(f);
+    buf[n] = 0;
+    tu_write_text(path, buf);
+    free(buf);
+}
+
+/* The metadata and split files with a byte order mark open as without one
+ * (the metadata once failed: "column 1 is 'lesion_id': expected 'lesion_id'"). */
+static void byte_order_marks_are_skipped(void **state) {
+    char dir[4400], p[4500];
+    void *ds;
+    (void)state;
+    snprintf(dir, sizeof dir, "%s/bom", tmp);
+    make_dataset(dir, NULL);
+    snprintf(p, sizeof p, "%s/HAM10000_metadata.csv", dir);
+    prepend_bom(p);
+    snprintf(p, sizeof p, "%s/dermamnist_split_info.csv", dir);
+    prepend_bom(p);
+    ds = open_ok(dir, "dermamnist", "all", 0);
+    assert_int_equal(P->count(ds), (size_t)n_images);
+    assert_string_equal(tu_meta(P->sample_meta(ds, 0), "lesion_id"), "HAM_0000000");
     P->close(ds);
 }
 
@@ -373,6 +411,39 @@ static void corrupt_jpeg_fails_prepare_or_is_skipped(void **state) {
     assert_non_null(strstr(tu_log_buf, "ISIC_0000004"));
     assert_non_null(strstr(tu_log_buf, "ISIC_0000009"));
     P->close(ds);
+}
+
+/* Image 4 of a fresh copy replaced by what make_odd makes at its path: the
+ * message says what is there, not "missing image file". */
+static void expect_odd_image(const char *name, void (*make_odd)(const char *path), const char *says) {
+    char dir[4400], p[4500], where[4600];
+    void *ds;
+    sb_error e;
+    snprintf(dir, sizeof dir, "%s/%s", tmp, name);
+    make_dataset(dir, NULL);
+    snprintf(p, sizeof p, "%s/HAM10000_images_part_1/ISIC_0000004.jpg", dir);
+    assert_int_equal(unlink(p), 0);
+    make_odd(p);
+    snprintf(where, sizeof where, "HAM10000_metadata.csv:6: image ISIC_0000004: %s: %s: expected a JPEG file", p, says);
+    assert_int_not_equal(open_ds(dir, "all", "all", 0, 0, 1, &ds, &e), SB_OK);
+    if (!strstr(e.msg, where) || strstr(e.msg, "missing")) fail_msg("message: %s", e.msg);
+    /* skip_unreadable: listed as unreadable, as a missing one is */
+    tu_log_clear();
+    assert_int_equal(open_ds(dir, "all", "all", 0, 1, 1, &ds, &e), SB_OK);
+    assert_string_equal(tu_meta(P->sample_meta(ds, 4), "status"), "unreadable");
+    if (!strstr(tu_log_buf, says)) fail_msg("log: %s", tu_log_buf);
+    P->close(ds);
+}
+
+static void make_folder(const char *p) { assert_int_equal(mkdir(p, 0755), 0); }
+static void make_loop(const char *p) { assert_int_equal(symlink(p, p), 0); }
+static void make_device(const char *p) { assert_int_equal(symlink("/dev/zero", p), 0); }
+
+static void image_that_is_no_file_says_what_it_is(void **state) {
+    (void)state;
+    expect_odd_image("odd-dir", make_folder, "is a directory");
+    expect_odd_image("odd-loop", make_loop, "too many levels of symbolic links");
+    expect_odd_image("odd-dev", make_device, "is not a regular file");
 }
 
 static void missing_folder_says_what_to_download(void **state) {
@@ -479,9 +550,11 @@ int main(int argc, char **argv) {
         cmocka_unit_test(prepare_builds_then_reuses_cache),
         cmocka_unit_test(changed_image_invalidates_cache),
         cmocka_unit_test(bad_split_file_rows),
+        cmocka_unit_test(byte_order_marks_are_skipped),
         cmocka_unit_test(no_cache_decodes_directly),
         cmocka_unit_test(bad_metadata_rows_name_file_and_row),
         cmocka_unit_test(corrupt_jpeg_fails_prepare_or_is_skipped),
+        cmocka_unit_test(image_that_is_no_file_says_what_it_is),
         cmocka_unit_test(missing_folder_says_what_to_download),
         cmocka_unit_test(bad_options_name_their_line),
         cmocka_unit_test(sbprep_manifest_matches_plugin),

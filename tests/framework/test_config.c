@@ -175,6 +175,26 @@ static void test_missing(void **state) {
     }
 }
 
+/* A name with a newline, a control character or a bidi override was used
+ * raw in the results folder's name, job labels and tables. */
+static void test_unsafe_names(void **state) {
+    char text[1024];
+    (void)state;
+    snprintf(text, sizeof text, "[run]\nname = \"a\\nb\"\n[dataset]\nplugin = \"d\"\n%s", minimal_tail);
+    parse_bad(text, 2, 1, "[run] key 'name' has U+000A at byte 2: expected only letters A-Z a-z, digits, '.', '_' "
+                          "and '-' (it names the results folder)");
+    snprintf(text, sizeof text, "[run]\nname = \"ab\\u202Etxt.exe\"\n[dataset]\nplugin = \"d\"\n%s", minimal_tail);
+    parse_bad(text, 2, 1, "[run] key 'name' has U+202E at byte 3");
+    snprintf(text, sizeof text, "[run]\nname = \"x\\u0007\"\n[dataset]\nplugin = \"d\"\n%s", minimal_tail);
+    parse_bad(text, 2, 1, "'name' has U+0007 at byte 2");
+    parse_bad("[dataset]\nplugin = \"d\"\n[[model]]\nplugin = \"m\"\nname = \"a/b\"\n[[backend]]\nplugin = \"b\"\n",
+              5, 1, "[[model]] 'name' has U+002F at byte 2: expected only letters");
+    parse_bad("[dataset]\nplugin = \"d\"\n[[model]]\nplugin = \"m\"\n[[backend]]\nplugin = \"b\"\nname = \"cpu 2\"\n",
+              7, 1, "[[backend]] 'name' has U+0020 at byte 4");
+    parse_bad("[dataset]\nplugin = \"d\"\nname = \"ham:1\"\n[[model]]\nplugin = \"m\"\n[[backend]]\nplugin = \"b\"\n",
+              3, 1, "[dataset] 'name' has U+003A at byte 4");
+}
+
 static void test_config_merge(void **state) {
     sb_config cfg;
     sb_error err = {0};
@@ -417,7 +437,7 @@ int main(void) {
         cmocka_unit_test(test_missing),      cmocka_unit_test(test_config_merge),
         cmocka_unit_test(test_options_ok),   cmocka_unit_test(test_options_bad),
         cmocka_unit_test(test_no_spec),      cmocka_unit_test(test_sweep_table),
-        cmocka_unit_test(test_sweep_bad),
+        cmocka_unit_test(test_sweep_bad),    cmocka_unit_test(test_unsafe_names),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -7,6 +7,7 @@
  *                 dlopen before any check, creates the file $HD_EVIL_MARKER:
  *                 the loader must refuse a file out of its search path
  *                 before loading it (case plugin_path_escape).
+ *   HD_CRASH_LOAD "hd-crashload": a model plugin whose load() dies of SIGSEGV.
  *   (default)     "hd-signal":   a backend that answers class 0 for every
  *                 image and, when its `after_images`-th image runs, sends its
  *                 own process `signal` ("int" or "term"; "abort": abort()): an interrupt that
@@ -36,7 +37,16 @@ __attribute__((constructor)) static void hd_evil(void) {
 #define HD_FAIL_OPEN
 #endif
 
-#if defined(HD_FAIL_OPEN) || defined(HD_CRASH_OPEN)
+#if defined(HD_CRASH_LOAD)
+static int m_load(const sb_host *host, const sb_options *opts, const sb_graph **g, sb_error *err) {
+    (void)host; (void)opts; (void)g; (void)err;
+    raise(SIGSEGV);
+    return SB_ECRASH;
+}
+static void m_unload(const sb_graph *g) { (void)g; }
+static const sb_model_plugin plugin = {
+    SB_PLUGIN_HEADER_INIT(SB_KIND_MODEL, "hd-crashload", "1.0.0", "test: crashes in load", NULL), m_load, m_unload};
+#elif defined(HD_FAIL_OPEN) || defined(HD_CRASH_OPEN)
 static int be_open(const sb_host *host, const sb_options *opts, void **be, sb_error *err) {
     (void)host; (void)opts; (void)be;
 #if defined(HD_CRASH_OPEN)

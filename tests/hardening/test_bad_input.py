@@ -412,7 +412,10 @@ def case_dataset_errors(e):
         if rc != EXIT_JOB_FAILED or any(w not in text for w in words):
             problems.append("%s: rc %d (want 1), message %r lacks %r" % (name, rc, text[:400], words))
 
-    expect("missing", os.path.join(e.tmp, "no-such-folder"), ["no-such-folder", "not found"])
+    # an explicit `path` that does not exist is a config error (case paths_checked_before_any_job)
+    rc, text = ds_run(e, "missing", os.path.join(e.tmp, "no-such-folder"))
+    if rc != EXIT_CONFIG or "no-such-folder: No such file or directory" not in text:
+        problems.append("missing: rc %d (want 3), message %r" % (rc, text[:400]))
     empty = os.path.join(e.tmp, "empty")
     os.mkdir(empty)
     expect("empty", empty, ["HAM10000_metadata.csv", "not found"])
@@ -936,6 +939,92 @@ def case_job_killed_resumed(e):
     ab = jobs_by_backend(e.results(out))["ab"]
     check(r.returncode == EXIT_OK and ab["status"] == "ok" and ab["n_images"] == 6,
           "resume --retry-failed runs it again: exit %d, want 0" % r.returncode, ab["status"], r.stderr)
+
+
+# --- issue 19: items 3, 10a-e (class names, BOM, split index, names, paths, odd images) ---
+
+
+def case_paths_checked_before_any_job(e):
+    """A model or dataset `path` that does not exist, or is a device, was a
+    failed job with a results folder (exit 1); docs/errors.md promises a
+    config error: exit 3, the bench.toml line, nothing run or written."""
+    problems = []
+    for name, models, dataset, words in [
+            ("model-missing", ['name = "m"\nplugin = "sbm"\npath = "no-such.sbm"'], None,
+             ["[[model]] 'm': path = \"no-such.sbm\": %s/no-such.sbm: No such file or directory" % e.tmp]),
+            ("model-device", ['name = "m"\nplugin = "sbm"\npath = "/dev/null"'], None,
+             ["path = \"/dev/null\": /dev/null: not a regular file or folder"]),
+            ("dataset-missing", None, 'plugin = "ham10000"\npath = "gone"\n',
+             ["[dataset] 'ham10000': path = \"gone\": %s/gone: No such file or directory" % e.tmp])]:
+        b = e.bench(name=name + ".toml", models=models, dataset=dataset)
+        rc, err, out = e.run(b, out="out-" + name)
+        where = re.search(re.escape(b) + r":\d+:\d+: ", err)
+        if rc != EXIT_CONFIG or not where or any(w not in err for w in words) or os.path.exists(out):
+            problems.append("%s: rc %d (want 3, the line, %r, no %s), stderr %r"
+                            % (name, rc, words, out, err.strip()[:400]))
+    check(not problems, "paths checked before any job", *problems)
+
+
+ISIC_ORDER = ["MEL", "NV", "BCC", "AKIEC", "BKL", "DF", "VASC"]
+DERMAMNIST = ["akiec", "bcc", "bkl", "df", "mel", "nv", "vasc"]
+
+
+def classes_model(e, name, classes):
+    """The fuzz-seed model with other class names in its header."""
+    _raw, header, data = sbm_parts(TINY)
+    header["classes"] = classes
+    path = os.path.join(e.tmp, name + ".sbm")
+    sbm_write(path, header, data)
+    return path
+
+
+def case_class_names_checked(e):
+    """A model exported in ISIC's column order was scored against DermaMNIST's
+    labels (only the count was compared): wrong accuracy, exit 0. Every
+    command that pairs a model with a dataset refuses it (exit 3, both lists,
+    nothing run); names that are aliases of the dataset's are accepted."""
+    path = classes_model(e, "isic", ISIC_ORDER)
+    b = e.bench(name="isic.toml", models=['name = "isic"\nplugin = "sbm"\npath = "%s"' % path])
+    want = ("model 'isic' classes [%s] are not dataset 'ham10000' classes [%s]: class 0 is 'MEL' in the model, "
+            "'akiec' in the dataset" % (", ".join(ISIC_ORDER), ", ".join(DERMAMNIST)))
+    env = dict(os.environ, SRAMBENCH_PLUGIN_PATH=e.plugins, SRAMBENCH_CACHE_DIR=e.cache)
+    problems = []
+    for cmd in ("run", "batch", "compare", "flow", "infer"):
+        out = os.path.join(e.tmp, "cls-" + cmd)
+        argv = [e.exe, cmd, "-q", "--output-dir", out]
+        argv += [b] if cmd == "run" else ["--config", b] + (["ham10000:0"] if cmd == "infer" else ["--no-charts"])
+        p = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           universal_newlines=True, timeout=120)
+        if p.returncode != EXIT_CONFIG or want not in p.stderr or not re.search(re.escape(b) + r":\d+:\d+: ", p.stderr) \
+                or os.path.exists(out):
+            problems.append("%s: rc %d (want 3, the bench.toml line, both lists, no %s), stderr %r"
+                            % (cmd, p.returncode, out, p.stderr.strip()[:500]))
+    # DermaMNIST's long names and ISIC's upper-case codes, in the dataset's order: the same classes
+    for name, classes in [("long", ["actinic keratoses", "basal cell carcinoma", "benign keratosis-like lesions",
+                                    "dermatofibroma", "melanoma", "melanocytic nevi", "vascular lesions"]),
+                          ("upper", [c.upper() for c in DERMAMNIST])]:
+        path = classes_model(e, name, classes)
+        b = e.bench(name=name + ".toml", models=['name = "%s"\nplugin = "sbm"\npath = "%s"' % (name, path)])
+        rc, err, out = e.run(b, out="cls-ok-" + name)
+        if rc != EXIT_OK:
+            problems.append("%s names: rc %d, want 0: %r" % (name, rc, err.strip()[:400]))
+    check(not problems, "class names", *problems)
+
+
+def case_crash_while_classes_checked(e):
+    """The class check opens datasets and loads models before any job: a
+    model plugin that crashes there still fails only its own job, and the
+    run goes on (docs/errors.md, Plugins that crash), with a warning."""
+    b = e.bench(name="crashload.toml", models=['name = "crash"\nplugin = "hd-crashload"',
+                                               'name = "tiny"\nplugin = "sbm"\npath = "%s"' % TINY])
+    rc, err, out = e.run(b)
+    check(rc == EXIT_JOB_FAILED, "exit %d, want 1 (a job failed)" % rc, err)
+    check("'hd-crashload' (model 'crash'), loading it crashed (signal %d" % signal.SIGSEGV in err
+          and "running without that check" in err, "the crash during the check is said", err)
+    jobs = {j["model"]: j for j in e.results(out)["jobs"]}
+    check(jobs["crash"]["status"] == "failed" and "loading it" in (jobs["crash"]["error"] or ""),
+          "the crashing model's job failed, naming the plugin", jobs["crash"])
+    check(jobs["tiny"]["status"] == "ok", "the other model's job ran", jobs["tiny"])
 
 
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}

@@ -55,6 +55,14 @@ class DataTest(unittest.TestCase):
             self.assertEqual([len(splits[s][0]) for s in data.SPLITS], [28, 7, 7])
             self.assertTrue(np.array_equal(splits["val"][1], splits["val"][0] % 7))
 
+    def test_manifest_with_byte_order_mark(self):
+        # once "header ['\\ufeffindex', ...], expected columns ..." for a spreadsheet-saved manifest
+        with tempfile.TemporaryDirectory() as tmp:
+            cache, manifest, _ = synthetic(tmp)
+            write_bytes(manifest, b"\xef\xbb\xbf" + read_bytes(manifest))
+            _, splits = data.load_splits(cache, manifest)
+            self.assertEqual([len(splits[s][0]) for s in data.SPLITS], [28, 7, 7])
+
     def test_corrupt_pixel_is_caught_by_crc(self):
         with tempfile.TemporaryDirectory() as tmp:
             cache, manifest, _ = synthetic(tmp)

@@ -82,7 +82,8 @@ def write_cache(path, pixels, ids, labels, key=0):
 def read_manifest(path):
     """Return a list of dicts with int index/label and str image_id/lesion_id/split."""
     rows = []
-    with open(path, newline="") as f:
+    # utf-8-sig: a byte order mark (a spreadsheet's save) is no part of the first column's name
+    with open(path, newline="", encoding="utf-8-sig") as f:
         reader = csv.DictReader(f)
         want = ["index", "image_id", "lesion_id", "label", "split"]
         if reader.fieldnames is None or any(k not in reader.fieldnames for k in want):
