@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sb_file.h"
 #include "sb_image.h"
 
 #define HDR_BYTES 64u
@@ -108,16 +109,21 @@ static int ids_terminated(const sb_cache *c) {
 
 /* Map and check a file. `why` receives the reason when it is unusable. */
 static int map_and_check(const char *path, sb_cache **out, char *why, size_t why_len) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
+    /* a FIFO planted at the cache's name would block open() and mmap */
+    int fd = sb_open_regular_fd(path, &st);
     sb_cache *c;
     const uint8_t *m;
     uint64_t data_end;
+    if (fd == SB_FILE_NOT_REGULAR) {
+        snprintf(why, why_len, "%s", sb_file_kind(st.st_mode));
+        return SB_EFORMAT;
+    }
     if (fd < 0) {
         snprintf(why, why_len, "%s", strerror(errno));
         return errno == ENOENT ? SB_ENOENT : SB_EIO;
     }
-    if (fstat(fd, &st) != 0 || (size_t)st.st_size < HDR_BYTES) {
+    if ((size_t)st.st_size < HDR_BYTES) {
         close(fd);
         snprintf(why, why_len, "file shorter than the 64-byte header");
         return SB_EFORMAT;

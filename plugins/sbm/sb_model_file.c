@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sb_file.h"
 #include "sb_kernels.h"
 
 struct sb_model_file {
@@ -500,8 +501,10 @@ static int read_graph(rd *r, const cJSON *root) {
 /* ------------------------------------------------------------- loading */
 
 static int read_file(const char *path, uint8_t **buf, size_t *size, sb_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return sb_error_set(err, errno == ENOENT ? SB_ENOENT : SB_EIO, "%s: cannot open: %s", path, strerror(errno));
+    FILE *f;
+    /* a FIFO or a device is refused before the read that would never end */
+    int rc = sb_fopen_regular(path, "an .sbm model file", &f, err);
+    if (rc < 0) return rc;
     long n = -1;
     if (fseek(f, 0, SEEK_END) == 0) n = ftell(f);
     if (n < 0 || fseek(f, 0, SEEK_SET) != 0) {
