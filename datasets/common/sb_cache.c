@@ -330,7 +330,8 @@ static int build_file(const sb_cache_spec *spec, uint64_t key, const char *path,
     static atomic_uint serial;
     /* pid + serial: two builders in one process never share a temp file. */
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%u", path, (long)getpid(), atomic_fetch_add(&serial, 1u));
-    fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    /* no link planted at the predictable name is followed (sb_file.h) */
+    fd = sb_create_temp(tmp, O_RDWR);
     if (fd < 0) return sb_error_set(err, SB_EIO, "%s: cannot create cache file: %s", tmp, strerror(errno));
     if ((rc = reserve(fd, (off_t)total)) != 0) {
         rc = sb_error_set(err, SB_EIO, "%s: cannot reserve %llu bytes for the cache file: %s", path,

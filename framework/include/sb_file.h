@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -77,6 +78,73 @@ static inline int sb_fopen_regular(const char *path, const char *what, FILE **ou
         return sb_error_set(err, SB_ENOMEM, "%s: cannot open: %s", path, strerror(e));
     }
     return 0;
+}
+
+/* Creates the temporary file `tmp` for writing (0644, O_CLOEXEC). The name
+ * is predictable, so O_EXCL | O_NOFOLLOW: a link planted there would make us
+ * overwrite its target. A file already there has our pid in its name, so
+ * the process that left it is gone: that name (a link, not its target) is
+ * removed once. Returns the fd, or -1 with errno. */
+static inline int sb_create_temp(const char *tmp, int flags) {
+    int fd;
+    flags |= O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+    fd = open(tmp, flags, 0644);
+    if (fd < 0 && errno == EEXIST && unlink(tmp) == 0) fd = open(tmp, flags, 0644);
+    return fd;
+}
+
+/* Writes all of data to the temporary file `tmp` (fd); fsyncs it if asked. */
+static inline int sb_file_write_fd(int fd, const char *tmp, const void *data, size_t len, int sync,
+                                   sb_error *err) {
+    const char *p = data;
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return sb_error_set(err, SB_EIO, "%s: write failed: %s", tmp, strerror(errno));
+        p += w;
+        len -= (size_t)w;
+    }
+    /* fsync before rename: after a crash the new name never points at a
+     * file whose blocks were not written. */
+    if (sync && fsync(fd) != 0) return sb_error_set(err, SB_EIO, "%s: fsync failed: %s", tmp, strerror(errno));
+    return 0;
+}
+
+static inline int sb_file_write_via_temp(const char *path, const void *data, size_t len, int sync,
+                                         sb_error *err) {
+    size_t n = strlen(path) + 32;
+    char *tmp = malloc(n);
+    int fd, rc;
+    if (!tmp) return sb_error_set(err, SB_ENOMEM, "out of memory writing %s", path);
+    snprintf(tmp, n, "%s.tmp.%ld", path, (long)getpid());
+    if ((fd = sb_create_temp(tmp, O_WRONLY)) < 0) {
+        sb_error_set(err, SB_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+        free(tmp);
+        return SB_EIO;
+    }
+    rc = sb_file_write_fd(fd, tmp, data, len, sync, err);
+    close(fd);
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = sb_error_set(err, SB_EIO, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
+    if (rc < 0) unlink(tmp);
+    free(tmp);
+    return rc < 0 ? SB_EIO : 0;
+}
+
+/* Writes `len` bytes to `path` through "<path>.tmp.<pid>" in the same
+ * folder (sb_create_temp), fsync and rename, so a reader sees the old file
+ * or the whole new one, and a link at either name is replaced, never
+ * followed. Messages name the temporary file: "cannot create", "write
+ * failed", "fsync failed", "cannot rename to <path>" (SB_EIO). */
+static inline int sb_file_write_atomic(const char *path, const void *data, size_t len, sb_error *err) {
+    return sb_file_write_via_temp(path, data, len, 1, err);
+}
+
+/* The same without the fsync, for a file whose loss in a power cut costs a
+ * rerun only (a model a tool writes, the fuzzer's inputs), where an fsync
+ * per file (milliseconds) would be most of the time spent. */
+static inline int sb_file_write_atomic_nosync(const char *path, const void *data, size_t len, sb_error *err) {
+    return sb_file_write_via_temp(path, data, len, 0, err);
 }
 
 #endif

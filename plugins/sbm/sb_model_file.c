@@ -629,11 +629,10 @@ int sb_model_file_write_raw(const char *path, const char *json, const void *data
     memcpy(b + SB_SBM_FIXED_BYTES, json, hlen);
     if (data_len) memcpy(b + doff, data, data_len);
     wr32(b + 40, sb_crc32(0, b + SB_SBM_FIXED_BYTES, total - SB_SBM_FIXED_BYTES));
-    FILE *f = fopen(path, "wb");
-    int rc = SB_OK;
-    if (!f) rc = sb_error_set(err, SB_EIO, "%s: cannot create: %s", path, strerror(errno));
-    else if (fwrite(b, 1, total, f) != total) rc = sb_error_set(err, SB_EIO, "%s: write failed", path);
-    if (f && fclose(f) != 0 && rc == SB_OK) rc = sb_error_set(err, SB_EIO, "%s: write failed", path);
+    /* temp file and rename: a reader never sees half a model, and a link
+     * planted at either name is not followed (no fsync: the fuzzer writes
+     * a model per input) */
+    int rc = sb_file_write_atomic_nosync(path, b, total, err);
     free(b);
     return rc;
 }

@@ -23,12 +23,9 @@ static int usage(void) {
     return 2;
 }
 
+/* temp file and rename: no link planted at either name is followed */
 static int write_bytes(const char *path, const void *p, size_t n, sb_error *err) {
-    FILE *f = fopen(path, "wb");
-    if (!f) return sb_error_set(err, SB_EIO, "%s: cannot create", path);
-    size_t w = fwrite(p, 1, n, f);
-    if (fclose(f) != 0 || w != n) return sb_error_set(err, SB_EIO, "%s: write failed", path);
-    return SB_OK;
+    return sb_file_write_atomic(path, p, n, err);
 }
 
 static int read_input(const char *path, const sb_graph *g, int8_t **out, sb_error *err) {

@@ -338,6 +338,39 @@ static void full_disk_is_a_clean_error(void **state) {
     assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+/* Issue 19, item 6: a link planted at the predictable temp name (every
+ * serial a build in this process could use) must not make the build write
+ * through it: the victim keeps its bytes and the cache is built anyway. */
+static void planted_link_is_not_followed(void **state) {
+    sb_cache_spec s = spec_for(items, 0);
+    char dir[4200], victim[4200], link[4400];
+    sb_cache *c;
+    sb_error e = {0, ""};
+    uint64_t key;
+    (void)state;
+    snprintf(dir, sizeof dir, "%s/planted", tmp);
+    snprintf(victim, sizeof victim, "%s/victim.txt", tmp);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    tu_write_text(victim, "precious");
+    s.cache_dir = dir;
+    assert_int_equal(sb_cache_compute_key(&s, &key, &e), SB_OK);
+    for (unsigned serial = 0; serial < 64; serial++) {
+        snprintf(link, sizeof link, "%s/synthetic-%dpx-%016llx.sbc.tmp.%ld.%u", dir, SIZE,
+                 (unsigned long long)key, (long)getpid(), serial);
+        assert_int_equal(symlink(victim, link), 0);
+    }
+    c = open_ok(&s);
+    assert_int_equal(sb_cache_was_built(c), 1);
+    assert_pixels_match_decoder(c);
+    sb_cache_close(c);
+    assert_true(tu_file_contains(victim, "precious"));
+    {
+        struct stat st;
+        assert_int_equal(stat(victim, &st), 0);
+        assert_int_equal(st.st_size, 8);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(built_then_reused_without_decoding),
@@ -347,6 +380,7 @@ int main(void) {
         cmocka_unit_test(open_file_rejects_garbage),
         cmocka_unit_test(unreadable_images),
         cmocka_unit_test(full_disk_is_a_clean_error),
+        cmocka_unit_test(planted_link_is_not_followed),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

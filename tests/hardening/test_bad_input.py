@@ -866,6 +866,38 @@ def case_fifo_reference(e):
     check(rc == EXIT_OK, "report with a FIFO in --reference: exit %s, want 0" % rc, err)
 
 
+def case_planted_temp_links(e):
+    """Links planted at the predictable temporary names (<file>.tmp.<pid>)
+    and at the final names of the files a run writes: the run writes regular
+    files in their place and the link targets (the victims) keep their
+    bytes. The pid is known: sh plants the links and execs srambench
+    --in-process, which keeps the shell's pid."""
+    b = e.bench(name="links.toml")
+    rc, err, first = e.run(b, out="o-first")
+    check(rc == EXIT_OK, "the first run: exit %d, want 0" % rc, err)
+    names = sorted(os.listdir(first))
+    victim = os.path.join(e.tmp, "victim.txt")
+    with open(victim, "w") as f:
+        f.write("precious")
+    out = os.path.join(e.tmp, "o-links")
+    os.mkdir(out)
+    # the charts (gnuplot's pictures) at their final names too
+    finals = [n for n in names if n.endswith((".png", ".svg"))]
+    for n in finals:
+        os.symlink(victim, os.path.join(out, n))
+    plant = " ".join("ln -s %s %s/%s.tmp.$$;" % (victim, out, n) for n in names)
+    argv = [e.exe, "run", "-q", "--in-process", "--output-dir", out, b]
+    p = subprocess.run(["sh", "-c", plant + ' exec "$@"', "sh"] + argv, env=sb_env(e), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, universal_newlines=True, timeout=120)
+    with open(victim) as f:
+        kept = f.read()
+    check(kept == "precious", "the victim was overwritten through a planted link", kept[:200], p.stderr)
+    check(p.returncode == EXIT_OK, "the run with planted links: exit %d, want 0" % p.returncode, p.stderr)
+    for n in names:
+        check(os.path.isfile(os.path.join(out, n)) and not os.path.islink(os.path.join(out, n)),
+              "%s: a regular file in place of the link" % n, os.listdir(out))
+
+
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
 
 
