@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sb_file.h"
 #include "sb_model_file.h"
 #include "sb_gpu.h"
 #include "sb_gpu_plan.h"
@@ -206,10 +207,15 @@ static void gr_json_run(FILE *f, const gr_batch_result *r, int last) {
             last ? "" : ",");
 }
 
+/* Written in memory, then through a temp file and rename: no link planted
+ * at either name is followed, and no half file is left. */
 static int gr_json(const gr_args *a, const sb_graph *g, const gr_batch_result *r, int n, double cpu_ms) {
-    FILE *f = fopen(a->json, "w");
+    char *text = NULL;
+    size_t len = 0;
+    sb_error err = {0, ""};
+    FILE *f = open_memstream(&text, &len);
     if (!f) {
-        fprintf(stderr, "gpu-run: cannot write %s\n", a->json);
+        fprintf(stderr, "gpu-run: cannot write %s: out of memory\n", a->json);
         return 1;
     }
     char date[32];
@@ -221,7 +227,13 @@ static int gr_json(const gr_args *a, const sb_graph *g, const gr_batch_result *r
             a->model, cpu_ms);
     for (int i = 0; i < n; i++) gr_json_run(f, &r[i], i == n - 1);
     fprintf(f, "  ]\n}\n");
-    return fclose(f) ? 1 : 0;
+    if (fclose(f) != 0 || sb_file_write_atomic(a->json, text, len, &err) < 0) {
+        fprintf(stderr, "gpu-run: cannot write %s: %s\n", a->json, err.msg[0] ? err.msg : "out of memory");
+        free(text);
+        return 1;
+    }
+    free(text);
+    return 0;
 }
 
 /* The CPU's logits for every check image. */

@@ -12,14 +12,17 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sb_file.h"
 #include "sb_image.h"
 
 #define HDR_BYTES 64u
@@ -108,16 +111,21 @@ static int ids_terminated(const sb_cache *c) {
 
 /* Map and check a file. `why` receives the reason when it is unusable. */
 static int map_and_check(const char *path, sb_cache **out, char *why, size_t why_len) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
+    /* a FIFO planted at the cache's name would block open() and mmap */
+    int fd = sb_open_regular_fd(path, &st);
     sb_cache *c;
     const uint8_t *m;
     uint64_t data_end;
+    if (fd == SB_FILE_NOT_REGULAR) {
+        snprintf(why, why_len, "%s", sb_file_kind(st.st_mode));
+        return SB_EFORMAT;
+    }
     if (fd < 0) {
         snprintf(why, why_len, "%s", strerror(errno));
         return errno == ENOENT ? SB_ENOENT : SB_EIO;
     }
-    if (fstat(fd, &st) != 0 || (size_t)st.st_size < HDR_BYTES) {
+    if ((size_t)st.st_size < HDR_BYTES) {
         close(fd);
         snprintf(why, why_len, "file shorter than the 64-byte header");
         return SB_EFORMAT;
@@ -316,6 +324,22 @@ static int reserve(int fd, off_t total) {
     return 0;
 }
 
+/* sb_create_temp (no link followed at the predictable name), locked until
+ * renamed: the lock tells remove_stale_temps that a builder still works on
+ * the file (one on another host sharing the folder, whose pid means
+ * nothing here). */
+static int create_temp(const char *tmp) {
+    int fd = sb_create_temp(tmp, O_RDWR);
+    if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        close(fd);
+        unlink(tmp);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
 static int build_file(const sb_cache_spec *spec, uint64_t key, const char *path, sb_error *err) {
     char tmp[4200];
     uint64_t total = pixels_offset_for(spec->n_items) + (uint64_t)spec->n_items * image_bytes((uint32_t)spec->size_px);
@@ -324,7 +348,7 @@ static int build_file(const sb_cache_spec *spec, uint64_t key, const char *path,
     static atomic_uint serial;
     /* pid + serial: two builders in one process never share a temp file. */
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%u", path, (long)getpid(), atomic_fetch_add(&serial, 1u));
-    fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    fd = create_temp(tmp);
     if (fd < 0) return sb_error_set(err, SB_EIO, "%s: cannot create cache file: %s", tmp, strerror(errno));
     if ((rc = reserve(fd, (off_t)total)) != 0) {
         rc = sb_error_set(err, SB_EIO, "%s: cannot reserve %llu bytes for the cache file: %s", path,
@@ -336,10 +360,11 @@ static int build_file(const sb_cache_spec *spec, uint64_t key, const char *path,
     memset(&job, 0, sizeof job);
     job.spec = spec;
     job.map = mmap(NULL, (size_t)total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    close(fd);
     if (job.map == MAP_FAILED) {
+        rc = sb_error_set(err, SB_EIO, "%s: mmap failed: %s", tmp, strerror(errno));
         unlink(tmp);
-        return sb_error_set(err, SB_EIO, "%s: mmap failed: %s", tmp, strerror(errno));
+        close(fd);
+        return rc;
     }
     job.pixels_offset = pixels_offset_for(spec->n_items);
     job.err_index = UINT32_MAX;
@@ -352,15 +377,16 @@ static int build_file(const sb_cache_spec *spec, uint64_t key, const char *path,
     munmap(job.map, (size_t)total);
     if (rc < 0) {
         unlink(tmp);
+        close(fd);
         *err = job.err;
         return rc;
     }
     if (rename(tmp, path) != 0) {
         rc = sb_error_set(err, SB_EIO, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
         unlink(tmp);
-        return rc;
     }
-    return SB_OK;
+    close(fd);
+    return rc;
 }
 
 /* ------------------------------------------------------------- opening */
@@ -387,6 +413,54 @@ static int mkdir_p(const char *dir, sb_error *err) {
         return sb_error_set(err, SB_EIO, "cache folder %s: not a directory: expected a folder for the image cache",
                             dir);
     return SB_OK;
+}
+
+/* The pid in "<name>.sbc.tmp.<pid>.<n>" (build_file's temp name), or 0 when
+ * `name` is not exactly such a name. */
+static long temp_pid(const char *name) {
+    const char *t = strstr(name, ".sbc.tmp.");
+    char *end;
+    long pid;
+    if (!t || t == name) return 0;
+    t += strlen(".sbc.tmp.");
+    if (*t < '1' || *t > '9') return 0;
+    errno = 0;
+    pid = strtol(t, &end, 10);
+    if (errno || *end != '.' || end[1] < '0' || end[1] > '9') return 0;
+    for (end++; *end >= '0' && *end <= '9'; end++) {}
+    return *end == 0 ? pid : 0;
+}
+
+/* Remove `name` if it is a temp file of a builder that is gone: ours (not
+ * another user's), a regular file (not a link, which O_NOFOLLOW refuses),
+ * its pid dead and its lock free. */
+static int remove_if_stale(int dfd, const char *name) {
+    long pid = temp_pid(name);
+    struct stat st, again;
+    int fd, gone = 0;
+    if (pid <= 0 || (pid_t)pid != pid || kill((pid_t)pid, 0) == 0 || errno != ESRCH) return 0;
+    fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) return 0;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+        flock(fd, LOCK_EX | LOCK_NB) == 0 && fstatat(dfd, name, &again, AT_SYMLINK_NOFOLLOW) == 0 &&
+        again.st_ino == st.st_ino && again.st_dev == st.st_dev)
+        gone = unlinkat(dfd, name, 0) == 0;
+    close(fd);
+    return gone;
+}
+
+/* A builder killed (SIGKILL, a power cut) leaves its temp file behind, as
+ * large as the cache; the next open in the folder removes it. */
+static void remove_stale_temps(const sb_cache_spec *spec) {
+    DIR *d = opendir(spec->cache_dir);
+    struct dirent *e;
+    if (!d) return;
+    while ((e = readdir(d)) != NULL) {
+        if (remove_if_stale(dirfd(d), e->d_name) && spec->log)
+            spec->log(SB_LOG_INFO, "cache: removed %s/%s: a temporary file left by a build that was killed",
+                      spec->cache_dir, e->d_name);
+    }
+    closedir(d);
 }
 
 /* Old files of the same dataset and size are left alone (they may belong to
@@ -440,6 +514,7 @@ int sb_cache_open(const sb_cache_spec *spec, sb_cache **cache, sb_error *err) {
     }
     if ((rc = sb_cache_compute_key(spec, &key, err)) < 0) return rc;
     if ((rc = mkdir_p(spec->cache_dir, err)) < 0) return rc;
+    remove_stale_temps(spec);
     snprintf(name, sizeof name, "%s-%dpx-%016llx.sbc", spec->dataset, spec->size_px, (unsigned long long)key);
     snprintf(path, sizeof path, "%s/%s", spec->cache_dir, name);
 

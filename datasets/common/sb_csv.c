@@ -6,23 +6,17 @@
 #include <sys/stat.h>
 
 #include "sb_csv.h"
-#include "sb_image.h"
+#include "sb_file.h"
 
 int sb_csv_open(const char *path, sb_csv *csv, sb_error *err) {
     FILE *f;
     long n;
     memset(csv, 0, sizeof *csv);
-    f = sb_fopen_rb(path);
-    if (!f) return sb_error_set(err, errno == ENOENT ? SB_ENOENT : SB_EIO, "%s: cannot open: %s", path, strerror(errno));
     {
-        /* fopen succeeds on a directory and ftell then says LLONG_MAX: the
-         * malloc below would fail as "out of memory". */
-        struct stat st;
-        if (fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode)) {
-            fclose(f);
-            return sb_error_set(err, SB_EIO, "%s: %s: expected a file", path,
-                                S_ISDIR(st.st_mode) ? "is a directory" : "is not a regular file");
-        }
+        /* no FIFO or device: a read of one never ends (sb_file.h) */
+        int rc = sb_fopen_regular(path, "a file", &f, err);
+        if (rc == SB_EINVAL) rc = err->code = SB_EIO; /* the dataset's code for it */
+        if (rc < 0) return rc;
     }
     if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
         fclose(f);

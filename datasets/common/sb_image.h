@@ -38,10 +38,6 @@ int sb_jpeg_check_header(const char *path, sb_error *err);
  * proves that a cache hit decodes nothing). */
 uint64_t sb_jpeg_decode_count(void);
 
-/* fopen(path, "rb") that does not wait on a FIFO (for a writer, forever):
- * the callers then fstat and refuse what is not a regular file. */
-FILE *sb_fopen_rb(const char *path);
-
 /* ------------------------------------------------------------- resize */
 
 /*

@@ -18,6 +18,7 @@
 
 #include <jpeglib.h>
 
+#include "sb_file.h"
 #include "sb_image.h"
 
 /* Largest image decoded: 64 Mpixel (192 MiB of RGB), far above any
@@ -46,33 +47,14 @@ static void on_emit_message(j_common_ptr cinfo, int level) {
     if (level < 0) on_error_exit(cinfo);
 }
 
-FILE *sb_fopen_rb(const char *path) {
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), e;
-    FILE *f = fd < 0 ? NULL : fdopen(fd, "rb");
-    if (fd >= 0 && !f) {
-        e = errno;
-        close(fd);
-        errno = e;
-    }
-    return f; /* O_NONBLOCK changes nothing for the regular files read */
-}
-
 static int read_whole_file(const char *path, uint8_t **data, size_t *n_bytes, sb_error *err) {
-    FILE *f = sb_fopen_rb(path);
+    FILE *f;
     long n;
-    if (!f) {
-        return sb_error_set(err, errno == ENOENT ? SB_ENOENT : SB_EIO,
-                            "%s: cannot open image: %s", path, strerror(errno));
-    }
-    {
-        /* fopen succeeds on a directory and ftell then says LLONG_MAX: the
-         * malloc below would fail as "out of memory". */
-        struct stat st;
-        if (fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode)) {
-            fclose(f);
-            return sb_error_set(err, SB_EIO, "%s: %s: expected a file", path,
-                                S_ISDIR(st.st_mode) ? "is a directory" : "is not a regular file");
-        }
+    /* no FIFO or device: a read of one never ends (sb_file.h) */
+    int rc = sb_fopen_regular(path, "a file", &f, err);
+    if (rc == SB_EINVAL) return err->code = SB_EIO; /* the dataset's code for it */
+    if (rc < 0) {
+        return sb_error_set(err, rc, "%s: cannot open image: %s", path, strerror(errno));
     }
     if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
         fclose(f);

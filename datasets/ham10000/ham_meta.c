@@ -29,6 +29,12 @@ static int is_file(const char *p) {
     struct stat st;
     return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
+/* For the metadata and split files: one that is there but no regular file (a
+ * folder, a FIFO) is sb_csv_open's to name, not "not found". */
+static int exists(const char *p) {
+    struct stat st;
+    return stat(p, &st) == 0;
+}
 
 static char *join(const char *a, const char *b, const char *c) {
     size_t n = strlen(a) + strlen(b) + strlen(c) + 3;
@@ -221,7 +227,7 @@ int ham_meta_load(const char *dir, ham_meta *m, sb_error *err) {
     m->dir = strdup(dir);
     m->meta_path = join(dir, HAM_META_FILE, "");
     if (!m->dir || !m->meta_path) return sb_error_set(err, SB_ENOMEM, "out of memory");
-    if (!is_file(m->meta_path)) {
+    if (!exists(m->meta_path)) {
         rc = missing_data_error(m->meta_path, "metadata file", err);
         ham_meta_free(m);
         return rc;
@@ -291,7 +297,7 @@ static int split_dermamnist(ham_meta *m, sb_error *err) {
     id_subset *tab = NULL;
     size_t n_tab = 0, cap = 0;
     if (!path) return sb_error_set(err, SB_ENOMEM, "out of memory");
-    if (!is_file(path)) {
+    if (!exists(path)) {
         rc = missing_data_error(path, "DermaMNIST split file", err);
         free(path);
         return rc;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "ham_meta.h"
+#include "sb_file.h"
 #include "sb_image.h"
 
 typedef struct args {
@@ -96,9 +97,17 @@ static int parse_args(int argc, char **argv, args *a) {
 static int write_manifest(const char *path, const ham_meta *m, const sb_cache *c) {
     char tmp[4200];
     FILE *f;
+    int fd;
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    if (!(f = fopen(tmp, "w"))) {
-        log_stderr(SB_LOG_ERROR, "%s: cannot write: %s", tmp, strerror(errno));
+    /* no link planted at the predictable name is followed (sb_file.h) */
+    fd = sb_create_temp(tmp, O_WRONLY);
+    if (fd < 0 || !(f = fdopen(fd, "w"))) {
+        int e = errno;
+        if (fd >= 0) {
+            close(fd);
+            unlink(tmp);
+        }
+        log_stderr(SB_LOG_ERROR, "%s: cannot write: %s", tmp, strerror(e));
         return -1;
     }
     fprintf(f, "index,image_id,lesion_id,label,split\n");

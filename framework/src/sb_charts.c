@@ -37,32 +37,46 @@ static int gnuplot_found(void) {
     return found;
 }
 
-static int write_file(const char *dir, const char *stem, const char *ext, const char *text, sb_error *err) {
+static int write_file_bytes(const char *dir, const char *stem, const char *ext, const void *data, size_t n,
+                            sb_error *err) {
     char *p = sb_strdupf("%s/%s.%s", dir, stem, ext);
-    int rc = p ? sb_write_atomic(p, text, strlen(text), err) : SB_ENOMEM;
+    int rc = p ? sb_write_atomic(p, data, n, err) : SB_ENOMEM;
     free(p);
     return rc;
 }
 
+static int write_file(const char *dir, const char *stem, const char *ext, const char *text, sb_error *err) {
+    return write_file_bytes(dir, stem, ext, text, strlen(text), err);
+}
+
+/* gnuplot draws on its stdout (no `set output`: it would open the final
+ * name itself, following a link planted there); the picture is then written
+ * like every other file, through a temp file and rename. */
 static int render(const char *dir, const char *stem, const char *term, const char *ext, int w, int h,
                   sb_error *err) {
-    char *set = sb_strdupf("set terminal %s size %d,%d font 'DejaVu Sans,%d' enhanced background rgb 'white'; "
-                           "set output '%s.%s'",
-                           term, w, h, strcmp(ext, "svg") == 0 ? 13 : 11, stem, ext);
+    char *set = sb_strdupf("set terminal %s size %d,%d font 'DejaVu Sans,%d' enhanced background rgb 'white'",
+                           term, w, h, strcmp(ext, "svg") == 0 ? 13 : 11);
     char *gp = sb_strdupf("%s.gp", stem);
     char *argv[] = {(char *)"gnuplot", (char *)"-e", set, gp, NULL};
-    int rc = set && gp ? sb_run_program(dir, argv, NULL) : -1;
+    char *img = NULL;
+    size_t n = 0;
+    int rc = set && gp ? sb_run_capture(dir, argv, &img, &n) : -1;
     free(set), free(gp);
-    if (rc != 0) {
-        /* no half-drawn picture for the HTML to embed */
+    if (rc == 0 && !img) rc = -1; /* out of memory */
+    if (rc == 0) {
+        rc = write_file_bytes(dir, stem, ext, img, n, err);
+        free(img);
+        return rc;
+    }
+    free(img);
+    {
+        /* no picture of an earlier run for the HTML to embed */
         char *out = sb_strdupf("%s/%s.%s", dir, stem, ext);
         if (out) unlink(out);
         free(out);
     }
-    if (rc != 0)
-        return sb_error_set(err, SB_EIO, "%s/%s.gp: gnuplot failed (exit %d) rendering %s; the script is kept",
-                            dir, stem, rc, ext);
-    return 0;
+    return sb_error_set(err, SB_EIO, "%s/%s.gp: gnuplot failed (exit %d) rendering %s; the script is kept",
+                        dir, stem, rc, ext);
 }
 
 int sb_chart_write(const char *dir, const char *stem, const char *data, const char *script, int width_px,

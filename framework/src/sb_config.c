@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "sb_loader.h"
+#include "sb_file.h"
 #include "sb_util.h"
 
 const char *const sb_cfg_dataset_keys[] = {"name", "plugin", "per_class", "limit", "shuffle", "seed", NULL};
@@ -530,17 +531,15 @@ static int parse_all(const char *text, const char *path, sb_config *cfg, sb_erro
 }
 
 int sb_config_load(const char *path, sb_config *cfg, sb_error *err) {
-    FILE *f = fopen(path, "rb");
+    FILE *f;
     char *buf;
     long len;
     int rc;
-    struct stat st;
     memset(cfg, 0, sizeof *cfg);
-    if (!f) return sb_error_set(err, SB_ENOENT, "%s: cannot open: expected a bench.toml file", path);
-    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) { /* fopen opens one; the read fails */
-        fclose(f);
-        return sb_error_set(err, SB_EINVAL, "%s: is a directory: expected a bench.toml file", path);
-    }
+    /* a FIFO or a device is refused before the read that would never end */
+    rc = sb_fopen_regular(path, "a bench.toml file", &f, err);
+    if (rc == SB_EINVAL) return rc;
+    if (rc < 0) return sb_error_set(err, SB_ENOENT, "%s: cannot open: expected a bench.toml file", path);
     fseek(f, 0, SEEK_END);
     len = ftell(f);
     fseek(f, 0, SEEK_SET);

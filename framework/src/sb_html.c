@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sb_file.h"
 #include "sb_report.h"
 #include "sb_report_int.h"
 #include "sb_util.h"
@@ -24,10 +25,11 @@ static void esc(sb_buf *b, const char *s) {
 }
 
 static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
+    FILE *f;
     char *s = NULL;
     long n;
-    if (!f) return NULL;
+    sb_error e;
+    if (sb_fopen_regular(path, "a file", &f, &e) < 0) return NULL;
     if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
         (s = malloc((size_t)n + 1)) && fread(s, 1, (size_t)n, f) == (size_t)n) {
         s[n] = 0;

@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sb_file.h"
 #include "sb_util.h"
 
 #define FNV_OFFSET 0xcbf29ce484222325ull
@@ -53,7 +54,13 @@ static char *content_fp(const char *path, const struct stat *st) {
     unsigned char *buf = malloc(BUF);
     uint64_t h = FNV_OFFSET;
     ssize_t n = 0;
-    int fd = open(path, O_RDONLY | O_CLOEXEC), e;
+    struct stat now;
+    /* the file may have become a FIFO since the caller's stat */
+    int fd = sb_open_regular_fd(path, &now), e;
+    if (fd == SB_FILE_NOT_REGULAR) {
+        free(buf);
+        return strdup("not a regular file");
+    }
     if (fd < 0 || !buf) {
         e = fd < 0 ? errno : ENOMEM;
         if (fd >= 0) close(fd);

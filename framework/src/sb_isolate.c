@@ -129,13 +129,17 @@ static void how_it_ended(int status, char *out, size_t len) {
 }
 
 static pid_t start_child(sb_isolated_fn fn, void *ud, const char *dir, int fds[2]) {
-    pid_t pid;
+    pid_t pid, parent = getpid();
     fflush(NULL); /* nothing buffered twice */
     if ((pid = fork()) != 0) return pid;
     close(fds[0]);
     setpgid(0, 0);
 #if defined(__linux__)
-    prctl(PR_SET_PDEATHSIG, SIGTERM); /* the parent killed outright: stop too */
+    /* The parent killed outright: die too. SIGKILL, as the runner turns
+     * SIGTERM into a graceful stop that never comes while a read blocks
+     * (a FIFO). A parent gone before the prctl sends nothing: check. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) raise(SIGKILL);
 #endif
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);

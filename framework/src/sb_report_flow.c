@@ -10,6 +10,7 @@
 
 #include "sb_charts.h"
 #include "sb_report.h"
+#include "sb_file.h"
 #include "sb_util.h"
 
 #define J(o, k) cJSON_GetObjectItemCaseSensitive((o), (k))
@@ -266,22 +267,20 @@ void sb_view_infer(const cJSON *res, sb_doc *d) {
 
 int sb_report_load(const char *dir, cJSON **res, sb_error *err) {
     char *path = sb_strdupf("%s/results.json", dir), *text = NULL;
-    FILE *f = path ? fopen(path, "rb") : NULL;
+    FILE *f = NULL;
     long n = -1;
-    struct stat st;
+    /* a directory fails only at the read, and that is no I/O error; a FIFO
+     * or a device would block it for ever */
+    int rc = path ? sb_fopen_regular(path, "the results.json file of a run", &f, err) : SB_ENOMEM;
     *res = NULL;
-    if (!f) {
+    if (rc == SB_EINVAL) {
+        free(path);
+        return SB_EFORMAT;
+    }
+    if (rc < 0) {
         sb_error_set(err, SB_ENOENT, "%s: cannot open: expected the results folder of a run (with results.json)", path ? path : dir);
         free(path);
         return SB_ENOENT;
-    }
-    /* fopen opens a directory; only the read fails, and that is no I/O error. */
-    if (fstat(fileno(f), &st) == 0 && !S_ISREG(st.st_mode)) {
-        fclose(f);
-        sb_error_set(err, SB_EFORMAT, "%s: %s: expected the results.json file of a run", path,
-                     S_ISDIR(st.st_mode) ? "is a directory" : "not a regular file");
-        free(path);
-        return SB_EFORMAT;
     }
     if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 && (text = malloc((size_t)n + 1)) &&
         fread(text, 1, (size_t)n, f) == (size_t)n)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "sb_charts.h"
+#include "sb_file.h"
 #include "sb_metrics.h"
 #include "sb_report.h"
 #include "sb_util.h"
@@ -115,8 +116,10 @@ static void recorded_rows(sb_table *t, const char *ref_dir, const char *model) {
         FILE *f;
         char *text = NULL;
         long n;
+        sb_error e;
         line[strcspn(line, "\n")] = 0;
-        if (!(f = fopen(line, "rb"))) continue;
+        /* a FIFO named *.json would block the read for ever */
+        if (sb_fopen_regular(line, "a JSON file", &f, &e) < 0) continue;
         if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0 && (text = malloc((size_t)n + 1)) &&
             fread(text, 1, (size_t)n, f) == (size_t)n)
             text[n] = 0;

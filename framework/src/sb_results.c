@@ -26,11 +26,35 @@
 
 /* ------------------------------------------------------------ helpers */
 
+/* Appends raw bytes: a PNG on stdout holds NULs, where "%.*s" would stop. */
+static void buf_append(sb_buf *b, const char *p, size_t n) {
+    if (b->oom) return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        char *s;
+        while (cap < b->len + n + 1) cap *= 2;
+        if (!(s = realloc(b->s, cap))) {
+            b->oom = 1;
+            return;
+        }
+        b->s = s;
+        b->cap = cap;
+    }
+    memcpy(b->s + b->len, p, n);
+    b->len += n;
+    b->s[b->len] = 0;
+}
+
 int sb_run_program(const char *dir, char *const argv[], char **out) {
+    return sb_run_capture(dir, argv, out, NULL);
+}
+
+int sb_run_capture(const char *dir, char *const argv[], char **out, size_t *out_len) {
     int pfd[2], status = 0;
     pid_t pid;
     sb_buf b = {0};
     if (out) *out = NULL;
+    if (out_len) *out_len = 0;
     if (pipe(pfd) != 0) return -1;
     pid = fork();
     if (pid < 0) {
@@ -60,10 +84,12 @@ int sb_run_program(const char *dir, char *const argv[], char **out) {
         ssize_t n = read(pfd[0], buf, sizeof buf);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;
-        sb_buf_printf(&b, "%.*s", (int)n, buf);
+        buf_append(&b, buf, (size_t)n);
     }
     close(pfd[0]);
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    if (b.oom) sb_buf_free(&b);
+    if (out_len) *out_len = b.len;
     if (out) *out = b.s;
     else sb_buf_free(&b);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;

@@ -27,5 +27,7 @@ void sb_results_print_table(const sb_run *run, FILE *out);
 /* Run a program with arguments in folder `dir`, stdout captured (malloc'd,
  * may be NULL). Returns its exit status, or -1 if it could not start. */
 int sb_run_program(const char *dir, char *const argv[], char **out);
+/* The same, binary-safe: *out_len bytes captured (0 and NULL out of memory). */
+int sb_run_capture(const char *dir, char *const argv[], char **out, size_t *out_len);
 
 #endif /* SB_RESULTS_H */

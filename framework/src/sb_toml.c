@@ -14,6 +14,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "sb_file.h"
+
 typedef struct parser {
     const char *p, *end;
     const char *line_start;
@@ -726,17 +728,14 @@ int sb_toml_parse(const char *text, size_t len, const char *file, sb_toml **out,
 }
 
 int sb_toml_parse_file(const char *path, sb_toml **out, sb_error *err) {
-    FILE *f = fopen(path, "rb");
+    FILE *f;
     char *buf;
     long len;
-    int rc;
-    struct stat st;
-    if (!f) return sb_error_set(err, SB_ENOENT, "%s: cannot open: %s", path, strerror(errno));
-    /* fopen opens a directory too; only the read would fail, saying less. */
-    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
-        fclose(f);
-        return sb_error_set(err, SB_EINVAL, "%s: is a directory: expected a TOML file", path);
-    }
+    /* a directory would fail only at the read, saying less; a FIFO or a
+     * device would block it for ever */
+    int rc = sb_fopen_regular(path, "a TOML file", &f, err);
+    if (rc == SB_EINVAL) return rc;
+    if (rc < 0) return sb_error_set(err, SB_ENOENT, "%s: cannot open: %s", path, strerror(errno));
     if (fseek(f, 0, SEEK_END) != 0 || (len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
         fclose(f);
         return sb_error_set(err, SB_EIO, "%s: cannot read: %s", path, strerror(errno));

@@ -1,5 +1,6 @@
 /* sb_util.c - files, paths and text helpers (see sb_util.h). */
 #include "sb_util.h"
+#include "sb_file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,46 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
+/* One implementation for the program, the plugins and the tools: sb_file.h. */
 int sb_write_atomic(const char *path, const void *data, size_t len, sb_error *err) {
-    char *tmp = sb_strdupf("%s.tmp.%ld", path, (long)getpid());
-    const char *p = data;
-    int fd;
-    if (!tmp) return sb_error_set(err, SB_ENOMEM, "out of memory writing %s", path);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) {
-        sb_error_set(err, SB_EIO, "%s: cannot create: %s", tmp, strerror(errno));
-        free(tmp);
-        return SB_EIO;
-    }
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) {
-            sb_error_set(err, SB_EIO, "%s: write failed: %s", tmp, strerror(errno));
-            goto fail;
-        }
-        p += w;
-        len -= (size_t)w;
-    }
-    /* fsync before rename: after a crash the new name never points at a
-     * file whose blocks were not written. */
-    if (fsync(fd) != 0) {
-        sb_error_set(err, SB_EIO, "%s: fsync failed: %s", tmp, strerror(errno));
-        goto fail;
-    }
-    close(fd);
-    fd = -1;
-    if (rename(tmp, path) != 0) {
-        sb_error_set(err, SB_EIO, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
-        goto fail;
-    }
-    free(tmp);
-    return 0;
-fail:
-    if (fd >= 0) close(fd);
-    unlink(tmp);
-    free(tmp);
-    return SB_EIO;
+    return sb_file_write_atomic(path, data, len, err);
 }
 
 static int is_dir(const char *path) {

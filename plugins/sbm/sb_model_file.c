@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sb_file.h"
 #include "sb_kernels.h"
 
 struct sb_model_file {
@@ -500,8 +501,10 @@ static int read_graph(rd *r, const cJSON *root) {
 /* ------------------------------------------------------------- loading */
 
 static int read_file(const char *path, uint8_t **buf, size_t *size, sb_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return sb_error_set(err, errno == ENOENT ? SB_ENOENT : SB_EIO, "%s: cannot open: %s", path, strerror(errno));
+    FILE *f;
+    /* a FIFO or a device is refused before the read that would never end */
+    int rc = sb_fopen_regular(path, "an .sbm model file", &f, err);
+    if (rc < 0) return rc;
     long n = -1;
     if (fseek(f, 0, SEEK_END) == 0) n = ftell(f);
     if (n < 0 || fseek(f, 0, SEEK_SET) != 0) {
@@ -626,11 +629,10 @@ int sb_model_file_write_raw(const char *path, const char *json, const void *data
     memcpy(b + SB_SBM_FIXED_BYTES, json, hlen);
     if (data_len) memcpy(b + doff, data, data_len);
     wr32(b + 40, sb_crc32(0, b + SB_SBM_FIXED_BYTES, total - SB_SBM_FIXED_BYTES));
-    FILE *f = fopen(path, "wb");
-    int rc = SB_OK;
-    if (!f) rc = sb_error_set(err, SB_EIO, "%s: cannot create: %s", path, strerror(errno));
-    else if (fwrite(b, 1, total, f) != total) rc = sb_error_set(err, SB_EIO, "%s: write failed", path);
-    if (f && fclose(f) != 0 && rc == SB_OK) rc = sb_error_set(err, SB_EIO, "%s: write failed", path);
+    /* temp file and rename: a reader never sees half a model, and a link
+     * planted at either name is not followed (no fsync: the fuzzer writes
+     * a model per input) */
+    int rc = sb_file_write_atomic_nosync(path, b, total, err);
     free(b);
     return rc;
 }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sb_file.h"
 #include "sb_kernels.h"
 #include "sb_model_file.h"
 
@@ -22,18 +23,16 @@ static int usage(void) {
     return 2;
 }
 
+/* temp file and rename: no link planted at either name is followed */
 static int write_bytes(const char *path, const void *p, size_t n, sb_error *err) {
-    FILE *f = fopen(path, "wb");
-    if (!f) return sb_error_set(err, SB_EIO, "%s: cannot create", path);
-    size_t w = fwrite(p, 1, n, f);
-    if (fclose(f) != 0 || w != n) return sb_error_set(err, SB_EIO, "%s: write failed", path);
-    return SB_OK;
+    return sb_file_write_atomic(path, p, n, err);
 }
 
 static int read_input(const char *path, const sb_graph *g, int8_t **out, sb_error *err) {
     size_t want = (size_t)sb_tensor_elems(&g->tensors[g->input]);
-    FILE *f = fopen(path, "rb");
-    if (!f) return sb_error_set(err, SB_ENOENT, "%s: cannot open", path);
+    FILE *f;
+    int rc = sb_fopen_regular(path, "an input file", &f, err);
+    if (rc < 0) return rc;
     int8_t *buf = malloc(want + 1);
     size_t got = buf ? fread(buf, 1, want + 1, f) : 0;
     fclose(f);

@@ -338,6 +338,84 @@ static void full_disk_is_a_clean_error(void **state) {
     assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+/* Issue 19, item 6: a link planted at the predictable temp name (every
+ * serial a build in this process could use) must not make the build write
+ * through it: the victim keeps its bytes and the cache is built anyway. */
+static void planted_link_is_not_followed(void **state) {
+    sb_cache_spec s = spec_for(items, 0);
+    char dir[4200], victim[4200], link[4400];
+    sb_cache *c;
+    sb_error e = {0, ""};
+    uint64_t key;
+    (void)state;
+    snprintf(dir, sizeof dir, "%s/planted", tmp);
+    snprintf(victim, sizeof victim, "%s/victim.txt", tmp);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    tu_write_text(victim, "precious");
+    s.cache_dir = dir;
+    assert_int_equal(sb_cache_compute_key(&s, &key, &e), SB_OK);
+    for (unsigned serial = 0; serial < 64; serial++) {
+        snprintf(link, sizeof link, "%s/synthetic-%dpx-%016llx.sbc.tmp.%ld.%u", dir, SIZE,
+                 (unsigned long long)key, (long)getpid(), serial);
+        assert_int_equal(symlink(victim, link), 0);
+    }
+    c = open_ok(&s);
+    assert_int_equal(sb_cache_was_built(c), 1);
+    assert_pixels_match_decoder(c);
+    sb_cache_close(c);
+    assert_true(tu_file_contains(victim, "precious"));
+    {
+        struct stat st;
+        assert_int_equal(stat(victim, &st), 0);
+        assert_int_equal(st.st_size, 8);
+    }
+}
+
+/* A temp file name in the cache folder, for the pid given. */
+static void temp_name(char *out, size_t n, const char *dir, long pid, const char *tail) {
+    snprintf(out, n, "%s/synthetic-%dpx-0123456789abcdef.sbc.tmp.%ld%s", dir, SIZE, pid, tail);
+}
+
+/* Issue 19, item 9: a build killed with SIGKILL leaves its temp file; the
+ * next open in the folder removes the temp files of dead builders, and only
+ * those: a live builder's (ours), a link, other names stay. */
+static void stale_temp_of_dead_builder_is_removed(void **state) {
+    sb_cache_spec s = spec_for(items, 0);
+    char dir[4200], dead[4400], live[4400], link[4400], other[4400], victim[4200];
+    sb_cache *c;
+    pid_t child;
+    int st;
+    struct stat sb;
+    (void)state;
+    snprintf(dir, sizeof dir, "%s/stale", tmp);
+    snprintf(victim, sizeof victim, "%s/victim2.txt", tmp);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    tu_write_text(victim, "precious");
+    /* a pid that is certainly dead: a child reaped here */
+    fflush(NULL);
+    child = fork();
+    assert_true(child >= 0);
+    if (child == 0) _exit(0);
+    assert_int_equal(waitpid(child, &st, 0), child);
+    temp_name(dead, sizeof dead, dir, (long)child, ".0");
+    temp_name(live, sizeof live, dir, (long)getpid(), ".7");
+    temp_name(link, sizeof link, dir, (long)child, ".1");
+    temp_name(other, sizeof other, dir, (long)child, ".2.bak");
+    tu_write_text(dead, "left by a killed build");
+    tu_write_text(live, "being built");
+    tu_write_text(other, "not a temp name");
+    assert_int_equal(symlink(victim, link), 0);
+    s.cache_dir = dir;
+    c = open_ok(&s);
+    sb_cache_close(c);
+    assert_int_equal(lstat(dead, &sb), -1);
+    assert_int_equal(errno, ENOENT);
+    assert_int_equal(lstat(live, &sb), 0);
+    assert_int_equal(lstat(other, &sb), 0);
+    assert_int_equal(lstat(link, &sb), 0);
+    assert_true(tu_file_contains(victim, "precious"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(built_then_reused_without_decoding),
@@ -347,6 +425,8 @@ int main(void) {
         cmocka_unit_test(open_file_rejects_garbage),
         cmocka_unit_test(unreadable_images),
         cmocka_unit_test(full_disk_is_a_clean_error),
+        cmocka_unit_test(planted_link_is_not_followed),
+        cmocka_unit_test(stale_temp_of_dead_builder_is_removed),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -143,7 +143,7 @@ static void bad_files(void **state) {
     snprintf(path, sizeof path, "%s/afifo.csv", tmp);
     assert_int_equal(mkfifo(path, 0644), 0);
     assert_int_equal(open_csv(path, &ds, &e), SB_EIO);
-    assert_non_null(strstr(e.msg, "is not a regular file: expected a file"));
+    assert_non_null(strstr(e.msg, "is not a regular file (a FIFO): expected a file"));
     write_csv("empty.csv", "", path, sizeof path);
     assert_int_equal(open_csv(path, &ds, &e), SB_EFORMAT);
     assert_non_null(strstr(e.msg, path));

@@ -174,7 +174,7 @@ static void errors_name_the_file(void **state) {
     snprintf(path, sizeof path, "%s/afifo.jpg", tmp);
     assert_int_equal(mkfifo(path, 0644), 0);
     assert_int_equal(sb_jpeg_decode_file(path, &rgb, &w, &h, &e), SB_EIO);
-    assert_non_null(strstr(e.msg, "is not a regular file: expected a file"));
+    assert_non_null(strstr(e.msg, "is not a regular file (a FIFO): expected a file"));
 
     snprintf(path, sizeof path, "%s/garbage.jpg", tmp);
     tu_write_text(path, "this is not a JPEG at all, just text");

@@ -17,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -306,6 +308,73 @@ static void test_fault_blames_the_plugin(void **state) {
     cJSON_Delete(res);
 }
 
+/* Issue 19, item 8: the supervisor killed outright (SIGKILL) while its
+ * child is busy with a SIGTERM handler installed, as the runner's graceful
+ * stop has: the child must die too, not stay (blocked on a FIFO) for ever. */
+static int g_pid_fd = -1;
+static void on_term(int sig) { (void)sig; }
+
+static int busy_forever(void *ud, const char *resume_dir) {
+    struct sigaction sa;
+    pid_t me = getpid();
+    (void)ud, (void)resume_dir;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_term;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    if (write(g_pid_fd, &me, sizeof me) != (ssize_t)sizeof me) _exit(3);
+    for (;;) pause();
+}
+
+/* Gone, or a zombie that its new parent has not reaped yet. */
+static int process_gone(pid_t pid) {
+    char path[64], buf[512], *p;
+    size_t n;
+    FILE *f;
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    if (!(f = fopen(path, "r"))) return 1;
+    n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    p = strrchr(buf, ')');
+    return p && (p[2] == 'Z' || p[2] == 'X');
+}
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static void test_child_dies_with_its_supervisor(void **state) {
+    int fds[2], st, gone = 0;
+    pid_t sup, child = 0;
+    double deadline;
+    const struct timespec tick = {0, 10 * 1000 * 1000};
+    (void)state;
+    assert_int_equal(pipe(fds), 0);
+    fflush(NULL);
+    sup = fork();
+    assert_true(sup >= 0);
+    if (sup == 0) {
+        close(fds[0]);
+        g_pid_fd = fds[1];
+        sb_isolate_run(&cfg, busy_forever, NULL, NULL);
+        _exit(0);
+    }
+    close(fds[1]);
+    /* the child is busy once it said its pid */
+    assert_int_equal(read(fds[0], &child, sizeof child), (ssize_t)sizeof child);
+    close(fds[0]);
+    assert_true(child != sup); /* a child ran it, not the supervisor itself */
+    assert_int_equal(kill(sup, SIGKILL), 0);
+    assert_int_equal(waitpid(sup, &st, 0), sup);
+    for (deadline = now_s() + 10; !(gone = process_gone(child)) && now_s() < deadline;)
+        nanosleep(&tick, NULL);
+    if (!gone) kill(child, SIGKILL); /* leave nothing behind, then fail */
+    assert_true(gone);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_stop_after_last_job, setup, teardown),
@@ -316,6 +385,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_killed_is_no_plugins_fault, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outside_signal_is_killed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fault_blames_the_plugin, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_child_dies_with_its_supervisor, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

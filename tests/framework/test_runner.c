@@ -520,6 +520,34 @@ static void test_atomic_write(void **state) {
     assert_int_equal(leftovers, 0);
 }
 
+/* A link planted at the predictable temp name (issue 19, item 6) must not
+ * make the write overwrite its target: the victim stays as it was, and the
+ * new file is a regular file in its place. */
+static void test_atomic_write_ignores_planted_link(void **state) {
+    char path[400], tmp[500], victim[400], *text;
+    sb_error err = {0};
+    struct stat st;
+    FILE *f;
+    (void)state;
+    snprintf(path, sizeof path, "%s/planted.json", tmpdir);
+    snprintf(victim, sizeof victim, "%s/victim.txt", tmpdir);
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    assert_non_null(f = fopen(victim, "w"));
+    fputs("precious", f);
+    fclose(f);
+    assert_int_equal(symlink(victim, tmp), 0);
+    assert_int_equal(sb_write_atomic(path, "{\"new\": 1}", 10, &err), 0);
+    text = read_file(victim);
+    assert_string_equal(text, "precious");
+    free(text);
+    text = read_file(path);
+    assert_string_equal(text, "{\"new\": 1}");
+    free(text);
+    assert_int_equal(lstat(path, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    assert_int_equal(lstat(tmp, &st), -1);
+}
+
 static void test_results_folder(void **state) {
     char body[1024], path[700];
     sb_config cfg;
@@ -703,6 +731,7 @@ int main(void) {
         cmocka_unit_test(test_stop_keeps_finished),
         cmocka_unit_test(test_sigint_keeps_finished),
         cmocka_unit_test(test_atomic_write),
+        cmocka_unit_test(test_atomic_write_ignores_planted_link),
         cmocka_unit_test(test_results_folder),
         cmocka_unit_test(test_no_git_on_path),
         cmocka_unit_test(test_selection),

@@ -1027,6 +1027,130 @@ def case_crash_while_classes_checked(e):
     check(jobs["tiny"]["status"] == "ok", "the other model's job ran", jobs["tiny"])
 
 
+# --- issue 19: planted temp links (item 6), FIFOs as inputs (item 8) ---
+
+
+def sb_env(e):
+    return dict(os.environ, SRAMBENCH_PLUGIN_PATH=e.plugins, SRAMBENCH_CACHE_DIR=e.cache)
+
+
+def unblock(fifo):
+    """A process blocked opening `fifo` for reading gets a writer, then EOF."""
+    try:
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    except OSError:
+        pass
+
+
+def run_fifo(e, argv, fifo, timeout=15):
+    """srambench ARGV; a FIFO that blocks it makes the timeout the failure.
+    Returns (exit code, or None when it hung; stderr)."""
+    try:
+        p = subprocess.run([e.exe] + argv, env=sb_env(e), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           universal_newlines=True, timeout=timeout)
+        return p.returncode, p.stderr
+    except subprocess.TimeoutExpired:
+        return None, "still running after %d s: blocked on the FIFO" % timeout
+    finally:
+        unblock(fifo)
+
+
+def case_fifo_inputs(e):
+    """A FIFO where a file is expected (bench.toml, a model, the dataset's
+    metadata, a technology config, an infer image, results.json) is refused
+    at once, 'is not a regular file (a FIFO)', instead of blocking in open()
+    for ever (under the supervisor, the child stayed behind it)."""
+    problems = []
+    fifo_dir = os.path.join(e.tmp, "fifos")
+    os.mkdir(fifo_dir)
+
+    def fifo(name):
+        path = os.path.join(fifo_dir, name)
+        os.mkfifo(path)
+        return path
+
+    def expect(what, argv, path, want_rc, words, kind=": is not a regular file (a FIFO)"):
+        rc, err = run_fifo(e, argv, path)
+        words = words + [path + kind]
+        if rc not in want_rc or any(w not in err for w in words):
+            problems.append("%s: rc %s (want %s), stderr %r lacks %r" % (what, rc, want_rc, err[-600:], words))
+
+    def run_argv(bench, out):
+        return ["run", "-q", "--no-charts", "--output-dir", os.path.join(e.tmp, out), bench]
+
+    toml = fifo("bench.toml")
+    expect("bench.toml", run_argv(toml, "o-toml"), toml, [EXIT_CONFIG], ["expected a bench.toml file"])
+    sbm = fifo("model.sbm")
+    b = e.bench(name="fifo-model.toml", models=['name = "m"\nplugin = "sbm"\npath = "%s"\n' % sbm])
+    # refused with the other paths before any job (case paths_checked_before_any_job)
+    expect("model path", run_argv(b, "o-model"), sbm, [EXIT_CONFIG], [],
+           kind=": not a regular file or folder (a device, FIFO or socket)")
+    d = mini_copy(e, "fifo-meta")
+    meta = os.path.join(d, "HAM10000_metadata.csv")
+    os.unlink(meta)
+    os.mkfifo(meta)
+    b = e.bench(name="fifo-meta.toml", dataset='plugin = "ham10000"\npath = "%s"\nlimit = 6\n' % d)
+    expect("dataset metadata", run_argv(b, "o-meta"), meta, [EXIT_JOB_FAILED], ["expected a file"])
+    tech = fifo("tech.toml")
+    b = e.bench(name="fifo-tech.toml", backends=['plugin = "sram"\nconfig = "%s"' % tech])
+    expect("sram config", run_argv(b, "o-tech"), tech, [EXIT_CONFIG], ["expected a TOML file"])
+    img = fifo("image.jpg")
+    b = e.bench(name="fifo-infer.toml")
+    expect("infer image", ["infer", "-q", "--config", b, "--output-dir", os.path.join(e.tmp, "o-inf"), img], img,
+           [EXIT_JOB_FAILED, EXIT_CONFIG], [])
+    rdir = os.path.join(e.tmp, "o-fifo-results")
+    os.mkdir(rdir)
+    res = os.path.join(rdir, "results.json")
+    os.mkfifo(res)
+    expect("results.json", ["report", rdir], res, [EXIT_CONFIG], ["expected the results.json file of a run"])
+    check(not problems, "FIFOs", *problems)
+
+
+def case_fifo_reference(e):
+    """A FIFO among the recorded runs of `report --reference DIR` is skipped,
+    as any file that is not one; the report is written."""
+    b = e.bench(name="ref.toml")
+    rc, err, out = e.run(b, out="o-ref")
+    check(rc == EXIT_OK, "the run: exit %d, want 0" % rc, err)
+    ref = os.path.join(e.tmp, "reference")
+    os.mkdir(ref)
+    os.mkfifo(os.path.join(ref, "gpu.json"))
+    rc, err = run_fifo(e, ["report", "--no-charts", "--reference", ref, out], os.path.join(ref, "gpu.json"))
+    check(rc == EXIT_OK, "report with a FIFO in --reference: exit %s, want 0" % rc, err)
+
+
+def case_planted_temp_links(e):
+    """Links planted at the predictable temporary names (<file>.tmp.<pid>)
+    and at the final names of the files a run writes: the run writes regular
+    files in their place and the link targets (the victims) keep their
+    bytes. The pid is known: sh plants the links and execs srambench
+    --in-process, which keeps the shell's pid."""
+    b = e.bench(name="links.toml")
+    rc, err, first = e.run(b, out="o-first")
+    check(rc == EXIT_OK, "the first run: exit %d, want 0" % rc, err)
+    names = sorted(os.listdir(first))
+    victim = os.path.join(e.tmp, "victim.txt")
+    with open(victim, "w") as f:
+        f.write("precious")
+    out = os.path.join(e.tmp, "o-links")
+    os.mkdir(out)
+    # the charts (gnuplot's pictures) at their final names too
+    finals = [n for n in names if n.endswith((".png", ".svg"))]
+    for n in finals:
+        os.symlink(victim, os.path.join(out, n))
+    plant = " ".join("ln -s %s %s/%s.tmp.$$;" % (victim, out, n) for n in names)
+    argv = [e.exe, "run", "-q", "--in-process", "--output-dir", out, b]
+    p = subprocess.run(["sh", "-c", plant + ' exec "$@"', "sh"] + argv, env=sb_env(e), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, universal_newlines=True, timeout=120)
+    with open(victim) as f:
+        kept = f.read()
+    check(kept == "precious", "the victim was overwritten through a planted link", kept[:200], p.stderr)
+    check(p.returncode == EXIT_OK, "the run with planted links: exit %d, want 0" % p.returncode, p.stderr)
+    for n in names:
+        check(os.path.isfile(os.path.join(out, n)) and not os.path.islink(os.path.join(out, n)),
+              "%s: a regular file in place of the link" % n, os.listdir(out))
+
+
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
 
 
