@@ -660,9 +660,11 @@ static int prepare_run(sb_runner *r, const sb_config *cfg, sb_error *err) {
     return 0;
 }
 
-/* results/<YYYYmmdd-HHMMSS>-<name>, with -2, -3 ... if taken. */
+/* results/<YYYYmmdd-HHMMSS>-<name>, with -2, -3 ... if taken. The name is
+ * safe in a path as it is: sb_config.c allows only A-Z a-z 0-9 . _ - */
 static int make_out_dir(sb_runner *r, const sb_config *cfg, const char *fixed, sb_error *err) {
-    char stamp[32], *name = strdup(cfg->name), *p;
+    const char *name = cfg->name;
+    char stamp[32];
     time_t now = time(NULL);
     struct tm tm;
     int k, e, rc;
@@ -670,18 +672,11 @@ static int make_out_dir(sb_runner *r, const sb_config *cfg, const char *fixed, s
     strftime(r->run.started_utc, sizeof r->run.started_utc, "%Y-%m-%dT%H:%M:%SZ", &tm);
     localtime_r(&now, &tm);
     strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-    if (!name) return sb_error_set(err, SB_ENOMEM, "out of memory");
-    for (p = name; *p; p++)
-        if (*p == '/' || *p == ' ' || *p == '\\') *p = '_';
     if (fixed) {
-        free(name);
         r->run.out_dir = strdup(fixed);
         return sb_mkdirs(fixed, err);
     }
-    if ((rc = sb_mkdirs(cfg->output, err)) < 0) {
-        free(name);
-        return rc;
-    }
+    if ((rc = sb_mkdirs(cfg->output, err)) < 0) return rc;
     for (k = 1, e = EEXIST; k < 100 && e == EEXIST; k++) { /* only a taken name is worth another try */
         free(r->run.out_dir);
         r->run.out_dir = k == 1 ? sb_strdupf("%s/%s-%s", cfg->output, stamp, name)
@@ -689,14 +684,12 @@ static int make_out_dir(sb_runner *r, const sb_config *cfg, const char *fixed, s
         if (!r->run.out_dir) e = ENOMEM;
         else e = mkdir(r->run.out_dir, 0755) == 0 ? 0 : errno;
     }
-    if (e == 0) rc = 0;
-    else if (e == ENOMEM) rc = sb_error_set(err, SB_ENOMEM, "out of memory");
-    else if (e == EEXIST)
-        rc = sb_error_set(err, SB_EIO, "%s: cannot create a results folder: %s-%s to -99 are all taken", cfg->output,
-                          stamp, name);
-    else rc = sb_error_set(err, SB_EIO, "%s: cannot create the results folder: %s", r->run.out_dir, strerror(e));
-    free(name);
-    return rc;
+    if (e == 0) return 0;
+    if (e == ENOMEM) return sb_error_set(err, SB_ENOMEM, "out of memory");
+    if (e == EEXIST)
+        return sb_error_set(err, SB_EIO, "%s: cannot create a results folder: %s-%s to -99 are all taken",
+                            cfg->output, stamp, name);
+    return sb_error_set(err, SB_EIO, "%s: cannot create the results folder: %s", r->run.out_dir, strerror(e));
 }
 
 /* The run to resume, locked before its results.json is read (sb_lock.h);
