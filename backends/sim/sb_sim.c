@@ -750,26 +750,25 @@ static int64_t tensor_bytes(const sb_graph *g, int t) {
 }
 
 /* scheduler.fusion = elementwise: the activations that may stay on chip,
- * 1 per tensor. A superset of what the scheduler can fuse (sb_fuse_chain):
- * every activation other than the graph's input and output read once, by a
- * lut, add or mul, whoever produced it; so the bounds hold for every fused
- * schedule. None for fusion = none. NULL: out of memory. */
+ * 1 per tensor: the values inside the fusable chains (sb_fuse_chain, the
+ * only fusions the scheduler makes) whose fused tile fits at its smallest
+ * (every region grows with every tile extent, so no fused schedule fits
+ * where the 1-element tile does not). None for fusion = none. NULL: out of
+ * memory. */
 static char *onchip_tensors(const sb_sim_hw *hw, const sb_graph *g) {
     char *on = calloc((size_t)g->n_tensors + 1, 1);
-    int *uses = calloc((size_t)g->n_tensors + 1, sizeof *uses), *user = calloc((size_t)g->n_tensors + 1, sizeof *user);
-    if (on && uses && user && hw->fusion != SB_SIM_FUSION_NONE) {
-        for (int j = 0; j < g->n_ops; j++)
-            for (int k = 0; k < g->ops[j].n_inputs; k++)
-                if (g->ops[j].inputs[k] >= 0) { uses[g->ops[j].inputs[k]]++; user[g->ops[j].inputs[k]] = j; }
-        for (int t = 0; t < g->n_tensors; t++) {
-            sb_geom G;
-            if (t == g->input || t == g->output || g->tensors[t].data || uses[t] != 1) continue;
-            if (sb_geom_of(hw, g, &g->ops[user[t]], &G, NULL)) continue;
-            on[t] = G.kind == SB_SIM_K_LUT || G.kind == SB_SIM_K_BIN || G.kind == SB_SIM_K_BCAST;
+    if (!on || hw->fusion == SB_SIM_FUSION_NONE) return on;
+    for (int i = 0; i < g->n_ops; i++) {
+        int chain[SB_SIM_FUSE_MAX], n = sb_fuse_chain(hw, g, i, chain), t = g->ops[i].output;
+        sb_geom G;
+        if (n == 0 || sb_geom_of(hw, g, &g->ops[i], &G, NULL)) continue;
+        for (int k = 1; k <= n; k++) {
+            sb_geom_fuse(hw, g, chain, k, &G);
+            if (min_bytes(&G) > hw->capacity_bytes) break;
+            on[t] = 1;
+            t = g->ops[chain[k - 1]].output;
         }
     }
-    free(uses);
-    free(user);
     return on;
 }
 
@@ -813,7 +812,8 @@ void sb_sim_bounds_of(const sb_sim_hw *hw, const sb_graph *g, const sb_sim_repor
         else
             used_in = (double)G.P * G.C;
         /* an activation that may stay on chip (fusion) is neither read nor
-         * written through the port nor moved: the output stage hands it on */
+         * written through the port nor moved: the output stage hands it on
+         * (a fused consumer's other operand still counts) */
         double a_in = a_on ? 0 : used_in, b_in = 0;
         if (G.kind == SB_SIM_K_BIN && op->inputs[1] != op->inputs[0]) b_in = used_in;
         if (G.kind == SB_SIM_K_BCAST) b_in = G.C;
