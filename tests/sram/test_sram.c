@@ -54,6 +54,7 @@ static void test_random_nets(void **state) {
         sb_sim_hw hw;
         sr_graph s;
         sr_random_hw(&p, 400);
+        sr_set(&p, "scheduler.fusion", SB_OPT_STRING, 0, it % 2 ? "none" : "elementwise");
         hw_of(&p, &hw);
         sr_random_net(&s, sr_range(5, 20));
         if (sr_check_graph(&hw, &s.g, 1) == 0) ran++;
@@ -388,23 +389,27 @@ static void test_option_bounds(void **state) {
     assert_int_equal(sb_sim_check_value("sram.capacity_bytes", 300, &exp), 0);
 }
 
-/* Tiling never changes a result, whatever the objective and buffering. */
+/* Tiling and fusion never change a result, whatever the objective,
+ * buffering and fusion mode. */
 static void test_objectives_same_logits(void **state) {
     (void)state;
-    const char *obj[3] = {"energy", "latency", "edp"};
+    const char *obj[3] = {"energy", "latency", "edp"}, *fusion[2] = {"none", "elementwise"};
     sr_seed = 31337;
     sr_graph s;
     sr_random_net(&s, 18);
     for (int o = 0; o < 3; o++)
-        for (int db = 0; db < 2; db++) {
-            sr_opts p;
-            sb_sim_hw hw;
-            load_preset(&p, o == 1 ? "sram1k.toml" : "sram256.toml");
-            sr_set(&p, "scheduler.objective", SB_OPT_STRING, 0, obj[o]);
-            sr_set(&p, "scheduler.double_buffer", SB_OPT_BOOL, db, NULL);
-            hw_of(&p, &hw);
-            assert_int_equal(sr_check_graph(&hw, &s.g, 1), 0);
-        }
+        for (int db = 0; db < 2; db++)
+            for (int f = 0; f < 2; f++) {
+                sr_opts p;
+                sb_sim_hw hw;
+                load_preset(&p, o == 1 ? "sram1k.toml" : "sram256.toml");
+                sr_set(&p, "scheduler.objective", SB_OPT_STRING, 0, obj[o]);
+                sr_set(&p, "scheduler.double_buffer", SB_OPT_BOOL, db, NULL);
+                sr_set(&p, "scheduler.fusion", SB_OPT_STRING, 0, fusion[f]);
+                hw_of(&p, &hw);
+                assert_int_equal(hw.fusion, f);
+                assert_int_equal(sr_check_graph(&hw, &s.g, 1), 0);
+            }
     sr_free(&s);
 }
 

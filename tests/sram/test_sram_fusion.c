@@ -225,7 +225,7 @@ static void random_chain(sr_graph *s) {
  * covers fused schedules); the objective is never worse than without. */
 static void test_random_chains(void **state) {
     (void)state;
-    int ran = 0, fused = 0;
+    int ran = 0, fused = 0, by_order[SB_SIM_NORDER] = {0};
     sr_seed = 1717;
     for (int it = 0; it < 300; it++) {
         sr_opts p;
@@ -234,6 +234,9 @@ static void test_random_chains(void **state) {
         sb_sim_report r, rn;
         sb_error err = {0};
         sr_random_hw(&p, it % 3 ? 160 : 600);
+        /* every loop order carries the fused regions and operand loads */
+        const char *ord[4] = {"any", "spatial_outer", "channel_outer", "psum_spill"};
+        sr_set(&p, "scheduler.loop_order", SB_OPT_STRING, 0, ord[it % 4]);
         if (sb_sim_hw_from_options(&p.o, &hw, &err)) fail_msg("%s", err.msg);
         random_chain(&s);
         if (sr_check_graph(&hw, &s.g, 1) == SB_ECAPACITY) { sr_free(&s); continue; }
@@ -247,14 +250,20 @@ static void test_random_chains(void **state) {
         assert_true(r.bounds.latency_ns <= rn.bounds.latency_ns * (1 + 1e-12));
         assert_true(r.bounds.energy_pj <= rn.bounds.energy_pj * (1 + 1e-12));
         fused += n_fused(&r);
+        for (int i = 0; i < r.n_layers; i++) {
+            const sb_sim_layer *L = &r.layers[i];
+            if (L->s.nfuse) by_order[L->s.order]++;
+        }
         ran++;
         sb_sim_report_free(&r);
         sb_sim_report_free(&rn);
         sr_free(&s);
     }
-    print_message("random chains: %d checked, %d ops fused\n", ran, fused);
+    print_message("random chains: %d checked, %d ops fused; fused producers by loop order %d / %d / %d\n", ran, fused,
+                  by_order[0], by_order[1], by_order[2]);
     assert_true(ran > 200);
     assert_true(fused > 150);
+    for (int o = 0; o < SB_SIM_NORDER; o++) assert_true(by_order[o] >= 10);
 }
 
 /* The option: its values, its default, its message. */
