@@ -753,11 +753,15 @@ static int64_t tensor_bytes(const sb_graph *g, int t) {
  * 1 per tensor: the values inside the fusable chains (sb_fuse_chain, the
  * only fusions the scheduler makes) whose fused tile fits at its smallest
  * (every region grows with every tile extent, so no fused schedule fits
- * where the 1-element tile does not). None for fusion = none. NULL: out of
- * memory. */
-static char *onchip_tensors(const sb_sim_hw *hw, const sb_graph *g) {
+ * where the 1-element tile does not). None for fusion = none (unless `rep`
+ * holds fused layers). NULL: out of memory. */
+static char *onchip_tensors(const sb_sim_hw *hw, const sb_graph *g, const sb_sim_report *rep) {
     char *on = calloc((size_t)g->n_tensors + 1, 1);
-    if (!on || hw->fusion == SB_SIM_FUSION_NONE) return on;
+    int fused = 0;
+    for (int i = 0; i < rep->n_layers; i++) fused |= rep->layers[i].fused;
+    /* a report scheduled with fusion, re-costed under a description without
+     * it, keeps the bound of its schedules */
+    if (!on || (hw->fusion == SB_SIM_FUSION_NONE && !fused)) return on;
     for (int i = 0; i < g->n_ops; i++) {
         int chain[SB_SIM_FUSE_MAX], n = sb_fuse_chain(hw, g, i, chain), t = g->ops[i].output;
         sb_geom G;
@@ -793,7 +797,7 @@ void sb_sim_bounds_of(const sb_sim_hw *hw, const sb_graph *g, const sb_sim_repor
     double S = (double)(hw->capacity_bytes + hw->rf_bytes);
     double crd = 0, cwr = 0, dma_in = 0, dma_out = 0, spill_in = 0, spill_out = 0, flash = 0;
     double compute_cycles = 0, macs = 0, ops = 0, rq = 0, hk = 0;
-    char *on = onchip_tensors(hw, g);
+    char *on = onchip_tensors(hw, g, rep);
     memset(B, 0, sizeof *B);
     if (!on) return; /* out of memory: zero bounds are still bounds */
     for (int i = 0; i < rep->n_layers; i++) {

@@ -249,6 +249,11 @@ static void test_random_chains(void **state) {
         /* the fusion-aware bound is never above the unfused one */
         assert_true(r.bounds.latency_ns <= rn.bounds.latency_ns * (1 + 1e-12));
         assert_true(r.bounds.energy_pj <= rn.bounds.energy_pj * (1 + 1e-12));
+        /* a fused report's bounds under a description without fusion (a
+         * sweep re-costing it) stay those of its schedules */
+        sb_sim_bounds Bn;
+        sb_sim_bounds_of(&hn, &s.g, &r, &Bn);
+        if (n_fused(&r)) assert_true(Bn.latency_ns == r.bounds.latency_ns && Bn.energy_pj == r.bounds.energy_pj);
         fused += n_fused(&r);
         for (int i = 0; i < r.n_layers; i++) {
             const sb_sim_layer *L = &r.layers[i];
