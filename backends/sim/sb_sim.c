@@ -652,14 +652,16 @@ static int64_t const_bytes(const sb_geom *G) {
 }
 
 /* The best schedule of op i with the first nf ops of `chain` in its output
- * stage (nf = 0: alone). */
-static int schedule_op(const sb_sim_hw *hw, const sb_graph *g, int i, const int *chain, int nf, sb_sim_layer *out,
-                       sb_error *err) {
+ * stage and (pro) the broadcast mul before it on its input tiles (nf = 0,
+ * pro = 0: alone). */
+static int schedule_op(const sb_sim_hw *hw, const sb_graph *g, int i, const int *chain, int nf, int pro,
+                       sb_sim_layer *out, sb_error *err) {
     const sb_op *op = &g->ops[i];
     sb_geom G;
     int rc = sb_geom_of(hw, g, op, &G, err);
     if (rc) return rc;
     if (nf) sb_geom_fuse(hw, g, chain, nf, &G);
+    G.pro = pro;
     best b;
     memset(&b, 0, sizeof b);
     if (G.kind == SB_SIM_K_CONV || G.kind == SB_SIM_K_DW || G.kind == SB_SIM_K_POOL) {
@@ -686,43 +688,52 @@ static int schedule_op(const sb_sim_hw *hw, const sb_graph *g, int i, const int 
     out->name = op->name;
     out->op_index = i;
     out->s.nfuse = nf;
+    out->s.pro = pro;
     out->params = const_bytes(&G);
     return 0;
 }
 
-/* scheduler.fusion = elementwise: for each conv/dw/fc with a fusable chain,
- * fuse the prefix of the chain that minimises the sum of the objectives of
- * the producer and of the consumers left alone (k = 0: nothing fused, the
- * schedules of the first pass). A fused variant that does not fit is not a
+/* A layer that runs in op i's stage: no schedule, no counts of its own. */
+static void mark_fused(sb_sim_layer *L, int op_index, int i) {
+    const char *name = L->name;
+    int kind = L->s.kind;
+    memset(L, 0, sizeof *L);
+    L->name = name;
+    L->s.kind = kind;
+    L->op_index = op_index;
+    L->fused = 1;
+    L->fused_into = i;
+}
+
+/* scheduler.fusion = elementwise: for each conv/dw/fc, over the prefixes of
+ * its fusable output chain (k = 0..n ops) and, for a 1x1 conv, with or
+ * without the broadcast mul before it (p), the variant that minimises the
+ * producer's objective plus those of the ops left alone (k = 0, p = 0: the
+ * schedules of the first pass). A variant that does not fit is not a
  * candidate. */
 static int fuse_pass(const sb_sim_hw *hw, const sb_graph *g, sb_sim_layer *layers, sb_error *err) {
     for (int i = 0; i < g->n_ops; i++) {
-        int chain[SB_SIM_FUSE_MAX], n = sb_fuse_chain(hw, g, i, chain), best_k = 0;
-        double rest = 0, best;
+        int chain[SB_SIM_FUSE_MAX], n = sb_fuse_chain(hw, g, i, chain), m = sb_fuse_input(hw, g, i);
+        int best_k = 0, best_p = 0;
+        double rest[SB_SIM_FUSE_MAX + 1], best, pro_obj;
         sb_sim_layer cand, keep;
-        for (int f = 0; f < n; f++) rest += objective(hw, &layers[chain[f]]);
-        best = objective(hw, &layers[i]) + rest;
-        for (int k = 1; k <= n; k++) {
-            rest -= objective(hw, &layers[chain[k - 1]]);
-            int rc = schedule_op(hw, g, i, chain, k, &cand, err);
-            if (rc == SB_ECAPACITY) continue;
-            if (rc) return rc;
-            double o = objective(hw, &cand) + rest;
-            if (o < best) { best = o; best_k = k; keep = cand; }
-        }
-        if (!best_k) continue;
+        if (m >= 0 && layers[m].fused) m = -1; /* already in an earlier op's output stage */
+        pro_obj = m >= 0 ? objective(hw, &layers[m]) : 0;
+        rest[n] = 0;
+        for (int f = n - 1; f >= 0; f--) rest[f] = rest[f + 1] + objective(hw, &layers[chain[f]]);
+        best = objective(hw, &layers[i]) + rest[0] + pro_obj;
+        for (int p = 0; p <= (m >= 0); p++)
+            for (int k = !p; k <= n; k++) {
+                int rc = schedule_op(hw, g, i, chain, k, p, &cand, err);
+                if (rc == SB_ECAPACITY) continue;
+                if (rc) return rc;
+                double o = objective(hw, &cand) + rest[k] + (p ? 0 : pro_obj);
+                if (o < best) { best = o; best_k = k; best_p = p; keep = cand; }
+            }
+        if (!best_k && !best_p) continue;
         layers[i] = keep;
-        for (int f = 0; f < best_k; f++) {
-            sb_sim_layer *L = &layers[chain[f]];
-            const char *name = L->name;
-            int kind = L->s.kind;
-            memset(L, 0, sizeof *L);
-            L->name = name;
-            L->s.kind = kind;
-            L->op_index = chain[f];
-            L->fused = 1;
-            L->fused_into = i;
-        }
+        for (int f = 0; f < best_k; f++) mark_fused(&layers[chain[f]], chain[f], i);
+        if (best_p) mark_fused(&layers[m], m, i);
     }
     return 0;
 }
@@ -765,13 +776,17 @@ static char *onchip_tensors(const sb_sim_hw *hw, const sb_graph *g, const sb_sim
     for (int i = 0; i < g->n_ops; i++) {
         int chain[SB_SIM_FUSE_MAX], n = sb_fuse_chain(hw, g, i, chain), t = g->ops[i].output;
         sb_geom G;
-        if (n == 0 || sb_geom_of(hw, g, &g->ops[i], &G, NULL)) continue;
+        if (n == 0 || sb_geom_of(hw, g, &g->ops[i], &G, NULL)) n = 0;
         for (int k = 1; k <= n; k++) {
             sb_geom_fuse(hw, g, chain, k, &G);
             if (min_bytes(&G) > hw->capacity_bytes) break;
             on[t] = 1;
             t = g->ops[chain[k - 1]].output;
         }
+        int m = sb_fuse_input(hw, g, i); /* the input mul's product */
+        if (m < 0 || sb_geom_of(hw, g, &g->ops[i], &G, NULL)) continue;
+        G.pro = 1;
+        if (min_bytes(&G) <= hw->capacity_bytes) on[g->ops[m].output] = 1;
     }
     return on;
 }
@@ -779,7 +794,7 @@ static char *onchip_tensors(const sb_sim_hw *hw, const sb_graph *g, const sb_sim
 /* The work of an op alone (MACs, element ops, requantisations), without
  * the consumers fused into it; for a fused consumer, its own. */
 static const sb_sim_counts *own_counts(const sb_geom *G, const sb_sim_layer *L, sb_sim_counts *own) {
-    if (!L->fused && !L->s.nfuse) return &L->c;
+    if (!L->fused && !L->s.nfuse && !L->s.pro) return &L->c;
     sb_sim_sched s = L->s;
     if (L->fused) { /* elementwise work does not depend on the tile */
         memset(&s, 0, sizeof s);
@@ -840,7 +855,8 @@ void sb_sim_bounds_of(const sb_sim_hw *hw, const sb_graph *g, const sb_sim_repor
          * cycles only (ceil(a + b) >= ceil(a) + floor(b)). */
         double lops = G.kind == SB_SIM_K_CONV ? 0 : (double)c->ops, lrq = (double)c->requants;
         double cyc = ((double)c->macs + lops + lrq) / (double)hw->macs_per_cycle;
-        compute_cycles += a_on || b_on ? floor(cyc) : ceil(cyc);
+        int shares = G.kind >= SB_SIM_K_BIN && G.kind <= SB_SIM_K_LUT && (a_on || b_on || on[op->output]);
+        compute_cycles += shares ? floor(cyc) : ceil(cyc);
         macs += (double)c->macs; ops += lops; rq += lrq;
         /* Hong-Kung style: at most Pmax MACs per segment of S transfers */
         double M = (double)c->macs, pmax = 0;
@@ -885,7 +901,7 @@ int sb_sim_analyze(const sb_sim_hw *hw, const sb_graph *g, sb_sim_report *rep, s
     if (!rep->layers) return sb_error_set(err, SB_ENOMEM, "sb_sim_analyze: out of memory");
     rep->n_layers = g->n_ops;
     for (int i = 0; i < g->n_ops; i++) {
-        int rc = schedule_op(hw, g, i, NULL, 0, &rep->layers[i], err);
+        int rc = schedule_op(hw, g, i, NULL, 0, 0, &rep->layers[i], err);
         if (rc) { sb_sim_report_free(rep); return rc; }
     }
     if (hw->fusion == SB_SIM_FUSION_ELEMENTWISE) {

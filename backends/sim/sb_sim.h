@@ -139,6 +139,8 @@ typedef struct sb_sim_sched {
     int db;            /* double-buffered                                    */
     int nfuse;         /* conv, dw, fc: the elementwise consumers computed in
                         * its output stage (0..SB_SIM_FUSE_MAX, sb_fuse_chain) */
+    int pro;           /* 1x1 conv: the broadcast mul that produces its input
+                        * applied to each input tile as it is loaded (sb_fuse_input) */
     int64_t sram_bytes;/* SRAM occupied by the tile's regions                */
 } sb_sim_sched;
 

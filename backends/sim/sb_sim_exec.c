@@ -24,6 +24,8 @@ typedef struct fchain {
     int first[SB_SIM_FUSE_MAX];          /* the chain value is the op's a (inputs[0]) */
     const int8_t *ext[SB_SIM_FUSE_MAX];  /* the other operand in PSRAM (lut: the table in flash) */
     int64_t at[SB_SIM_FUSE_MAX][2];      /* its SRAM region (sb_layout fx) */
+    const sb_op *pro;                    /* the fused input mul (NULL: none) */
+    const int8_t *pro_a, *pro_vec;       /* its operands in PSRAM */
 } fchain;
 
 typedef struct ctx {
@@ -299,6 +301,27 @@ static void psum_dma(ctx *x, const sb_geom *G, const wstep *t, int8_t *ps_ext, i
     dma_flush(x);
 }
 
+/* The fused input mul on an input tile just loaded: the chunk's vector comes
+ * in, then each pixel's channels are multiplied in place (read, read, write). */
+static void fused_input(ctx *x, const sb_geom *G, const wstep *t, int64_t in_at, int64_t v_at, int64_t pixels,
+                        int64_t stride) {
+    const sb_op *op = x->fc->pro;
+    int8_t *sram = x->sram;
+    if (pixels == 0) return;
+    dma_begin(x, SB_SIM_IN, 0, G->burst);
+    dma_copy(x, x->fc->pro_vec + t->k0, v_at, t->tk);
+    dma_flush(x);
+    for (int64_t q = 0; q < pixels; q++) {
+        int64_t a = in_at + q * stride;
+        rd(x, SB_SIM_IN, a, t->tk);
+        rd(x, SB_SIM_IN, v_at, t->tk);
+        wr(x, SB_SIM_IN, a, t->tk);
+        for (int j = 0; j < t->tk; j++) sram[a + j] = sb_out_mul(x->g, op, sram[a + j], sram[v_at + j]);
+    }
+    x->c->ops += pixels * t->tk;
+    x->c->requants += pixels * t->tk;
+}
+
 /* Fused broadcast muls: the channel tile's vector, with the parameters. */
 static void fused_vectors(ctx *x, const sb_geom *G, const wstep *t) {
     for (int f = 0; f < x->fc->n; f++) {
@@ -329,8 +352,8 @@ static void exec_window(ctx *x, const sb_op *op, const sb_geom *G, const sb_sim_
     int conv = G->kind == SB_SIM_K_CONV, dw = G->kind == SB_SIM_K_DW, T = G->T;
     int ny = (int)sb_cdiv(G->OH, s->th), nx = (int)sb_cdiv(G->OW, s->tw), noc = (int)sb_cdiv(G->OC, s->tc);
     int nk = conv ? (int)sb_cdiv(G->C, s->tk) : 1, nsp = ny * nx;
-    const int8_t *X = act[op->inputs[0]], *Wt = NULL;
     fchain *fc = x->fc;
+    const int8_t *X = fc->pro ? fc->pro_a : act[op->inputs[0]], *Wt = NULL; /* the input mul's a, as loaded */
     int8_t *Y = act[fc->n ? fc->op[fc->n - 1]->output : op->output]; /* the chain's last value */
     for (int f = 0; f < fc->n; f++) {
         fc->at[f][0] = L.fx[f][0];
@@ -384,6 +407,7 @@ static void exec_window(ctx *x, const sb_op *op, const sb_geom *G, const sb_sim_
                 for (int ix = xlo; ix < xhi; ix++, q++)
                     dma_copy(x, X + ((int64_t)iy * G->W + ix) * G->C + t.k0, L.in[ib] + q * stride, t.tk);
             dma_flush(x);
+            if (fc->pro) fused_input(x, G, &t, L.in[ib], L.pv[ib], q, stride);
         }
         /* weights */
         key = conv ? (int64_t)o * nk + k : o;
@@ -561,6 +585,23 @@ static void exec_elementwise(ctx *x, const sb_op *op, const sb_geom *G, const sb
 
 /* The n fused consumers of op i (the report's schedule), their operands in
  * PSRAM or flash, and the producer's geometry with them. */
+static const int8_t *operand(const sb_graph *g, int8_t *const *act, int t) {
+    return act[t] ? act[t] : g->tensors[t].data;
+}
+
+/* The fused input mul of op i (when its schedule has one). */
+static int input_of(const sb_sim_hw *hw, const sb_graph *g, int i, int pro, int8_t *const *act, sb_geom *G,
+                    fchain *fc, sb_error *err) {
+    if (!pro) return 0;
+    int m = sb_fuse_input(hw, g, i);
+    if (m < 0) return sb_error_set(err, SB_EINVAL, "sb_sim_execute: op %d has no input mul to fuse", i);
+    G->pro = 1;
+    fc->pro = &g->ops[m];
+    fc->pro_a = operand(g, act, g->ops[m].inputs[0]);
+    fc->pro_vec = operand(g, act, g->ops[m].inputs[1]);
+    return 0;
+}
+
 static int chain_of(const sb_sim_hw *hw, const sb_graph *g, int i, int n, int8_t *const *act, sb_geom *G, fchain *fc,
                     sb_error *err) {
     int ops[SB_SIM_FUSE_MAX];
@@ -579,7 +620,7 @@ static int chain_of(const sb_sim_hw *hw, const sb_graph *g, int i, int n, int8_t
         if (G->fk[f] == SB_SIM_K_LUT) fc->ext[f] = op->lut;
         else {
             int other = fc->first[f] ? op->inputs[1] : op->inputs[0];
-            fc->ext[f] = act[other] ? act[other] : g->tensors[other].data;
+            fc->ext[f] = operand(g, act, other);
         }
         t = op->output;
     }
@@ -626,6 +667,7 @@ int sb_sim_execute(const sb_sim_report *rep, const sb_graph *g, const int8_t *in
         if ((rc = sb_geom_of(hw, g, op, &G, err)) != 0) goto done;
         fchain fc;
         if ((rc = chain_of(hw, g, i, Lr->s.nfuse, act, &G, &fc, err)) != 0) goto done;
+        if ((rc = input_of(hw, g, i, Lr->s.pro, act, &G, &fc, err)) != 0) goto done;
         int wsh = 0;
         while ((1 << wsh) < hw->word_bits / 8) wsh++;
         ctx x = {g, &fc, sram, hw->capacity_bytes, hw->word_bits / 8, wsh, &c, 0, 0, 1, NULL, 0, 0, 0, lut_order};

@@ -156,6 +156,17 @@ int sb_fuse_chain(const sb_sim_hw *hw, const sb_graph *g, int i, int *ops) {
     return n;
 }
 
+int sb_fuse_input(const sb_sim_hw *hw, const sb_graph *g, int j) {
+    const sb_op *op = &g->ops[j];
+    int x = op->inputs[0], u = -1, m = producer_of(g, x);
+    sb_geom G, M;
+    if (op->type != SB_OP_CONV2D || m < 0 || x == g->output || uses_of(g, x, &u) != 1) return -1;
+    if (sb_geom_of(hw, g, op, &G, NULL) || sb_geom_of(hw, g, &g->ops[m], &M, NULL)) return -1;
+    /* every input byte used, once per load: the mul's work is all there */
+    if (G.KH != 1 || G.KW != 1 || G.sh != 1 || G.sw != 1 || G.OH != G.H || G.OW != G.W) return -1;
+    return M.kind == SB_SIM_K_BCAST ? m : -1;
+}
+
 void sb_geom_fuse(const sb_sim_hw *hw, const sb_graph *g, const int *ops, int n, sb_geom *G) {
     sb_geom E;
     G->nf = 0;
@@ -234,6 +245,8 @@ void sb_layout_of(const sb_geom *G, const sb_sim_sched *s, sb_layout *L) {
         L->fx[f][1] = at + (k - 1) * n;
         at += k * n;
     }
+    int64_t pv = G->pro ? sb_wrup(s->tk, wb) : 0;
+    for (int i = 0; i < 2; i++) { L->pv[i] = at; at += i < nb ? pv : 0; }
     L->end = at;
 }
 
@@ -383,12 +396,23 @@ static void analyze_window(const sb_geom *G, const sb_sim_sched *s, sb_sim_count
     int64_t in_mult = conv ? (so ? (nk == 1 ? 1 : noc) : (nsp * nk == 1 ? 1 : noc)) : 1;
     int64_t kn = conv ? G->C : G->OC, kt = conv ? s->tk : s->tc;
     sb_agg A;
+    int64_t pro_elems = 0;
     sb_tile_aggs(G, s->th, s->tw, &A);
     FOR_TILES(kn, kt, kk, m, {
         xfer x = { A.SR * A.SC * kk, 0, 0, A.SR * A.SC * sb_wdiv(kk, wb) };
         if (kk == G->C) { x.runs = A.NFW * A.NR + (A.NX - A.NFW) * A.SR; x.bursts = A.NFW * A.SBF + A.SR * A.SBC; }
         else { x.runs = A.SR * A.SC; x.bursts = A.SR * A.SC * sb_cdiv(kk, G->burst); }
         add_load(c, SB_SIM_IN, &x, m * in_mult);
+        /* fused input mul: per tile load the chunk's vector, then per pixel
+         * the vector and the pixel read and the product written back */
+        if (G->pro) {
+            int64_t px = A.SR * A.SC * m * in_mult, w = sb_wdiv(kk, wb);
+            xfer v = { kk, 1, sb_cdiv(kk, G->burst), w };
+            add_load(c, SB_SIM_IN, &v, A.NR * A.NX * m * in_mult);
+            c->sram_rd_words[SB_SIM_IN] += 2 * px * w;
+            c->sram_wr_words[SB_SIM_IN] += px * w;
+            pro_elems += px * kk;
+        }
     });
     /* weights and parameters */
     if (conv) {
@@ -455,6 +479,8 @@ static void analyze_window(const sb_geom *G, const sb_sim_sched *s, sb_sim_count
     else if (dw) { c->macs = VT * G->OC; c->requants = pix * G->OC; }
     else c->ops = VT * G->OC;
     analyze_fused(G, s, c);
+    c->ops += pro_elems;      /* the input mul: an op and a requantisation */
+    c->requants += pro_elems; /* per element and load (sb_out_mul) */
     c->reg_reads = 2 * c->macs + c->ops;
     /* output stores: one per spatial tile x channel tile */
     FOR_TILES(G->OH, s->th, th, my, {

@@ -61,6 +61,7 @@ static cJSON *layer_json(const sb_sim_report *rep, const sb_graph *g, const sb_s
         return o;
     }
     if (L->s.nfuse) cJSON_AddNumberToObject(o, "fused_consumers", L->s.nfuse);
+    if (L->s.pro) cJSON_AddBoolToObject(o, "fused_input_mul", 1);
     cJSON *s = cJSON_AddObjectToObject(o, "tile");
     if (L->s.kind <= SB_SIM_K_POOL) {
         int spill = L->s.kind == SB_SIM_K_CONV && L->s.order == SB_SIM_ORDER_PSUM_SPILL;

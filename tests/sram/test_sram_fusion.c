@@ -130,8 +130,21 @@ static void check_fused_layers(const sb_sim_hw *hw, const sb_graph *g, const sb_
             assert_true(sb_sim_counts_equal(&C->c, &zero));
             assert_true(C->energy_pj == 0 && C->latency_ns == 0);
         }
-        if (L->fused) assert_int_equal(r->layers[L->fused_into].s.nfuse > 0, 1);
-        if (hw->fusion == SB_SIM_FUSION_NONE) { assert_int_equal(L->fused, 0); assert_int_equal(L->s.nfuse, 0); }
+        if (L->s.pro) {
+            int m = sb_fuse_input(hw, g, i);
+            assert_true(m >= 0);
+            assert_int_equal(r->layers[m].fused, 1);
+            assert_int_equal(r->layers[m].fused_into, i);
+        }
+        if (L->fused) {
+            const sb_sim_layer *P = &r->layers[L->fused_into];
+            assert_true(P->s.nfuse > 0 || P->s.pro);
+        }
+        if (hw->fusion == SB_SIM_FUSION_NONE) {
+            assert_int_equal(L->fused, 0);
+            assert_int_equal(L->s.nfuse, 0);
+            assert_int_equal(L->s.pro, 0);
+        }
     }
 }
 
@@ -217,6 +230,11 @@ static void random_chain(sr_graph *s) {
         if (i == 0) mid = y;
     }
     if (sr_rand() % 4 == 0 && mid != y) y = sr_add(s, y, mid); /* mid read twice */
+    if (kind != 2 && sr_rand() % 2) { /* squeeze-excitation: its mul may run in the 1x1 conv's input stage */
+        int q = sr_lut(s, sr_conv(s, sr_gavg(s, y), OC, 1, 1, 0, 1, 0));
+        y = sr_conv(s, sr_mul(s, y, q), sr_range(1, 24), 1, 1, 0, 1, 0);
+        if (sr_rand() % 2) y = sr_lut(s, y);
+    }
     sr_finish(s, y);
 }
 
@@ -225,7 +243,7 @@ static void random_chain(sr_graph *s) {
  * covers fused schedules); the objective is never worse than without. */
 static void test_random_chains(void **state) {
     (void)state;
-    int ran = 0, fused = 0, by_order[SB_SIM_NORDER] = {0};
+    int ran = 0, fused = 0, by_order[SB_SIM_NORDER] = {0}, pro_order[SB_SIM_NORDER] = {0};
     sr_seed = 1717;
     for (int it = 0; it < 300; it++) {
         sr_opts p;
@@ -258,17 +276,49 @@ static void test_random_chains(void **state) {
         for (int i = 0; i < r.n_layers; i++) {
             const sb_sim_layer *L = &r.layers[i];
             if (L->s.nfuse) by_order[L->s.order]++;
+            if (L->s.pro) pro_order[L->s.order]++;
         }
         ran++;
         sb_sim_report_free(&r);
         sb_sim_report_free(&rn);
         sr_free(&s);
     }
-    print_message("random chains: %d checked, %d ops fused; fused producers by loop order %d / %d / %d\n", ran, fused,
-                  by_order[0], by_order[1], by_order[2]);
+    print_message("random chains: %d checked, %d ops fused; fused producers by loop order %d / %d / %d; "
+                  "fused input muls %d / %d / %d\n", ran, fused, by_order[0], by_order[1], by_order[2], pro_order[0],
+                  pro_order[1], pro_order[2]);
     assert_true(ran > 200);
     assert_true(fused > 150);
     for (int o = 0; o < SB_SIM_NORDER; o++) assert_true(by_order[o] >= 10);
+    for (int o = 0; o < SB_SIM_NORDER; o++) assert_true(pro_order[o] >= 5);
+}
+
+/* A squeeze-excitation product over a large tensor, read by a 1x1 conv:
+ * fused into the conv's input stage, its product never leaves the chip, and
+ * the bound must not count it out and back in (section 7). */
+static void test_input_mul_bound(void **state) {
+    (void)state;
+    sr_seed = 606;
+    for (int q = 0; presets[q]; q++) {
+        sr_graph s;
+        sb_sim_hw hw;
+        sb_sim_report r;
+        sb_error err = {0};
+        sr_init(&s, SB_REQUANT_FIXED);
+        int x = sr_input(&s, 24, 24, 16);
+        int e = sr_lut(&s, sr_conv(&s, x, 16, 1, 1, 0, 1, 0));
+        int v = sr_lut(&s, sr_conv(&s, sr_gavg(&s, e), 16, 1, 1, 0, 1, 0));
+        sr_finish(&s, sr_conv(&s, sr_mul(&s, e, v), 8, 1, 1, 0, 1, 0));
+        hw_preset(presets[q], "elementwise", &hw);
+        assert_int_equal(sr_check_graph(&hw, &s.g, 1), 0);
+        if (sb_sim_analyze(&hw, &s.g, &r, &err)) fail_msg("%s", err.msg);
+        check_fused_layers(&hw, &s.g, &r);
+        const sb_sim_layer *L = &r.layers[s.g.n_ops - 1];
+        print_message("%s: input mul fused %d; latency %.4g ns, bound %.4g ns (compulsory %.4g)\n", presets[q], L->s.pro,
+                      r.latency_ns, r.bounds.latency_ns, r.bounds.comp_latency_ns);
+        assert_int_equal(L->s.pro, 1);
+        sb_sim_report_free(&r);
+        sr_free(&s);
+    }
 }
 
 /* The option: its values, its default, its message. */
@@ -297,6 +347,7 @@ int main(void) {
         cmocka_unit_test(test_fusion_option),
         cmocka_unit_test(test_models_fusion_modes),
         cmocka_unit_test(test_random_chains),
+        cmocka_unit_test(test_input_mul_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
