@@ -46,6 +46,9 @@ const sb_option_spec sb_sim_option_spec[] = {
     {"scheduler.double_buffer", SB_OPT_BOOL, 0, "allow double-buffered tiles (default true)"},
     {"scheduler.loop_order", SB_OPT_STRING, 0,
      "\"any\" (default), or one window-op loop order alone: \"spatial_outer\", \"channel_outer\", \"psum_spill\""},
+    {"scheduler.fusion", SB_OPT_STRING, 0,
+     "\"elementwise\" (default: lut, mul and add chains run in the output stage of the conv/dw/fc before them "
+     "where legal and cheaper) or \"none\" (every op alone)"},
     {NULL, 0, 0, NULL}};
 
 /* What each number may be. The upper bounds are generous physical ceilings
@@ -226,6 +229,11 @@ int sb_sim_hw_from_options(const sb_options *o, sb_sim_hw *hw, sb_error *err) {
         (rc = get_choice(o, "scheduler.loop_order", orders, "any, spatial_outer, channel_outer or psum_spill",
                          &hw->only_order, err)))
         return rc;
+    /* the default first: "elementwise" (the best of fused and unfused per op) */
+    static const char *const fusions[] = {"elementwise", "none", NULL};
+    int fu;
+    if ((rc = get_choice(o, "scheduler.fusion", fusions, "elementwise or none", &fu, err))) return rc;
+    hw->fusion = fu == 0 ? SB_SIM_FUSION_ELEMENTWISE : SB_SIM_FUSION_NONE;
     hw->double_buffer = sb_opt_bool(o, "scheduler.double_buffer", 1);
     return 0;
 }
@@ -643,11 +651,17 @@ static int64_t const_bytes(const sb_geom *G) {
     }
 }
 
-static int schedule_op(const sb_sim_hw *hw, const sb_graph *g, int i, sb_sim_layer *out, sb_error *err) {
+/* The best schedule of op i with the first nf ops of `chain` in its output
+ * stage and (pro) the broadcast mul before it on its input tiles (nf = 0,
+ * pro = 0: alone). */
+static int schedule_op(const sb_sim_hw *hw, const sb_graph *g, int i, const int *chain, int nf, int pro,
+                       sb_sim_layer *out, sb_error *err) {
     const sb_op *op = &g->ops[i];
     sb_geom G;
     int rc = sb_geom_of(hw, g, op, &G, err);
     if (rc) return rc;
+    if (nf) sb_geom_fuse(hw, g, chain, nf, &G);
+    G.pro = pro;
     best b;
     memset(&b, 0, sizeof b);
     if (G.kind == SB_SIM_K_CONV || G.kind == SB_SIM_K_DW || G.kind == SB_SIM_K_POOL) {
@@ -673,7 +687,54 @@ static int schedule_op(const sb_sim_hw *hw, const sb_graph *g, int i, sb_sim_lay
     *out = b.L;
     out->name = op->name;
     out->op_index = i;
+    out->s.nfuse = nf;
+    out->s.pro = pro;
     out->params = const_bytes(&G);
+    return 0;
+}
+
+/* A layer that runs in op i's stage: no schedule, no counts of its own. */
+static void mark_fused(sb_sim_layer *L, int op_index, int i) {
+    const char *name = L->name;
+    int kind = L->s.kind;
+    memset(L, 0, sizeof *L);
+    L->name = name;
+    L->s.kind = kind;
+    L->op_index = op_index;
+    L->fused = 1;
+    L->fused_into = i;
+}
+
+/* scheduler.fusion = elementwise: for each conv/dw/fc, over the prefixes of
+ * its fusable output chain (k = 0..n ops) and, for a 1x1 conv, with or
+ * without the broadcast mul before it (p), the variant that minimises the
+ * producer's objective plus those of the ops left alone (k = 0, p = 0: the
+ * schedules of the first pass). A variant that does not fit is not a
+ * candidate. */
+static int fuse_pass(const sb_sim_hw *hw, const sb_graph *g, sb_sim_layer *layers, sb_error *err) {
+    for (int i = 0; i < g->n_ops; i++) {
+        int chain[SB_SIM_FUSE_MAX], n = sb_fuse_chain(hw, g, i, chain), m = sb_fuse_input(hw, g, i);
+        int best_k = 0, best_p = 0;
+        double rest[SB_SIM_FUSE_MAX + 1], best, pro_obj;
+        sb_sim_layer cand, keep;
+        if (m >= 0 && layers[m].fused) m = -1; /* already in an earlier op's output stage */
+        pro_obj = m >= 0 ? objective(hw, &layers[m]) : 0;
+        rest[n] = 0;
+        for (int f = n - 1; f >= 0; f--) rest[f] = rest[f + 1] + objective(hw, &layers[chain[f]]);
+        best = objective(hw, &layers[i]) + rest[0] + pro_obj;
+        for (int p = 0; p <= (m >= 0); p++)
+            for (int k = !p; k <= n; k++) {
+                int rc = schedule_op(hw, g, i, chain, k, p, &cand, err);
+                if (rc == SB_ECAPACITY) continue;
+                if (rc) return rc;
+                double o = objective(hw, &cand) + rest[k] + (p ? 0 : pro_obj);
+                if (o < best) { best = o; best_k = k; best_p = p; keep = cand; }
+            }
+        if (!best_k && !best_p) continue;
+        layers[i] = keep;
+        for (int f = 0; f < best_k; f++) mark_fused(&layers[chain[f]], chain[f], i);
+        if (best_p) mark_fused(&layers[m], m, i);
+    }
     return 0;
 }
 
@@ -699,49 +760,111 @@ static int64_t tensor_bytes(const sb_graph *g, int t) {
     return n;
 }
 
+/* scheduler.fusion = elementwise: the activations that may stay on chip,
+ * 1 per tensor: the values inside the fusable chains (sb_fuse_chain, the
+ * only fusions the scheduler makes) whose fused tile fits at its smallest
+ * (every region grows with every tile extent, so no fused schedule fits
+ * where the 1-element tile does not). None for fusion = none (unless `rep`
+ * holds fused layers). NULL: out of memory. */
+static char *onchip_tensors(const sb_sim_hw *hw, const sb_graph *g, const sb_sim_report *rep) {
+    char *on = calloc((size_t)g->n_tensors + 1, 1);
+    int fused = 0;
+    for (int i = 0; i < rep->n_layers; i++) fused |= rep->layers[i].fused;
+    /* a report scheduled with fusion, re-costed under a description without
+     * it, keeps the bound of its schedules */
+    if (!on || (hw->fusion == SB_SIM_FUSION_NONE && !fused)) return on;
+    for (int i = 0; i < g->n_ops; i++) {
+        int chain[SB_SIM_FUSE_MAX], n = sb_fuse_chain(hw, g, i, chain), t = g->ops[i].output;
+        sb_geom G;
+        if (n == 0 || sb_geom_of(hw, g, &g->ops[i], &G, NULL)) n = 0;
+        for (int k = 1; k <= n; k++) {
+            sb_geom_fuse(hw, g, chain, k, &G);
+            if (min_bytes(&G) > hw->capacity_bytes) break;
+            on[t] = 1;
+            t = g->ops[chain[k - 1]].output;
+        }
+        int m = sb_fuse_input(hw, g, i); /* the input mul's product */
+        if (m < 0 || sb_geom_of(hw, g, &g->ops[i], &G, NULL)) continue;
+        G.pro = 1;
+        if (min_bytes(&G) <= hw->capacity_bytes) on[g->ops[m].output] = 1;
+    }
+    return on;
+}
+
+/* The work of an op alone (MACs, element ops, requantisations), without
+ * the consumers fused into it; for a fused consumer, its own. */
+static const sb_sim_counts *own_counts(const sb_geom *G, const sb_sim_layer *L, sb_sim_counts *own) {
+    if (!L->fused && !L->s.nfuse && !L->s.pro) return &L->c;
+    sb_sim_sched s = L->s;
+    if (L->fused) { /* elementwise work does not depend on the tile */
+        memset(&s, 0, sizeof s);
+        s.kind = G->kind;
+        s.tp = G->P;
+        s.tc = s.r = G->C;
+        s.tt = 256;
+    }
+    sb_analyze_op(G, &s, own);
+    return own;
+}
+
 void sb_sim_bounds_of(const sb_sim_hw *hw, const sb_graph *g, const sb_sim_report *rep, sb_sim_bounds *B) {
     double wb = hw->word_bits / 8.0, cap = (double)hw->capacity_bytes, P = hw->period_ns;
     double S = (double)(hw->capacity_bytes + hw->rf_bytes);
     double crd = 0, cwr = 0, dma_in = 0, dma_out = 0, spill_in = 0, spill_out = 0, flash = 0;
     double compute_cycles = 0, macs = 0, ops = 0, rq = 0, hk = 0;
+    char *on = onchip_tensors(hw, g, rep);
     memset(B, 0, sizeof *B);
+    if (!on) return; /* out of memory: zero bounds are still bounds */
     for (int i = 0; i < rep->n_layers; i++) {
         const sb_op *op = &g->ops[i];
         const sb_sim_layer *L = &rep->layers[i];
         sb_geom G;
+        sb_sim_counts own;
         if (sb_geom_of(hw, g, op, &G, NULL)) continue;
+        const sb_sim_counts *c = own_counts(&G, L, &own);
+        int two = G.kind == SB_SIM_K_BIN || G.kind == SB_SIM_K_BCAST;
+        int a_on = on[op->inputs[0]], b_on = two && on[op->inputs[1]];
         double used_in, out = (double)tensor_bytes(g, op->output);
         if (G.kind == SB_SIM_K_CONV || G.kind == SB_SIM_K_DW || G.kind == SB_SIM_K_POOL)
             used_in = (double)used_extent(G.H, G.OH, G.sh, G.KH, G.dh, G.pt) *
                       (double)used_extent(G.W, G.OW, G.sw, G.KW, G.dw, G.pl) * G.C;
         else
             used_in = (double)G.P * G.C;
-        double in_all = used_in;
-        if (G.kind == SB_SIM_K_BIN && op->inputs[1] != op->inputs[0]) in_all += used_in;
-        if (G.kind == SB_SIM_K_BCAST) in_all += G.C;
-        double wbytes = (double)L->params;
+        /* an activation that may stay on chip (fusion) is neither read nor
+         * written through the port nor moved: the output stage hands it on
+         * (a fused consumer's other operand still counts) */
+        double a_in = a_on ? 0 : used_in, b_in = 0;
+        if (G.kind == SB_SIM_K_BIN && op->inputs[1] != op->inputs[0]) b_in = used_in;
+        if (G.kind == SB_SIM_K_BCAST) b_in = G.C;
+        if (b_on) b_in = 0;
+        double in_all = a_in + b_in;
+        double wbytes = (double)const_bytes(&G);
         flash += wbytes;
         /* an activation may stay on chip only up to the capacity */
-        double si = op->inputs[0] == g->input ? used_in : fmax(0, used_in - cap);
-        if (G.kind == SB_SIM_K_BIN || G.kind == SB_SIM_K_BCAST)
-            si += op->inputs[1] == g->input ? in_all - used_in : fmax(0, in_all - used_in - cap);
-        double so = op->output == g->output ? out : fmax(0, out - cap);
+        double si = a_on ? 0 : op->inputs[0] == g->input ? used_in : fmax(0, used_in - cap);
+        if (two) si += op->inputs[1] == g->input ? b_in : fmax(0, b_in - cap);
+        double so = on[op->output] ? 0 : op->output == g->output ? out : fmax(0, out - cap);
         spill_in += si; spill_out += so;
         dma_in += wbytes + si; dma_out += so;
         crd += (G.kind == SB_SIM_K_LUT ? 0 : wbytes) + in_all;
-        cwr += out;
+        cwr += on[op->output] ? 0 : out;
         /* conv's zero-point corrections depend on the reduction chunks (and a
          * design could fold them into the bias): the bound leaves them out;
-         * no schedule avoids the requantisations */
-        double lops = G.kind == SB_SIM_K_CONV ? 0 : (double)L->c.ops, lrq = (double)L->c.requants;
-        compute_cycles += ceil(((double)L->c.macs + lops + lrq) / (double)hw->macs_per_cycle);
-        macs += (double)L->c.macs; ops += lops; rq += lrq;
+         * no schedule avoids the requantisations. An op that may run in its
+         * producer's output stage shares that op's last cycle: its whole
+         * cycles only (ceil(a + b) >= ceil(a) + floor(b)). */
+        double lops = G.kind == SB_SIM_K_CONV ? 0 : (double)c->ops, lrq = (double)c->requants;
+        double cyc = ((double)c->macs + lops + lrq) / (double)hw->macs_per_cycle;
+        int shares = G.kind >= SB_SIM_K_BIN && G.kind <= SB_SIM_K_LUT && (a_on || b_on || on[op->output]);
+        compute_cycles += shares ? floor(cyc) : ceil(cyc);
+        macs += (double)c->macs; ops += lops; rq += lrq;
         /* Hong-Kung style: at most Pmax MACs per segment of S transfers */
-        double M = (double)L->c.macs, pmax = 0;
+        double M = (double)c->macs, pmax = 0;
         if (G.kind == SB_SIM_K_CONV) pmax = sqrt(3.0 * G.T) * pow(S, 1.5);
         if (G.kind == SB_SIM_K_DW) pmax = 3.0 * S * G.T;
         if (pmax > 0 && M > 0) hk += S * fmax(0, ceil(M / pmax) - 1);
     }
+    free(on);
     double rdw = (crd + dma_out) / wb, wrw = (cwr + dma_in) / wb;
     B->comp_flash_bytes = flash;
     B->comp_psram_bytes = spill_in + spill_out;
@@ -778,8 +901,14 @@ int sb_sim_analyze(const sb_sim_hw *hw, const sb_graph *g, sb_sim_report *rep, s
     if (!rep->layers) return sb_error_set(err, SB_ENOMEM, "sb_sim_analyze: out of memory");
     rep->n_layers = g->n_ops;
     for (int i = 0; i < g->n_ops; i++) {
-        int rc = schedule_op(hw, g, i, &rep->layers[i], err);
+        int rc = schedule_op(hw, g, i, NULL, 0, 0, &rep->layers[i], err);
         if (rc) { sb_sim_report_free(rep); return rc; }
+    }
+    if (hw->fusion == SB_SIM_FUSION_ELEMENTWISE) {
+        int rc = fuse_pass(hw, g, rep->layers, err);
+        if (rc) { sb_sim_report_free(rep); return rc; }
+    }
+    for (int i = 0; i < g->n_ops; i++) {
         sb_sim_layer *L = &rep->layers[i];
         for (int k = 0; k < SB_SIM_NCLASS; k++) {
             rep->total.ext_rd_bytes[k] += L->c.ext_rd_bytes[k];

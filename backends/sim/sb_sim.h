@@ -33,6 +33,13 @@ typedef struct sb_sim_extmem {
 } sb_sim_extmem;
 
 enum { SB_SIM_OBJ_ENERGY = 0, SB_SIM_OBJ_LATENCY = 1, SB_SIM_OBJ_EDP = 2 };
+/* scheduler.fusion. NONE (0, what a description filled in code gets): every
+ * op runs alone, its output through PSRAM. ELEMENTWISE: a chain of lut, mul
+ * and add ops may run in the output stage of the conv, dw or fc before it,
+ * where that is legal and lowers the objective (docs/sram-model.md section 4).
+ * Room for a later DEPTH_FIRST. */
+enum { SB_SIM_FUSION_NONE = 0, SB_SIM_FUSION_ELEMENTWISE = 1 };
+#define SB_SIM_FUSE_MAX 4 /* elementwise consumers fused into one output stage */
 
 typedef struct sb_sim_hw {
     /* on-chip SRAM */
@@ -61,6 +68,7 @@ typedef struct sb_sim_hw {
     int only_order;                 /* 0: any loop order; 1 + SB_SIM_ORDER_*:
                                      * that order alone for window ops
                                      * (option scheduler.loop_order; tests) */
+    int fusion;                     /* SB_SIM_FUSION_* (scheduler.fusion)  */
 } sb_sim_hw;
 
 /* Fill hw from the plugin options (keys in docs/sram-model.md); checks
@@ -129,6 +137,10 @@ typedef struct sb_sim_sched {
     int r;             /* output channels per register-file group            */
     int tt;            /* LUT table entries per chunk                        */
     int db;            /* double-buffered                                    */
+    int nfuse;         /* conv, dw, fc: the elementwise consumers computed in
+                        * its output stage (0..SB_SIM_FUSE_MAX, sb_fuse_chain) */
+    int pro;           /* 1x1 conv: the broadcast mul that produces its input
+                        * applied to each input tile as it is loaded (sb_fuse_input) */
     int64_t sram_bytes;/* SRAM occupied by the tile's regions                */
 } sb_sim_sched;
 
@@ -137,6 +149,9 @@ typedef struct sb_sim_sched {
 typedef struct sb_sim_layer {
     const char *name;
     int op_index;
+    int fused;                   /* 1: computed in the output stage of op
+                                  * fused_into (no schedule, no counts of its own) */
+    int fused_into;
     sb_sim_sched s;
     sb_sim_counts c;
     int64_t params;              /* constant bytes of the op              */

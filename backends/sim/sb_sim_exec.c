@@ -16,8 +16,21 @@
 #include "sb_kernels.h"
 #include "sb_sim_int.h"
 
+/* The elementwise consumers run in a window op's output stage. */
+typedef struct fchain {
+    int n;
+    const sb_op *op[SB_SIM_FUSE_MAX];
+    int kind[SB_SIM_FUSE_MAX], rq[SB_SIM_FUSE_MAX];
+    int first[SB_SIM_FUSE_MAX];          /* the chain value is the op's a (inputs[0]) */
+    const int8_t *ext[SB_SIM_FUSE_MAX];  /* the other operand in PSRAM (lut: the table in flash) */
+    int64_t at[SB_SIM_FUSE_MAX][2];      /* its SRAM region (sb_layout fx) */
+    const sb_op *pro;                    /* the fused input mul (NULL: none) */
+    const int8_t *pro_a, *pro_vec;       /* its operands in PSRAM */
+} fchain;
+
 typedef struct ctx {
     const sb_graph *g;
+    fchain *fc;              /* fused consumers of the current op (n may be 0) */
     int8_t *sram;            /* capacity_bytes                          */
     int64_t cap;
     int wb, wsh;             /* word bytes and log2 of it              */
@@ -114,6 +127,37 @@ static inline void dots(int32_t *acc, const int8_t *xv, const int8_t *w, size_t 
 
 typedef struct wstep { int y0, y1, x0, x1, o0, tc, k0, tk; } wstep;
 
+/* The output stage with fused consumers: the rg requantised values stay in
+ * the datapath while each consumer applies its op with its extra operand
+ * read from the SRAM (the LUT table, the channel tile's vector, the other
+ * operand's tile at the output's slot); only the last value is written. */
+static void fused_stage(ctx *x, const sb_op *prod, const wstep *t, int g0, int rg, int ob, int64_t pix_off,
+                        const int32_t *acc, int8_t *o) {
+    const sb_graph *g = x->g;
+    const fchain *f = x->fc;
+    int8_t v[1024]; /* rg <= regfile bytes <= 1024 */
+    for (int j = 0; j < rg; j++) v[j] = sb_out_conv(g, prod, t->o0 + g0 + j, acc[j]);
+    for (int i = 0; i < f->n; i++) {
+        const sb_op *op = f->op[i];
+        if (f->kind[i] == SB_SIM_K_LUT) {
+            const int8_t *tab = x->sram + f->at[i][0];
+            for (int j = 0; j < rg; j++) v[j] = tab[(int)v[j] + 128];
+            x->c->sram_rd_words[SB_SIM_W] += rg; /* one word per entry read */
+        } else {
+            int64_t b = f->kind[i] == SB_SIM_K_BCAST ? f->at[i][0] + g0 : f->at[i][ob] + pix_off + g0;
+            const int8_t *w = x->sram + b;
+            rd(x, SB_SIM_IN, b, rg);
+            for (int j = 0; j < rg; j++) {
+                int8_t a = f->first[i] ? v[j] : w[j], c = f->first[i] ? w[j] : v[j];
+                v[j] = op->type == SB_OP_ADD ? sb_out_add(g, op, a, c) : sb_out_mul(g, op, a, c);
+            }
+        }
+        x->c->ops += rg;
+        x->c->requants += (int64_t)f->rq[i] * rg;
+    }
+    memcpy(o, v, (size_t)rg);
+}
+
 /* The pixels of one tile for one register-file group. Everything the loop
  * touches is copied to locals first: the SRAM is an int8 array, and int8
  * stores may alias any field the compiler would otherwise reload. */
@@ -177,6 +221,7 @@ static void pixels_group(ctx *x, const sb_op *op, const sb_geom *G, const sb_lay
                 int8_t *o = sram + out_base + p * out_stride;
                 n_out++;
                 if (kind == SB_SIM_K_POOL) for (int j = 0; j < rg; j++) o[j] = sb_clamp8(acc[j], lo8, hi8);
+                else if (x->fc->n) fused_stage(x, op, t, g0, rg, ob, p * out_stride, acc, o);
                 else for (int j = 0; j < rg; j++) o[j] = sb_out_conv(g, op, t->o0 + g0 + j, acc[j]);
             }
         }
@@ -256,6 +301,50 @@ static void psum_dma(ctx *x, const sb_geom *G, const wstep *t, int8_t *ps_ext, i
     dma_flush(x);
 }
 
+/* The fused input mul on an input tile just loaded: the chunk's vector comes
+ * in, then each pixel's channels are multiplied in place (read, read, write). */
+static void fused_input(ctx *x, const sb_geom *G, const wstep *t, int64_t in_at, int64_t v_at, int64_t pixels,
+                        int64_t stride) {
+    const sb_op *op = x->fc->pro;
+    int8_t *sram = x->sram;
+    if (pixels == 0) return;
+    dma_begin(x, SB_SIM_IN, 0, G->burst);
+    dma_copy(x, x->fc->pro_vec + t->k0, v_at, t->tk);
+    dma_flush(x);
+    for (int64_t q = 0; q < pixels; q++) {
+        int64_t a = in_at + q * stride;
+        rd(x, SB_SIM_IN, a, t->tk);
+        rd(x, SB_SIM_IN, v_at, t->tk);
+        wr(x, SB_SIM_IN, a, t->tk);
+        for (int j = 0; j < t->tk; j++) sram[a + j] = sb_out_mul(x->g, op, sram[a + j], sram[v_at + j]);
+    }
+    x->c->ops += pixels * t->tk;
+    x->c->requants += pixels * t->tk;
+}
+
+/* Fused broadcast muls: the channel tile's vector, with the parameters. */
+static void fused_vectors(ctx *x, const sb_geom *G, const wstep *t) {
+    for (int f = 0; f < x->fc->n; f++) {
+        if (x->fc->kind[f] != SB_SIM_K_BCAST) continue;
+        dma_begin(x, SB_SIM_IN, 0, G->burst);
+        dma_copy(x, x->fc->ext[f] + t->o0, x->fc->at[f][0], t->tc);
+        dma_flush(x);
+    }
+}
+
+/* Fused adds and muls: the other operand's tile, laid out as the output's. */
+static void fused_tiles(ctx *x, const sb_geom *G, const wstep *t, int ob) {
+    for (int f = 0; f < x->fc->n; f++) {
+        if (x->fc->kind[f] != SB_SIM_K_BIN) continue;
+        int64_t stride = RUP(x, t->tc), q = 0;
+        dma_begin(x, SB_SIM_IN, 0, G->burst);
+        for (int oy = t->y0; oy < t->y1; oy++)
+            for (int ox = t->x0; ox < t->x1; ox++, q++)
+                dma_copy(x, x->fc->ext[f] + ((int64_t)oy * G->OW + ox) * G->OC + t->o0, x->fc->at[f][ob] + q * stride, t->tc);
+        dma_flush(x);
+    }
+}
+
 static void exec_window(ctx *x, const sb_op *op, const sb_geom *G, const sb_sim_sched *s, int8_t *const *act) {
     const sb_graph *g = x->g;
     sb_layout L;
@@ -263,8 +352,17 @@ static void exec_window(ctx *x, const sb_op *op, const sb_geom *G, const sb_sim_
     int conv = G->kind == SB_SIM_K_CONV, dw = G->kind == SB_SIM_K_DW, T = G->T;
     int ny = (int)sb_cdiv(G->OH, s->th), nx = (int)sb_cdiv(G->OW, s->tw), noc = (int)sb_cdiv(G->OC, s->tc);
     int nk = conv ? (int)sb_cdiv(G->C, s->tk) : 1, nsp = ny * nx;
-    const int8_t *X = act[op->inputs[0]], *Wt = NULL;
-    int8_t *Y = act[op->output];
+    fchain *fc = x->fc;
+    const int8_t *X = fc->pro ? fc->pro_a : act[op->inputs[0]], *Wt = NULL; /* the input mul's a, as loaded */
+    int8_t *Y = act[fc->n ? fc->op[fc->n - 1]->output : op->output]; /* the chain's last value */
+    for (int f = 0; f < fc->n; f++) {
+        fc->at[f][0] = L.fx[f][0];
+        fc->at[f][1] = L.fx[f][1];
+        if (fc->kind[f] != SB_SIM_K_LUT) continue;
+        dma_begin(x, SB_SIM_W, 0, G->burst_f); /* the whole table, once per layer */
+        dma_copy(x, fc->ext[f], L.fx[f][0], 256);
+        dma_flush(x);
+    }
     const int32_t *B = NULL;
     const void *parr[3] = {NULL, NULL, NULL};
     if (conv || dw) {
@@ -309,6 +407,7 @@ static void exec_window(ctx *x, const sb_op *op, const sb_geom *G, const sb_sim_
                 for (int ix = xlo; ix < xhi; ix++, q++)
                     dma_copy(x, X + ((int64_t)iy * G->W + ix) * G->C + t.k0, L.in[ib] + q * stride, t.tk);
             dma_flush(x);
+            if (fc->pro) fused_input(x, G, &t, L.in[ib], L.pv[ib], q, stride);
         }
         /* weights */
         key = conv ? (int64_t)o * nk + k : o;
@@ -330,6 +429,7 @@ static void exec_window(ctx *x, const sb_op *op, const sb_geom *G, const sb_sim_
         }
         if ((conv || dw) && o != par_key) {
             par_key = o;
+            fused_vectors(x, G, &t);
             for (int a = 0; a < G->npar; a++) {
                 dma_begin(x, SB_SIM_W, 0, G->burst_f);
                 dma_copy(x, (const int8_t *)parr[a] + 4 * (int64_t)t.o0, L.par + a * RUP(x, 4 * (int64_t)s->tc),
@@ -337,7 +437,10 @@ static void exec_window(ctx *x, const sb_op *op, const sb_geom *G, const sb_sim_
                 dma_flush(x);
             }
         }
-        if (k == nk - 1) { ob ^= db; if (!db) ob = 0; }
+        if (k == nk - 1) {
+            ob ^= db; if (!db) ob = 0;
+            fused_tiles(x, G, &t, ob);
+        }
         int64_t psum_at = L.psum;
         if (spill) {
             pb ^= db; if (!db) pb = 0;
@@ -480,6 +583,51 @@ static void exec_elementwise(ctx *x, const sb_op *op, const sb_geom *G, const sb
 
 /* ----------------------------------------------------------------- graph */
 
+/* The n fused consumers of op i (the report's schedule), their operands in
+ * PSRAM or flash, and the producer's geometry with them. */
+static const int8_t *operand(const sb_graph *g, int8_t *const *act, int t) {
+    return act[t] ? act[t] : g->tensors[t].data;
+}
+
+/* The fused input mul of op i (when its schedule has one). */
+static int input_of(const sb_sim_hw *hw, const sb_graph *g, int i, int pro, int8_t *const *act, sb_geom *G,
+                    fchain *fc, sb_error *err) {
+    if (!pro) return 0;
+    int m = sb_fuse_input(hw, g, i);
+    if (m < 0) return sb_error_set(err, SB_EINVAL, "sb_sim_execute: op %d has no input mul to fuse", i);
+    G->pro = 1;
+    fc->pro = &g->ops[m];
+    fc->pro_a = operand(g, act, g->ops[m].inputs[0]);
+    fc->pro_vec = operand(g, act, g->ops[m].inputs[1]);
+    return 0;
+}
+
+static int chain_of(const sb_sim_hw *hw, const sb_graph *g, int i, int n, int8_t *const *act, sb_geom *G, fchain *fc,
+                    sb_error *err) {
+    int ops[SB_SIM_FUSE_MAX];
+    memset(fc, 0, sizeof *fc);
+    if (n == 0) return 0;
+    if (n > SB_SIM_FUSE_MAX || sb_fuse_chain(hw, g, i, ops) < n)
+        return sb_error_set(err, SB_EINVAL, "sb_sim_execute: op %d cannot take %d fused consumers", i, n);
+    sb_geom_fuse(hw, g, ops, n, G);
+    int t = g->ops[i].output;
+    for (int f = 0; f < n; f++) {
+        const sb_op *op = &g->ops[ops[f]];
+        fc->op[f] = op;
+        fc->kind[f] = G->fk[f];
+        fc->rq[f] = G->frq[f];
+        fc->first[f] = op->inputs[0] == t;
+        if (G->fk[f] == SB_SIM_K_LUT) fc->ext[f] = op->lut;
+        else {
+            int other = fc->first[f] ? op->inputs[1] : op->inputs[0];
+            fc->ext[f] = operand(g, act, other);
+        }
+        t = op->output;
+    }
+    fc->n = n;
+    return 0;
+}
+
 int sb_sim_execute(const sb_sim_report *rep, const sb_graph *g, const int8_t *input, int8_t *logits,
                    sb_sim_counts *counts, int (*cancelled)(void), sb_error *err) {
     const sb_sim_hw *hw = &rep->hw;
@@ -515,10 +663,14 @@ int sb_sim_execute(const sb_sim_report *rep, const sb_graph *g, const int8_t *in
         sb_geom G;
         sb_sim_counts c;
         memset(&c, 0, sizeof c);
+        if (Lr->fused) { if (counts) counts[i] = c; continue; } /* ran in its producer's output stage */
         if ((rc = sb_geom_of(hw, g, op, &G, err)) != 0) goto done;
+        fchain fc;
+        if ((rc = chain_of(hw, g, i, Lr->s.nfuse, act, &G, &fc, err)) != 0) goto done;
+        if ((rc = input_of(hw, g, i, Lr->s.pro, act, &G, &fc, err)) != 0) goto done;
         int wsh = 0;
         while ((1 << wsh) < hw->word_bits / 8) wsh++;
-        ctx x = {g, sram, hw->capacity_bytes, hw->word_bits / 8, wsh, &c, 0, 0, 1, NULL, 0, 0, 0, lut_order};
+        ctx x = {g, &fc, sram, hw->capacity_bytes, hw->word_bits / 8, wsh, &c, 0, 0, 1, NULL, 0, 0, 0, lut_order};
         if (Lr->s.sram_bytes > hw->capacity_bytes) abort();
         if (G.kind == SB_SIM_K_CONV || G.kind == SB_SIM_K_DW || G.kind == SB_SIM_K_POOL) exec_window(&x, op, &G, &Lr->s, act);
         else exec_elementwise(&x, op, &G, &Lr->s, act);

@@ -19,6 +19,12 @@ typedef struct sb_geom {
     int64_t burst;          /* external burst bytes (psram)               */
     int64_t burst_f;        /* external burst bytes (flash)               */
     int64_t VT;             /* window ops: valid (output pixel, tap) pairs */
+    /* conv, dw, fc: the elementwise consumers run in the output stage, in
+     * chain order (sb_fuse_chain): kind (SB_SIM_K_LUT, _BIN, _BCAST) and
+     * requantisations per element */
+    int nf;
+    int fk[SB_SIM_FUSE_MAX], frq[SB_SIM_FUSE_MAX];
+    int pro;                /* 1x1 conv: the broadcast mul before it runs on its input tiles */
     /* Optional caches of the row / column aggregates of input tiles, one
      * per tile extent (index th or tw), filled lazily by the scheduler. */
     struct sb_agg *ycache, *xcache;
@@ -32,6 +38,21 @@ typedef struct sb_agg {
 } sb_agg;
 
 int sb_geom_of(const sb_sim_hw *hw, const sb_graph *g, const sb_op *op, sb_geom *G, sb_error *err);
+
+/* The elementwise ops that may run in the output stage of op i (a conv, dw
+ * or fc): the chain of single consumers of its output (lut; add or mul whose
+ * other operand exists before op i; mul broadcast by a vector that does),
+ * same [pixels][channels] shape, at most SB_SIM_FUSE_MAX, stopping at the
+ * graph output. Fills ops[] with their indices in chain order; returns how
+ * many (0 when op i is no conv, dw or fc). */
+int sb_fuse_chain(const sb_sim_hw *hw, const sb_graph *g, int i, int *ops);
+/* The broadcast mul whose output only op j (a 1x1, stride-1, unpadded conv)
+ * reads, so that j can apply it to each input tile as it loads the mul's
+ * input (the squeeze-excitation product before a projection conv); -1 if
+ * none. */
+int sb_fuse_input(const sb_sim_hw *hw, const sb_graph *g, int j);
+/* Adds the first n ops of a chain to the geometry of its producer. */
+void sb_geom_fuse(const sb_sim_hw *hw, const sb_graph *g, const int *ops, int n, sb_geom *G);
 
 static inline int64_t sb_cdiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 static inline int64_t sb_rup(int64_t a, int64_t b) { return sb_cdiv(a, b) * b; }
@@ -82,7 +103,10 @@ void sb_analyze_op(const sb_geom *G, const sb_sim_sched *s, sb_sim_counts *c);
 
 /* Region layout of a schedule inside the SRAM (byte offsets). */
 typedef struct sb_layout {
-    int64_t in[2], w[2], b[2], out[2], par, psum, table, end;
+    int64_t in[2], w[2], b[2], out[2], par, psum, table;
+    int64_t fx[SB_SIM_FUSE_MAX][2]; /* fused ops: LUT table, broadcast vector, other tile (x2) */
+    int64_t pv[2];                  /* fused input mul: its vector, the chunk's channels (x2 like the input) */
+    int64_t end;
 } sb_layout;
 void sb_layout_of(const sb_geom *G, const sb_sim_sched *s, sb_layout *L);
 

@@ -112,6 +112,72 @@ int sb_geom_of(const sb_sim_hw *hw, const sb_graph *g, const sb_op *op, sb_geom 
     return 0;
 }
 
+/* ------------------------------------------------------------------ fusion */
+
+/* How many times the ops read tensor t; *user: the last op that does. */
+static int uses_of(const sb_graph *g, int t, int *user) {
+    int n = 0;
+    for (int j = 0; j < g->n_ops; j++)
+        for (int k = 0; k < g->ops[j].n_inputs; k++)
+            if (g->ops[j].inputs[k] == t) { n++; *user = j; }
+    return n;
+}
+
+/* The op writing tensor t; -1 for the graph input and constants. */
+static int producer_of(const sb_graph *g, int t) {
+    for (int j = 0; j < g->n_ops; j++)
+        if (g->ops[j].output == t) return j;
+    return -1;
+}
+
+/* Whether op j (geometry G) can take tensor t, the output of producer i
+ * (geometry P), in i's output stage: elementwise on the same [pixels][channels]
+ * view, and its other operand already exists when op i runs. */
+static int fusable(const sb_graph *g, int i, const sb_geom *P, int j, const sb_geom *G, int t) {
+    const sb_op *op = &g->ops[j];
+    if (G->kind != SB_SIM_K_LUT && G->kind != SB_SIM_K_BIN && G->kind != SB_SIM_K_BCAST) return 0;
+    if (G->C != P->OC || (int64_t)G->P * G->C != (int64_t)P->OH * P->OW * P->OC) return 0;
+    if (G->kind == SB_SIM_K_LUT) return 1;
+    if (G->kind == SB_SIM_K_BCAST && op->inputs[0] != t) return 0; /* the chain value is a, not the vector */
+    int other = op->inputs[0] == t ? op->inputs[1] : op->inputs[0];
+    return other != t && producer_of(g, other) < i;
+}
+
+int sb_fuse_chain(const sb_sim_hw *hw, const sb_graph *g, int i, int *ops) {
+    sb_geom P, G;
+    int n = 0, t = g->ops[i].output, j = -1;
+    if (sb_geom_of(hw, g, &g->ops[i], &P, NULL)) return 0;
+    if (P.kind != SB_SIM_K_CONV && P.kind != SB_SIM_K_DW) return 0;
+    while (n < SB_SIM_FUSE_MAX && t != g->output && uses_of(g, t, &j) == 1) {
+        if (sb_geom_of(hw, g, &g->ops[j], &G, NULL) || !fusable(g, i, &P, j, &G, t)) break;
+        ops[n++] = j;
+        t = g->ops[j].output;
+    }
+    return n;
+}
+
+int sb_fuse_input(const sb_sim_hw *hw, const sb_graph *g, int j) {
+    const sb_op *op = &g->ops[j];
+    int x = op->inputs[0], u = -1, m = producer_of(g, x);
+    sb_geom G, M;
+    if (op->type != SB_OP_CONV2D || m < 0 || x == g->output || uses_of(g, x, &u) != 1) return -1;
+    if (sb_geom_of(hw, g, op, &G, NULL) || sb_geom_of(hw, g, &g->ops[m], &M, NULL)) return -1;
+    /* every input byte used, once per load: the mul's work is all there */
+    if (G.KH != 1 || G.KW != 1 || G.sh != 1 || G.sw != 1 || G.OH != G.H || G.OW != G.W) return -1;
+    return M.kind == SB_SIM_K_BCAST ? m : -1;
+}
+
+void sb_geom_fuse(const sb_sim_hw *hw, const sb_graph *g, const int *ops, int n, sb_geom *G) {
+    sb_geom E;
+    G->nf = 0;
+    for (int f = 0; f < n; f++) {
+        if (sb_geom_of(hw, g, &g->ops[ops[f]], &E, NULL)) return;
+        G->fk[f] = E.kind;
+        G->frq[f] = E.rq;
+        G->nf = f + 1;
+    }
+}
+
 /* ------------------------------------------------------- regions, register file */
 
 int sb_rf_group(const sb_sim_hw *hw, const sb_geom *G, int tc, int tk) {
@@ -169,6 +235,18 @@ void sb_layout_of(const sb_geom *G, const sb_sim_sched *s, sb_layout *L) {
     L->par = at; at += par;
     L->psum = at; at += psum;
     L->table = at; at += table;
+    /* fused consumers' operands: a whole LUT table, the broadcast vector of
+     * the channel tile, the other operand's tile (moved by DMA per output
+     * tile: doubled like the output) */
+    for (int f = 0; f < G->nf; f++) {
+        int64_t n = G->fk[f] == SB_SIM_K_LUT ? sb_wrup(256, wb) : G->fk[f] == SB_SIM_K_BCAST ? sb_wrup(s->tc, wb) : out;
+        int k = G->fk[f] == SB_SIM_K_BIN ? nb : 1;
+        L->fx[f][0] = at;
+        L->fx[f][1] = at + (k - 1) * n;
+        at += k * n;
+    }
+    int64_t pv = G->pro ? sb_wrup(s->tk, wb) : 0;
+    for (int i = 0; i < 2; i++) { L->pv[i] = at; at += i < nb ? pv : 0; }
     L->end = at;
 }
 
@@ -267,6 +345,42 @@ static int64_t group_spans(int64_t tc, int64_t r, int64_t e, int wb) {
     return sum;
 }
 
+/* The fused consumers of a window op (docs/sram-model.md section 5): per
+ * output element an op (and its requantisations) and a read of its extra
+ * operand from the SRAM (one word per LUT entry; the vector's or the other
+ * tile's words per register-file group, as the output is written); the LUT
+ * table loads once, the vector per channel tile like the parameters, the
+ * other tile per output tile like the output store. */
+static void analyze_fused(const sb_geom *G, const sb_sim_sched *s, sb_sim_counts *c) {
+    int wb = G->wb, so = s->order == SB_SIM_ORDER_SPATIAL_OUTER;
+    int64_t pix = (int64_t)G->OH * G->OW, n = pix * G->OC, noc = sb_cdiv(G->OC, s->tc);
+    int64_t nsp = sb_cdiv(G->OH, s->th) * sb_cdiv(G->OW, s->tw), pm = so ? (noc == 1 ? 1 : nsp) : 1;
+    for (int f = 0; f < G->nf; f++) {
+        c->ops += n;
+        c->requants += G->frq[f] * n;
+        if (G->fk[f] == SB_SIM_K_LUT) {
+            xfer x = { 256, 1, sb_cdiv(256, G->burst_f), sb_wdiv(256, wb) };
+            add_load(c, SB_SIM_W, &x, 1);
+            c->sram_rd_words[SB_SIM_W] += n;
+            continue;
+        }
+        FOR_TILES(G->OC, s->tc, tc, mo, {
+            c->sram_rd_words[SB_SIM_IN] += pix * mo * group_spans(tc, s->r, 1, wb);
+            xfer x = { tc, 1, sb_cdiv(tc, G->burst), sb_wdiv(tc, wb) };
+            if (G->fk[f] == SB_SIM_K_BCAST) add_load(c, SB_SIM_IN, &x, pm * mo);
+        });
+        if (G->fk[f] == SB_SIM_K_BIN)
+            FOR_TILES(G->OH, s->th, th, my, {
+                FOR_TILES(G->OW, s->tw, tw, mx, {
+                    FOR_TILES(G->OC, s->tc, tc, mo, {
+                        xfer x = act_block(th, tw, tc, G->OW, G->OC, G->burst, wb);
+                        add_load(c, SB_SIM_IN, &x, my * mx * mo);
+                    });
+                });
+            });
+    }
+}
+
 static void analyze_window(const sb_geom *G, const sb_sim_sched *s, sb_sim_counts *c) {
     int wb = G->wb, conv = G->kind == SB_SIM_K_CONV, dw = G->kind == SB_SIM_K_DW;
     int64_t ny = sb_cdiv(G->OH, s->th), nx = sb_cdiv(G->OW, s->tw);
@@ -282,12 +396,23 @@ static void analyze_window(const sb_geom *G, const sb_sim_sched *s, sb_sim_count
     int64_t in_mult = conv ? (so ? (nk == 1 ? 1 : noc) : (nsp * nk == 1 ? 1 : noc)) : 1;
     int64_t kn = conv ? G->C : G->OC, kt = conv ? s->tk : s->tc;
     sb_agg A;
+    int64_t pro_elems = 0;
     sb_tile_aggs(G, s->th, s->tw, &A);
     FOR_TILES(kn, kt, kk, m, {
         xfer x = { A.SR * A.SC * kk, 0, 0, A.SR * A.SC * sb_wdiv(kk, wb) };
         if (kk == G->C) { x.runs = A.NFW * A.NR + (A.NX - A.NFW) * A.SR; x.bursts = A.NFW * A.SBF + A.SR * A.SBC; }
         else { x.runs = A.SR * A.SC; x.bursts = A.SR * A.SC * sb_cdiv(kk, G->burst); }
         add_load(c, SB_SIM_IN, &x, m * in_mult);
+        /* fused input mul: per tile load the chunk's vector, then per pixel
+         * the vector and the pixel read and the product written back */
+        if (G->pro) {
+            int64_t px = A.SR * A.SC * m * in_mult, w = sb_wdiv(kk, wb);
+            xfer v = { kk, 1, sb_cdiv(kk, G->burst), w };
+            add_load(c, SB_SIM_IN, &v, A.NR * A.NX * m * in_mult);
+            c->sram_rd_words[SB_SIM_IN] += 2 * px * w;
+            c->sram_wr_words[SB_SIM_IN] += px * w;
+            pro_elems += px * kk;
+        }
     });
     /* weights and parameters */
     if (conv) {
@@ -353,6 +478,9 @@ static void analyze_window(const sb_geom *G, const sb_sim_sched *s, sb_sim_count
     if (conv) { c->macs = VT * G->C * G->OC; c->ops = VT * G->OC * nk; c->requants = pix * G->OC; }
     else if (dw) { c->macs = VT * G->OC; c->requants = pix * G->OC; }
     else c->ops = VT * G->OC;
+    analyze_fused(G, s, c);
+    c->ops += pro_elems;      /* the input mul: an op and a requantisation */
+    c->requants += pro_elems; /* per element and load (sb_out_mul) */
     c->reg_reads = 2 * c->macs + c->ops;
     /* output stores: one per spatial tile x channel tile */
     FOR_TILES(G->OH, s->th, th, my, {

@@ -55,6 +55,13 @@ static cJSON *layer_json(const sb_sim_report *rep, const sb_graph *g, const sb_s
     shape_json(o, "input_shape", &g->tensors[op->inputs[0]]);
     shape_json(o, "output_shape", &g->tensors[op->output]);
     cJSON_AddNumberToObject(o, "param_bytes", (double)L->params);
+    if (L->fused) { /* no schedule, no counts of its own */
+        const sb_op *p = &g->ops[L->fused_into];
+        cJSON_AddStringToObject(o, "fused_into", p->name ? p->name : "");
+        return o;
+    }
+    if (L->s.nfuse) cJSON_AddNumberToObject(o, "fused_consumers", L->s.nfuse);
+    if (L->s.pro) cJSON_AddBoolToObject(o, "fused_input_mul", 1);
     cJSON *s = cJSON_AddObjectToObject(o, "tile");
     if (L->s.kind <= SB_SIM_K_POOL) {
         int spill = L->s.kind == SB_SIM_K_CONV && L->s.order == SB_SIM_ORDER_PSUM_SPILL;
@@ -102,6 +109,7 @@ static cJSON *hw_json(const sb_sim_hw *hw, const sb_options *src) {
     cJSON_AddStringToObject(o, "scheduler.objective", hw->objective == SB_SIM_OBJ_ENERGY ? "energy"
                                                       : hw->objective == SB_SIM_OBJ_LATENCY ? "latency" : "edp");
     cJSON_AddBoolToObject(o, "scheduler.double_buffer", hw->double_buffer);
+    cJSON_AddStringToObject(o, "scheduler.fusion", hw->fusion == SB_SIM_FUSION_ELEMENTWISE ? "elementwise" : "none");
     if (!src) return o;
     /* every option as given, with its source beside it */
     cJSON *opts = cJSON_AddObjectToObject(o, "options");

@@ -82,6 +82,8 @@ static void flow_table(sb_doc *d, const cJSON *job, const cJSON *rep) {
             r[13] = sb_strdupf("%.2f (simulated)", sb_json_num(L, "energy_pj") * 1e-6);
         } else {
             for (k = 7; k < 14; k++) r[k] = NULL;
+            /* scheduler.fusion: its figures are its producer's */
+            if (J(L, "fused_into")) r[7] = sb_strdupf("fused: in the output stage of %s", sb_json_str(L, "fused_into", "?"));
         }
         sb_table_row(t, (const char *const *)r);
         for (k = 0; k < 14; k++) free(r[k]);

@@ -13,8 +13,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 
-#include "sr_graph.h"
-#include "sb_sim_int.h"
+#include "sr_check.h"
 
 #ifndef SRAM_DIR
 #define SRAM_DIR "backends/sram"
@@ -24,77 +23,6 @@ static void hw_of(sr_opts *p, sb_sim_hw *hw) {
     sb_error err = {0};
     int rc = sb_sim_hw_from_options(&p->o, hw, &err);
     if (rc) fail_msg("options: %s", err.msg);
-}
-
-/* Runs graph g on hw: analyze, execute, compare counts and logits. Returns
- * SB_ECAPACITY untouched so callers can skip configurations that do not fit. */
-static int check_graph(const sb_sim_hw *hw, const sb_graph *g, int check_bounds) {
-    sb_sim_report rep;
-    sb_error err = {0};
-    int rc = sb_sim_analyze(hw, g, &rep, &err);
-    if (rc == SB_ECAPACITY) return rc;
-    if (rc) fail_msg("analyze: %s", err.msg);
-    const sb_tensor *in = &g->tensors[g->input];
-    int64_t nin = sb_tensor_elems(in), nout = sb_tensor_elems(&g->tensors[g->output]);
-    int8_t *x = malloc((size_t)nin), *y = malloc((size_t)nout), *ref = malloc((size_t)nout);
-    for (int64_t i = 0; i < nin; i++) x[i] = (int8_t)sr_range(-128, 127);
-    sb_sim_counts *c = calloc((size_t)g->n_ops, sizeof *c);
-    rc = sb_sim_execute(&rep, g, x, y, c, NULL, &err);
-    if (rc) fail_msg("execute: %s", err.msg);
-    for (int i = 0; i < g->n_ops; i++) {
-        const sb_sim_counts *a = &rep.layers[i].c, *e = &c[i];
-        if (!sb_sim_counts_equal(a, e)) {
-            print_error("layer %d kind %d: tile th%d tw%d tp%d tc%d tk%d r%d tt%d db%d order%d\n", i,
-                        rep.layers[i].s.kind, rep.layers[i].s.th, rep.layers[i].s.tw, rep.layers[i].s.tp,
-                        rep.layers[i].s.tc, rep.layers[i].s.tk, rep.layers[i].s.r, rep.layers[i].s.tt,
-                        rep.layers[i].s.db, rep.layers[i].s.order);
-            for (int k = 0; k < SB_SIM_NCLASS; k++)
-                print_error("  class %d: ext rd %lld/%lld wr %lld/%lld bursts %lld/%lld xfers %lld/%lld sram rd %lld/%lld wr %lld/%lld\n",
-                            k, (long long)a->ext_rd_bytes[k], (long long)e->ext_rd_bytes[k],
-                            (long long)a->ext_wr_bytes[k], (long long)e->ext_wr_bytes[k],
-                            (long long)a->ext_bursts[k], (long long)e->ext_bursts[k],
-                            (long long)a->dma_xfers[k], (long long)e->dma_xfers[k],
-                            (long long)a->sram_rd_words[k], (long long)e->sram_rd_words[k],
-                            (long long)a->sram_wr_words[k], (long long)e->sram_wr_words[k]);
-            print_error("  macs %lld/%lld ops %lld/%lld reg %lld/%lld steps %lld/%lld dma rd %lld/%lld wr %lld/%lld\n",
-                        (long long)a->macs, (long long)e->macs, (long long)a->ops, (long long)e->ops,
-                        (long long)a->reg_reads, (long long)e->reg_reads, (long long)a->steps, (long long)e->steps,
-                        (long long)a->dma_sram_rd_words, (long long)e->dma_sram_rd_words,
-                        (long long)a->dma_sram_wr_words, (long long)e->dma_sram_wr_words);
-            fail_msg("layer %d: executed counts differ from the closed form", i);
-        }
-        assert_true(rep.layers[i].s.sram_bytes <= hw->capacity_bytes);
-    }
-    sb_workspace *ws = NULL;
-    if (sb_workspace_new(g, &ws, &err) || sb_graph_run_int8(g, ws, x, ref, &err)) fail_msg("reference: %s", err.msg);
-    sb_workspace_free(ws);
-    if (memcmp(y, ref, (size_t)nout)) {
-        for (int64_t i = 0; i < nout; i++)
-            if (y[i] != ref[i]) fail_msg("logit %lld: simulated %d, reference %d", (long long)i, y[i], ref[i]);
-    }
-    if (check_bounds) {
-        const sb_sim_bounds *B = &rep.bounds;
-        /* relative slack for the floating-point sums only */
-        double eps = 1e-9;
-        if (rep.latency_ns < B->latency_ns * (1 - eps) || rep.energy_pj < B->energy_pj * (1 - eps))
-            fail_msg("below a bound: latency %g < %g (comp %g hk %g compute %g) or energy %g < %g",
-                     rep.latency_ns, B->latency_ns, B->comp_latency_ns, B->hk_latency_ns, B->compute_ns,
-                     rep.energy_pj, B->energy_pj);
-        if (!(B->comp_latency_ns > 0 && B->compute_ns >= 0 && B->comp_energy_pj > 0))
-            fail_msg("bounds not positive: comp %g compute %g energy %g (op 0 type %d)", B->comp_latency_ns,
-                     B->compute_ns, B->comp_energy_pj, g->ops[0].type);
-        /* every layer too: its own time covers its port and compute time */
-        for (int i = 0; i < rep.n_layers; i++) {
-            const sb_sim_layer *L = &rep.layers[i];
-            assert_true(L->latency_ns + 1e-6 >= L->port_cycles * hw->period_ns);
-            assert_true(L->latency_ns + 1e-6 >= L->compute_cycles * hw->period_ns);
-            assert_true(L->latency_ns + 1e-6 >= L->ext_ns);
-            assert_true(L->memory_ns >= -1e-6 && L->dma_ns >= -1e-6);
-        }
-    }
-    free(c); free(x); free(y); free(ref);
-    sb_sim_report_free(&rep);
-    return 0;
 }
 
 /* Every op type, many shapes, many hardware descriptions. */
@@ -109,7 +37,7 @@ static void test_random_layers(void **state) {
         sr_random_hw(&p, it % 3 ? 160 : 600);
         hw_of(&p, &hw);
         sr_random_op(&s, it);
-        if (check_graph(&hw, &s.g, 1) == SB_ECAPACITY) skipped++;
+        if (sr_check_graph(&hw, &s.g, 1) == SB_ECAPACITY) skipped++;
         else ran++;
         sr_free(&s);
     }
@@ -126,9 +54,10 @@ static void test_random_nets(void **state) {
         sb_sim_hw hw;
         sr_graph s;
         sr_random_hw(&p, 400);
+        sr_set(&p, "scheduler.fusion", SB_OPT_STRING, 0, it % 2 ? "none" : "elementwise");
         hw_of(&p, &hw);
         sr_random_net(&s, sr_range(5, 20));
-        if (check_graph(&hw, &s.g, 1) == 0) ran++;
+        if (sr_check_graph(&hw, &s.g, 1) == 0) ran++;
         sr_free(&s);
     }
     assert_true(ran > 15);
@@ -161,6 +90,7 @@ static void test_forced_orders(void **state) {
         if (rc == 0) {
             for (int i = 0; i < rep.n_layers; i++) {
                 const sb_sim_layer *L = &rep.layers[i];
+                if (L->fused) continue; /* computed in its producer's output stage */
                 if (L->s.kind <= SB_SIM_K_POOL) assert_int_equal(L->s.order, o);
                 int64_t rd = L->c.ext_rd_bytes[SB_SIM_PSUM], wr = L->c.ext_wr_bytes[SB_SIM_PSUM];
                 assert_int_equal(rd, wr);
@@ -169,7 +99,7 @@ static void test_forced_orders(void **state) {
             }
             sb_sim_report_free(&rep);
         } else if (rc != SB_ECAPACITY) fail_msg("analyze: %s", err.msg);
-        if (check_graph(&hw, &s.g, 1) == 0) ran++;
+        if (sr_check_graph(&hw, &s.g, 1) == 0) ran++;
         sr_free(&s);
     }
     print_message("forced orders: %d graphs checked, %d conv/fc layers with spilled partial sums\n", ran, spilled);
@@ -279,13 +209,13 @@ static void test_presets(void **state) {
         for (int it = 0; it < 6; it++) {
             sr_graph s;
             sr_random_net(&s, 16 + 8 * it);
-            assert_int_equal(check_graph(&hw, &s.g, 1), 0);
+            assert_int_equal(sr_check_graph(&hw, &s.g, 1), 0);
             sr_free(&s);
         }
         for (int it = 0; it < 60; it++) {
             sr_graph s;
             sr_random_op(&s, it);
-            assert_int_equal(check_graph(&hw, &s.g, 1), 0);
+            assert_int_equal(sr_check_graph(&hw, &s.g, 1), 0);
             sr_free(&s);
         }
     }
@@ -459,23 +389,27 @@ static void test_option_bounds(void **state) {
     assert_int_equal(sb_sim_check_value("sram.capacity_bytes", 300, &exp), 0);
 }
 
-/* Tiling never changes a result, whatever the objective and buffering. */
+/* Tiling and fusion never change a result, whatever the objective,
+ * buffering and fusion mode. */
 static void test_objectives_same_logits(void **state) {
     (void)state;
-    const char *obj[3] = {"energy", "latency", "edp"};
+    const char *obj[3] = {"energy", "latency", "edp"}, *fusion[2] = {"none", "elementwise"};
     sr_seed = 31337;
     sr_graph s;
     sr_random_net(&s, 18);
     for (int o = 0; o < 3; o++)
-        for (int db = 0; db < 2; db++) {
-            sr_opts p;
-            sb_sim_hw hw;
-            load_preset(&p, o == 1 ? "sram1k.toml" : "sram256.toml");
-            sr_set(&p, "scheduler.objective", SB_OPT_STRING, 0, obj[o]);
-            sr_set(&p, "scheduler.double_buffer", SB_OPT_BOOL, db, NULL);
-            hw_of(&p, &hw);
-            assert_int_equal(check_graph(&hw, &s.g, 1), 0);
-        }
+        for (int db = 0; db < 2; db++)
+            for (int f = 0; f < 2; f++) {
+                sr_opts p;
+                sb_sim_hw hw;
+                load_preset(&p, o == 1 ? "sram1k.toml" : "sram256.toml");
+                sr_set(&p, "scheduler.objective", SB_OPT_STRING, 0, obj[o]);
+                sr_set(&p, "scheduler.double_buffer", SB_OPT_BOOL, db, NULL);
+                sr_set(&p, "scheduler.fusion", SB_OPT_STRING, 0, fusion[f]);
+                hw_of(&p, &hw);
+                assert_int_equal(hw.fusion, f);
+                assert_int_equal(sr_check_graph(&hw, &s.g, 1), 0);
+            }
     sr_free(&s);
 }
 
@@ -528,7 +462,8 @@ static void test_bounds_golden(void **state) {
 }
 
 /* The scheduler minimises what it is asked to, layer by layer, over a
- * candidate set that double buffering only enlarges. */
+ * candidate set that double buffering only enlarges (without fusion, which
+ * changes which layers exist: test_sram_fusion compares it). */
 static void test_scheduler_objectives(void **state) {
     (void)state;
     sr_seed = 8080;
@@ -546,6 +481,7 @@ static void test_scheduler_objectives(void **state) {
             if (sr_load_preset(&p, path)) fail_msg("cannot read %s", path);
             sr_set(&p, "scheduler.objective", SB_OPT_STRING, 0, obj[k % 2]);
             sr_set(&p, "scheduler.double_buffer", SB_OPT_BOOL, k / 2, NULL);
+            sr_set(&p, "scheduler.fusion", SB_OPT_STRING, 0, "none");
             hw_of(&p, &hw);
             if (sb_sim_analyze(&hw, &s.g, &r[k], &err)) fail_msg("%s", err.msg);
         }
