@@ -20,6 +20,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import time
 import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -774,6 +775,49 @@ def case_determinism(e):
     # Same INT8 model, same bytes: every backend predicts the same.
     preds = {k: [s[2:5] for s in v[1]] for k, v in runs[0].items()}
     check(len({json.dumps(v) for v in preds.values()}) == 1, "backends disagree on predictions", preds)
+
+
+# --- issue 19: item 10 (b-e): results writes batched, image formats, --reference, batch --from ---
+
+
+def case_results_writes_batched(e):
+    """Issue 19: 300 one-image jobs rewrote and fsync()ed results.json 301
+    times; now at most once a second (and at the end), with every job in it."""
+    n = 300
+    ds = 'plugin = "ham10000"\npath = "%s"\nlimit = 1\n' % MINI
+    backends = ['name = "c%d"\nplugin = "cpu"' % i for i in range(n)]
+    b = e.bench(name="many.toml", dataset=ds, backends=backends)
+    env = dict(os.environ, SRAMBENCH_PLUGIN_PATH=e.plugins, SRAMBENCH_CACHE_DIR=e.cache, SRAMBENCH_DEBUG="1")
+    out = os.path.join(e.tmp, "many")
+    t0 = time.monotonic()
+    p = subprocess.run([e.exe, "run", "-q", "--no-charts", "--output-dir", out, b], env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=600)
+    elapsed_s = time.monotonic() - t0
+    check(p.returncode == EXIT_OK, "exit %d, want 0" % p.returncode, p.stderr[-2000:])
+    m = re.search(r"results.json written (\d+) times for (\d+) jobs", p.stderr)
+    check(m is not None, "SRAMBENCH_DEBUG reports the number of writes", p.stderr[-2000:])
+    writes = int(m.group(1))
+    # the first write, one a second, the last: bounded by the run's own time
+    check(writes <= elapsed_s + 3 and writes < n // 2, "%d writes for %d jobs in %.1f s: expected at most "
+          "one a second" % (writes, n, elapsed_s), p.stderr[-2000:])
+    jobs = e.results(out)["jobs"]
+    check(len(jobs) == n and all(j["status"] == "ok" and j["n_images"] == 1 for j in jobs),
+          "results.json has every job, finished", [j["status"] for j in jobs][:5])
+
+
+def case_sigint_twice(e):
+    """Issue 19: Ctrl-C twice (quit at once, _exit) right after a job ended:
+    that job was not yet written (writes are batched) and must still be kept."""
+    b = e.bench(backends=["cpu", 'name = "sig"\nplugin = "hd-signal"\nsignal = "int2"\nafter_images = 3',
+                          'name = "cpu2"\nplugin = "cpu"'])
+    rc, err, out = e.run(b)
+    check(rc == EXIT_INTERRUPTED, "exit %d, want 130" % rc, err)
+    res = e.results(out)
+    jobs = jobs_by_backend(res)
+    check("interrupted again" in err, "the second Ctrl-C quit at once", err)
+    check(res["interrupted"] is True, "results.json says interrupted", res.get("interrupted"))
+    check(jobs["cpu"]["status"] == "ok" and len(jobs["cpu"]["samples"]) == 6,
+          "the job finished just before the signals is in results.json", jobs["cpu"]["status"])
 
 
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
