@@ -29,7 +29,7 @@ int sb_viewcmd_parse(const char *cmd, int argc, char **argv, sb_viewcmd *vc,
             }
             vc->run.backends[vc->run.n_backends++] = v, i++;
         } else if (!strcmp(a, "--from") && v) vc->from = v, i++;
-        else if (!strcmp(a, "--reference") && v) vc->reference = v, i++;
+        else if (!strcmp(a, "--reference") && v) vc->reference = v, vc->reference_given = 1, i++;
         else if (!strcmp(a, "--output-dir") && v) vc->run.out_dir = v, i++;
         else if (!strcmp(a, "--workers") && v) {
             if (sb_cmd_parse_workers(cmd, v, &vc->run.workers) < 0) return SB_EXIT_USAGE;
@@ -51,6 +51,14 @@ int sb_viewcmd_exec(const char *cmd, sb_viewcmd *vc, const char *stem, const sb_
     sb_error err = {0};
     size_t n_failed = 0;
     int rc;
+    /* before any job runs: a mistyped folder would silently show no rows */
+    if (vc->reference_given && !(views->views & SB_VIEW_COMPARE)) {
+        fprintf(stderr, "srambench %s: --reference: its views show no recorded GPU runs (compare and batch "
+                        "do): expected no --reference\n", cmd);
+        return SB_EXIT_USAGE;
+    }
+    if (vc->reference_given && (rc = sb_cmd_check_folder(cmd, "--reference", vc->reference, SB_REFERENCE_EXPECTED)))
+        return rc;
     if (vc->from) snprintf(dir, sizeof dir, "%s", vc->from);
     else if ((rc = sb_views_run(&vc->run, dir, sizeof dir, &n_failed, &err)) < 0) {
         fprintf(stderr, "srambench %s: %s\n", cmd, err.msg);

@@ -10,6 +10,7 @@ typedef struct sb_viewcmd {
     sb_views_run_opts run;
     const char *from;        /* render a stored run instead of running   */
     const char *reference;   /* recorded GPU runs                          */
+    int reference_given;     /* --reference: must exist (the default may not) */
     int charts;
 } sb_viewcmd;
 

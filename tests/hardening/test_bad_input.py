@@ -820,6 +820,41 @@ def case_sigint_twice(e):
           "the job finished just before the signals is in results.json", jobs["cpu"]["status"])
 
 
+def _view(e, *argv):
+    env = dict(os.environ, SRAMBENCH_PLUGIN_PATH=e.plugins, SRAMBENCH_CACHE_DIR=e.cache)
+    p = subprocess.run([e.exe] + list(argv), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       universal_newlines=True, timeout=120)
+    return p.returncode, p.stderr
+
+
+def case_reference_folder(e):
+    """Issue 19: `--reference /nonexistent` showed no recorded rows and said
+    nothing. A missing or non-folder --reference is refused (exit 3, naming
+    it) before anything is rendered; a folder of any name is read (it went
+    through a shell's quotes)."""
+    rc, err, out = e.run(e.bench())
+    check(rc == EXIT_OK, "the run to render: exit %d" % rc, err)
+    missing = os.path.join(e.tmp, "no-such-ref")
+    a_file = os.path.join(e.tmp, "bench.toml")
+    for argv in (["compare", "--from", out], ["batch", "--from", out], ["report", out]):
+        for ref, says in ((missing, "no such folder"), (a_file, "not a folder")):
+            rc, err = _view(e, *(argv + ["-q", "--no-charts", "--reference", ref]))
+            check(rc == EXIT_CONFIG and ref in err and says in err and "recorded GPU runs" in err,
+                  "%s --reference %s: exit 3 naming it (%s)" % (argv[0], says, rc), err)
+    check(not os.path.exists(os.path.join(out, "compare.md")), "nothing rendered with a bad --reference")
+    rc, err = _view(e, "flow", "--from", out, "-q", "--no-charts", "--reference", out)
+    check(rc == 2 and "--reference" in err, "flow shows no recorded runs: --reference refused (%d)" % rc, err)
+    ref = os.path.join(e.tmp, "ref 'quoted'")
+    os.mkdir(ref)
+    rec = {"format": "srambench-recorded-gpu", "format_version": 1, "model_name": "tiny", "gpu": "HD-TEST-GPU",
+           "date": "2026-12-08", "srambench_gpu_int8": [{"batch": 1, "latency_per_image_ns": 1e6}]}
+    with open(os.path.join(ref, "run.json"), "w") as f:
+        json.dump(rec, f)
+    rc, err = _view(e, "compare", "--from", out, "-q", "--no-charts", "--reference", ref)
+    check(rc == EXIT_OK and "HD-TEST-GPU" in open(os.path.join(out, "compare.md")).read(),
+          "a --reference folder with a quote in its name is read (exit %d)" % rc, err)
+
+
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
 
 
