@@ -855,6 +855,38 @@ def case_reference_folder(e):
           "a --reference folder with a quote in its name is read (exit %d)" % rc, err)
 
 
+def case_batch_from_options(e):
+    """Issue 19: `batch --from DIR --split test` ignored --split. With --from
+    a selection option must agree with the stored run (else exit 2 naming
+    both), and the options that only say what to run are refused."""
+    b = e.bench(name="val.toml", dataset='plugin = "ham10000"\npath = "%s"\nsubset = "val"\n' % MINI)
+    out = os.path.join(e.tmp, "stored")
+    rc, err = _view(e, "batch", "--config", b, "--split", "val", "--output-dir", out, "-q", "--no-charts")
+    check(rc == EXIT_OK, "batch --split val: exit %d" % rc, err)
+    rc, err = _view(e, "batch", "--from", out, "--split", "val", "-q", "--no-charts")
+    check(rc == EXIT_OK, "--split as the stored run's: accepted (exit %d)" % rc, err)
+    rc, err = _view(e, "batch", "--from", out, "--split", "test", "-q", "--no-charts")
+    check(rc == 2 and "--split test" in err and "subset 'val'" in err and out in err,
+          "--split test on a val run: exit 2 naming both (%d)" % rc, err)
+    rc, err = _view(e, "batch", "--from", out, "--per-class", "3", "-q", "--no-charts")
+    check(rc == 2 and "--per-class 3" in err and "per_class = 0" in err,
+          "--per-class 3 on a run without it: exit 2 naming both (%d)" % rc, err)
+    rc, err = _view(e, "batch", "--from", out, "--split", "val", "--per-class", "3", "-q", "--no-charts")
+    check(rc == 2 and "--per-class 3" in err, "--split val --per-class 3 on a whole-subset run: exit 2 (%d)" % rc, err)
+    lim = 'plugin = "ham10000"\npath = "%s"\nsubset = "test"\nlimit = 6\n' % MINI
+    rc, err, small = e.run(e.bench(name="lim.toml", dataset=lim), out="limited")
+    rc, err = _view(e, "batch", "--from", small, "--split", "test", "-q", "--no-charts")
+    check(rc == 2 and "limit = 6" in err, "--split on a run of 6 images (limit): exit 2 (%d)" % rc, err)
+    rc, err = _view(e, "batch", "--from", e.tmp + "/no-such-run", "--split", "val", "-q", "--no-charts")
+    check(rc == EXIT_CONFIG and "results.json" in err, "--from a folder without a run: exit 3 as before", err)
+    for opt in (["--config", b], ["--workers", "2"], ["--output-dir", out], ["--model", "tiny"],
+                ["--backend", "cpu"]):
+        rc, err = _view(e, *(["batch", "--from", out] + opt + ["-q", "--no-charts"]))
+        check(rc == 2 and opt[0] + " with --from" in err, "batch --from %s: refused, exit 2 (%d)" % (opt[0], rc), err)
+    rc, err = _view(e, "flow", "--from", out, "--model", "tiny", "-q", "--no-charts")
+    check(rc == EXIT_OK, "flow --from --model filters the view: accepted (exit %d)" % rc, err)
+
+
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
 
 
