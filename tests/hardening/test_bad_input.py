@@ -887,6 +887,37 @@ def case_batch_from_options(e):
     check(rc == EXIT_OK, "flow --from --model filters the view: accepted (exit %d)" % rc, err)
 
 
+IMAGE_MAGIC = {"PNG": b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", "GIF": b"GIF89a\x08\0\x08\0",
+               "BMP": b"BM\x36\0\0\0\0\0\0\0\x36\0\0\0", "WebP": b"RIFF\x24\0\0\0WEBPVP8 ",
+               "TIFF": b"II*\0\x08\0\0\0"}
+
+
+def case_image_not_jpeg(e):
+    """Issue 19: a PNG given to infer (or in the HAM10000 folder) was a
+    "corrupt JPEG: Not a JPEG file"; the format is now named."""
+    b = e.bench(name="img.toml")
+    env = dict(os.environ, SRAMBENCH_PLUGIN_PATH=e.plugins, SRAMBENCH_CACHE_DIR=e.cache)
+    problems = []
+    for fmt, magic in IMAGE_MAGIC.items():
+        path = os.path.join(e.tmp, "photo-%s.jpg" % fmt)
+        with open(path, "wb") as f:
+            f.write(magic + b"\0" * 64)
+        p = subprocess.run([e.exe, "infer", "-q", "--config", b, "--output-dir", os.path.join(e.tmp, "inf"), path],
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                           timeout=120)
+        want = "%s: is a %s image: only JPEG is supported" % (path, fmt)
+        if p.returncode != EXIT_CONFIG or want not in p.stderr or "corrupt JPEG" in p.stderr:
+            problems.append("%s: rc %d (want 3), stderr %r, want %r" % (fmt, p.returncode, p.stderr[:300], want))
+    check(not problems, "infer on images that are not JPEG", *problems)
+    d = mini_copy(e, "png")
+    img = os.path.join(d, "HAM10000_images", "SYN_0000003.jpg")
+    with open(img, "wb") as f:
+        f.write(IMAGE_MAGIC["PNG"] + b"\0" * 64)
+    rc, text = ds_run(e, "png", d)
+    check(rc == EXIT_JOB_FAILED and "SYN_0000003: %s: is a PNG image: only JPEG is supported" % img in text,
+          "ham10000: a PNG named .jpg fails its job naming the format (rc %d)" % rc, text[:600])
+
+
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
 
 
