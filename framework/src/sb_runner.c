@@ -97,7 +97,7 @@ typedef struct chunk {
 struct sb_runner {
     uv_loop_t loop;
     uv_timer_t timer;
-    uv_signal_t sigint, sigterm;
+    uv_signal_t sigint, sigterm, sighup;
     uv_work_t setup_req;
     sb_run run;
     const sb_run_opts *opts;
@@ -510,6 +510,8 @@ static void close_handles(sb_runner *r) {
     uv_close((uv_handle_t *)&r->sigint, NULL);
     uv_signal_stop(&r->sigterm);
     uv_close((uv_handle_t *)&r->sigterm, NULL);
+    uv_signal_stop(&r->sighup);
+    uv_close((uv_handle_t *)&r->sighup, NULL);
 }
 
 static void next_job(sb_runner *r) {
@@ -584,6 +586,17 @@ static void on_signal(uv_signal_t *h, int signum) {
     fflush(NULL);
     sb_runner_event("exit");
     _exit(130);
+}
+
+/* A hangup ends the run as it always did (the signal's default action; the
+ * supervisor counts it as the stop it is), but the jobs finished since the
+ * last write are written first. */
+static void on_hangup(uv_signal_t *h, int signum) {
+    sb_runner *r = h->data;
+    save_unsaved(r);
+    fflush(NULL);
+    uv_signal_stop(h); /* libuv puts the default action back */
+    raise(signum);
 }
 
 /* --------------------------------------------------------- preparation */
@@ -783,10 +796,12 @@ int sb_run_bench(const sb_config *cfg, const sb_run_opts *opts, sb_run_summary *
     uv_timer_init(&r->loop, &r->timer);
     uv_signal_init(&r->loop, &r->sigint);
     uv_signal_init(&r->loop, &r->sigterm);
-    r->timer.data = r->sigint.data = r->sigterm.data = r;
+    uv_signal_init(&r->loop, &r->sighup);
+    r->timer.data = r->sigint.data = r->sigterm.data = r->sighup.data = r;
     uv_timer_start(&r->timer, on_timer, SB_PROGRESS_MS, SB_PROGRESS_MS);
     uv_signal_start(&r->sigint, on_signal, SIGINT);
     uv_signal_start(&r->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&r->sighup, on_hangup, SIGHUP);
     next_job(r);
     uv_run(&r->loop, UV_RUN_DEFAULT);
     uv_loop_close(&r->loop);

@@ -36,7 +36,7 @@ static const sb_backend_plugin plugin = {
     be_open, be_close, NULL, NULL, NULL, NULL};
 #else
 static const sb_option_spec options[] = {
-    {"signal", SB_OPT_STRING, 0, "int | term | abort | int2 (Ctrl-C twice) (default int)"},
+    {"signal", SB_OPT_STRING, 0, "int | term | abort | int2 (Ctrl-C twice) | hup (to the parent) (default int)"},
     {"after_images", SB_OPT_INT, 0, "the image whose run sends the signal, 1-based (default 3)"},
     {NULL, 0, 0, NULL}};
 
@@ -55,6 +55,7 @@ static int be_open(const sb_host *host, const sb_options *opts, void **out, sb_e
     if (!b) return sb_error_set(err, SB_ENOMEM, "hd-signal: out of memory");
     b->host = host;
     b->sig = strcmp(s, "term") == 0 ? SIGTERM : strcmp(s, "abort") == 0 ? SIGABRT : SIGINT;
+    if (strcmp(s, "hup") == 0) b->sig = SIGHUP;
     b->twice = strcmp(s, "int2") == 0;
     b->after = (long)sb_opt_int(opts, "after_images", 3);
     *out = b;
@@ -78,7 +79,8 @@ static int be_run(void *prog, const int8_t *input, int8_t *logits, sb_metrics *m
      * must be given the bench.toml the run started with). */
     if (atomic_fetch_add(&b->seen, 1) + 1 == b->after && !getenv("HD_SIGNAL_OFF")) {
         if (b->sig == SIGABRT) abort(); /* a plugin dying half-way through its images */
-        kill(getpid(), b->sig);
+        /* a terminal's hangup reaches the supervisor, which forwards it */
+        kill(b->sig == SIGHUP ? getppid() : getpid(), b->sig);
         /* A user's Ctrl-C arrives while an image is in flight. The runner sees
          * the signal on its loop thread some time later; wait until it has
          * (bounded: 10 s), or on a loaded machine this job's last images, and

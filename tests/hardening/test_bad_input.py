@@ -818,6 +818,15 @@ def case_sigint_twice(e):
     check(res["interrupted"] is True, "results.json says interrupted", res.get("interrupted"))
     check(jobs["cpu"]["status"] == "ok" and len(jobs["cpu"]["samples"]) == 6,
           "the job finished just before the signals is in results.json", jobs["cpu"]["status"])
+    # A hangup (the terminal closed) still ends the run at once, as it did,
+    # and the job finished just before it is written first.
+    b = e.bench(name="hup.toml", backends=["cpu", 'name = "sig"\nplugin = "hd-signal"\nsignal = "hup"\n'
+                                           'after_images = 3', 'name = "cpu2"\nplugin = "cpu"'])
+    rc, err, out = e.run(b, out="hup")
+    jobs = jobs_by_backend(e.results(out))
+    check(rc == EXIT_INTERRUPTED and e.results(out)["interrupted"] is True, "SIGHUP: exit %d, want 130" % rc, err)
+    check(jobs["cpu"]["status"] == "ok" and len(jobs["cpu"]["samples"]) == 6,
+          "SIGHUP: the job finished just before it is in results.json", jobs["cpu"]["status"], err)
 
 
 def _view(e, *argv):
