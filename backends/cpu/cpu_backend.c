@@ -213,7 +213,8 @@ static int ws_take(cpu_prog *pg, ws_node **out, sb_error *err) {
         size_t n_out = (size_t)sb_tensor_elems(&pg->g->tensors[pg->g->output]);
         if (!n || !(n->logits_f32 = malloc(n_out * sizeof(float)))) {
             free(n);
-            return sb_error_set(err, SB_ENOMEM, "cpu: out of memory for a workspace");
+            return sb_error_set(err, SB_ENOMEM, "cpu: out of memory for a workspace (%zu bytes of logits)",
+                                n_out * sizeof(float));
         }
         int rc = sb_workspace_new_shared(pg->g, pg->pk, &n->ws, err);
         if (rc == SB_OK && pg->be->threads_per_image > 1)

@@ -54,8 +54,9 @@ static int conv_is_pointwise(const sb_graph *g, const sb_op *op) {
 
 size_t sb_conv2d_scratch_bytes(const sb_graph *g, const sb_op *op) {
     const sb_tensor *tw = SB_T(g, op->inputs[1]);
-    size_t K2 = (size_t)(tw->shape[1] * tw->shape[2] * tw->shape[3] + 1) & ~(size_t)1;
-    return CONV_ROWS_PER_BLOCK * K2 * sizeof(int16_t);
+    size_t K = sb_size_mul(sb_size_mul((size_t)tw->shape[1], (size_t)tw->shape[2]), (size_t)tw->shape[3]);
+    size_t K2 = sb_size_add(K, 1) & ~(size_t)1;
+    return sb_size_mul(sb_size_mul(CONV_ROWS_PER_BLOCK, K2), sizeof(int16_t));
 }
 
 /* x - zi widened to int16, rows of K2 (the odd tail padded with 0); written

@@ -68,13 +68,15 @@ static void padded_dims(const sb_graph *g, const sb_op *op, int32_t *Hp, int32_t
 /* The plane all threads read (either layout: the int16 plane or the pair
  * plane, twice as big with C16 channels), and each thread's accumulators. */
 size_t sb_dwconv2d_shared_bytes(const sb_graph *g, const sb_op *op) {
-    int32_t Hp, Wp, C16 = (SB_T(g, op->inputs[0])->shape[3] + 15) & ~15;
-    padded_dims(g, op, &Hp, &Wp);
-    return (size_t)Hp * Wp * C16 * 2 * sizeof(int16_t);
+    const sb_tensor *ti = SB_T(g, op->inputs[0]);
+    size_t hp = (size_t)ti->shape[1] + (size_t)op->pad_top + (size_t)op->pad_bottom; /* each < 2^31 */
+    size_t wp = (size_t)ti->shape[2] + (size_t)op->pad_left + (size_t)op->pad_right;
+    size_t c16 = ((size_t)ti->shape[3] + 15) & ~(size_t)15;
+    return sb_size_mul(sb_size_mul(sb_size_mul(hp, wp), c16), 2 * sizeof(int16_t));
 }
 
 size_t sb_dwconv2d_scratch_bytes(const sb_graph *g, const sb_op *op) {
-    return (size_t)((SB_T(g, op->inputs[0])->shape[3] + 15) & ~15) * sizeof(int32_t);
+    return (((size_t)SB_T(g, op->inputs[0])->shape[3] + 15) & ~(size_t)15) * sizeof(int32_t);
 }
 
 /* (x - zi) into the middle of a zeroed [Hp][Wp][C] int16 plane. */

@@ -111,12 +111,13 @@ size_t sb_f32_scratch_bytes(const sb_graph *g, const sb_op *op) {
     const sb_tensor *ti = SB_T(g, op->inputs[0]);
     if (op->type == SB_OP_CONV2D) {
         const sb_tensor *tw = SB_T(g, op->inputs[1]);
-        return (size_t)F_ROWS * (sb_tensor_elems(tw) / tw->shape[0]) * sizeof(float);
+        return sb_size_mul(F_ROWS * sizeof(float), (size_t)(sb_tensor_elems(tw) / tw->shape[0]));
     }
     if (op->type == SB_OP_DWCONV2D) {
-        size_t hp = (size_t)ti->shape[1] + op->pad_top + op->pad_bottom;
-        size_t wp = (size_t)ti->shape[2] + op->pad_left + op->pad_right;
-        return (hp * wp + 1) * ti->shape[3] * sizeof(float) + SB_ALIGN_BYTES;
+        size_t hp = (size_t)ti->shape[1] + (size_t)op->pad_top + (size_t)op->pad_bottom; /* each < 2^31 */
+        size_t wp = (size_t)ti->shape[2] + (size_t)op->pad_left + (size_t)op->pad_right;
+        size_t plane = sb_size_mul(sb_size_add(sb_size_mul(hp, wp), 1), (size_t)ti->shape[3]);
+        return sb_size_add(sb_size_mul(plane, sizeof(float)), SB_ALIGN_BYTES);
     }
     return 0;
 }

@@ -19,6 +19,7 @@
 void *sb_aligned_alloc(size_t nbytes) {
     void *p = NULL;
     if (nbytes == 0) nbytes = SB_ALIGN_BYTES;
+    if (nbytes > SIZE_MAX - SB_ALIGN_BYTES) return NULL; /* rounding up would wrap to 0 */
     if (posix_memalign(&p, SB_ALIGN_BYTES, (nbytes + SB_ALIGN_BYTES - 1) & ~(size_t)(SB_ALIGN_BYTES - 1)))
         return NULL;
     return p;

@@ -14,6 +14,20 @@
 #include "sb_kernels.h"
 
 #define SB_ALIGN_BYTES 64
+
+/* Byte counts, saturating: SIZE_MAX stands for "more than size_t holds", so
+ * a product that would wrap can never turn into a small allocation. */
+static inline size_t sb_size_mul(size_t a, size_t b) {
+    size_t r;
+    return __builtin_mul_overflow(a, b, &r) ? SIZE_MAX : r;
+}
+static inline size_t sb_size_add(size_t a, size_t b) {
+    return a > SIZE_MAX - b ? SIZE_MAX : a + b;
+}
+/* A workspace (activations + scratch) above this is refused before any
+ * allocation, with its size: a real model needs megabytes; a file with an
+ * absurd padding asks for terabytes, and malloc's failure would not say why. */
+#define SB_WORKSPACE_MAX_BYTES ((size_t)1 << 34)
 /* Output channels per packed weight block: one AVX-512 register of int32,
  * two AVX2 registers. */
 #define SB_OB 16
@@ -62,6 +76,7 @@ struct sb_pack {
     sb_op_pack *ops;
     size_t scratch_bytes;      /* private scratch per thread the fast path needs */
     size_t shared_bytes;       /* scratch all threads of one op share (dw planes) */
+    int32_t scratch_op, shared_op; /* the ops that need them (-1: none) */
 };
 
 /* How a fast kernel runs: its tasks go to sb_exec_for, which runs them on
@@ -76,6 +91,7 @@ typedef struct sb_exec {
 /* Run fn(ctx, t, private scratch) for t in [0, n); returns when all are done. */
 void sb_exec_for(const sb_exec *ex, int32_t n, sb_task_fn fn, void *ctx);
 
+/* NULL for SIZE_MAX (a saturated size) as for any size that cannot be had. */
 void *sb_aligned_alloc(size_t nbytes);
 
 /* Reference kernels: x/a/b inputs, y output (int8 activation buffers). */

@@ -4,6 +4,7 @@
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -161,7 +162,8 @@ void sb_pack_free(sb_pack *pk) {
     free(pk);
 }
 
-static int pack_int8_op(const sb_graph *g, const sb_op *op, sb_op_pack *p, size_t *scratch, size_t *shared) {
+static int pack_int8_op(const sb_graph *g, int32_t i, sb_op_pack *p, sb_pack *pk) {
+    const sb_op *op = &g->ops[i];
     size_t need = 0, need_shared = 0;
     int rc = SB_OK;
     switch (op->type) {
@@ -182,8 +184,8 @@ static int pack_int8_op(const sb_graph *g, const sb_op *op, sb_op_pack *p, size_
     case SB_OP_GAVGPOOL: need = sb_gavgpool_scratch_bytes(g, op); break;
     default: break;
     }
-    if (need > *scratch) *scratch = need;
-    if (need_shared > *shared) *shared = need_shared;
+    if (need > pk->scratch_bytes) pk->scratch_bytes = need, pk->scratch_op = i;
+    if (need_shared > pk->shared_bytes) pk->shared_bytes = need_shared, pk->shared_op = i;
     return rc;
 }
 
@@ -197,10 +199,11 @@ int sb_pack_new(const sb_graph *g, unsigned what, sb_pack **out, sb_error *err) 
     }
     pk->n_ops = g->n_ops;
     pk->what = what;
+    pk->scratch_op = pk->shared_op = -1;
     for (int32_t i = 0; i < g->n_ops && rc == SB_OK; i++) {
         const sb_op *op = &g->ops[i];
         if (what & SB_PACK_INT8) {
-            rc = pack_int8_op(g, op, &pk->ops[i], &pk->scratch_bytes, &pk->shared_bytes);
+            rc = pack_int8_op(g, i, &pk->ops[i], pk);
             if (rc) sb_error_set(err, rc, "graph '%s': op %d '%s': out of memory packing weights",
                                  g->name ? g->name : "?", (int)i, op->name ? op->name : "");
         }
@@ -214,18 +217,41 @@ int sb_pack_new(const sb_graph *g, unsigned what, sb_pack **out, sb_error *err) 
     return SB_OK;
 }
 
+/* A byte count for a message: SIZE_MAX is a saturated one. */
+static const char *bytes_str(size_t n, char buf[32]) {
+    if (n == SIZE_MAX) return "over 2^64";
+    snprintf(buf, 32, "%zu", n);
+    return buf;
+}
+
+/* Refused before allocating: says what the request was and which op makes
+ * it that big (a padding of 20000 asks for a 100 GB depthwise plane). */
+static int ws_too_large(const sb_graph *g, const sb_pack *pk, size_t act, size_t all, sb_error *err) {
+    char a[32], sc[32], sh[32];
+    int32_t i = pk->shared_bytes > pk->scratch_bytes ? pk->shared_op : pk->scratch_op;
+    const char *op = i >= 0 && g->ops[i].name ? g->ops[i].name : "";
+    return sb_error_set(err, SB_EUNSUPPORTED, "graph '%s': a workspace of %s bytes (activations %zu, scratch %s, "
+                        "shared %s; most for op %d '%s'): too large, expected at most %zu bytes",
+                        g->name ? g->name : "?", bytes_str(all, a), act, bytes_str(pk->scratch_bytes, sc),
+                        bytes_str(pk->shared_bytes, sh), (int)i, op, (size_t)SB_WORKSPACE_MAX_BYTES);
+}
+
 static int ws_alloc(sb_workspace *ws, sb_error *err) {
     const sb_graph *g = ws->g;
-    size_t total = 0;
+    const sb_pack *pk = ws->pk;
+    size_t total = 0, all;
     for (int32_t t = 0; t < g->n_tensors; t++)
         if (!g->tensors[t].data) total += ((size_t)sb_tensor_elems(&g->tensors[t]) + 63) & ~(size_t)63;
+    all = sb_size_add(sb_size_add(total, pk->scratch_bytes), pk->shared_bytes);
+    if (all > SB_WORKSPACE_MAX_BYTES) return ws_too_large(g, pk, total, all, err);
     ws->act = calloc((size_t)g->n_tensors, sizeof *ws->act);
     ws->arena = sb_aligned_alloc(total);
-    ws->scratch = sb_aligned_alloc(ws->pk->scratch_bytes);
-    ws->shared = sb_aligned_alloc(ws->pk->shared_bytes);
+    ws->scratch = sb_aligned_alloc(pk->scratch_bytes);
+    ws->shared = sb_aligned_alloc(pk->shared_bytes);
     if (!ws->act || !ws->arena || !ws->scratch || !ws->shared)
-        return sb_error_set(err, SB_ENOMEM, "graph '%s': out of memory for a workspace (%zu bytes)",
-                            g->name ? g->name : "?", total);
+        return sb_error_set(err, SB_ENOMEM, "graph '%s': out of memory for a workspace of %zu bytes (activations "
+                            "%zu, scratch %zu, shared %zu)", g->name ? g->name : "?", all, total,
+                            pk->scratch_bytes, pk->shared_bytes);
     int8_t *p = ws->arena;
     for (int32_t t = 0; t < g->n_tensors; t++)
         if (!g->tensors[t].data) {
@@ -237,7 +263,7 @@ static int ws_alloc(sb_workspace *ws, sb_error *err) {
 
 int sb_workspace_new_shared(const sb_graph *g, const sb_pack *pk, sb_workspace **out, sb_error *err) {
     sb_workspace *ws = calloc(1, sizeof *ws);
-    if (!ws) return sb_error_set(err, SB_ENOMEM, "out of memory for a workspace");
+    if (!ws) return sb_error_set(err, SB_ENOMEM, "out of memory for a workspace (%zu bytes)", sizeof *ws);
     ws->g = g;
     ws->pk = pk;
     int rc = ws_alloc(ws, err);
@@ -269,8 +295,8 @@ int sb_workspace_set_threads(sb_workspace *ws, int n_threads, sb_error *err) {
     ws->pool = NULL;
     if (n_threads == 1) return SB_OK;
     if (pool_new(n_threads - 1, ws->pk->scratch_bytes, &ws->pool))
-        return sb_error_set(err, SB_ENOMEM, "graph '%s': cannot start %d helper threads",
-                            ws->g->name ? ws->g->name : "?", n_threads - 1);
+        return sb_error_set(err, SB_ENOMEM, "graph '%s': cannot start %d helper threads (scratch %zu bytes each)",
+                            ws->g->name ? ws->g->name : "?", n_threads - 1, ws->pk->scratch_bytes);
     return SB_OK;
 }
 
@@ -355,11 +381,18 @@ static int ws_alloc_f32(sb_workspace *ws, sb_error *err) {
         size_t s = sb_f32_scratch_bytes(g, &g->ops[i]);
         if (s > scratch) scratch = s;
     }
+    size_t act_bytes = total * sizeof(float), all = sb_size_add(act_bytes, scratch);
+    char a[32], sc[32];
+    if (all > SB_WORKSPACE_MAX_BYTES)
+        return sb_error_set(err, SB_EUNSUPPORTED, "graph '%s': fp32 buffers of %s bytes (activations %zu, scratch "
+                            "%s): too large, expected at most %zu bytes", g->name ? g->name : "?",
+                            bytes_str(all, a), act_bytes, bytes_str(scratch, sc), (size_t)SB_WORKSPACE_MAX_BYTES);
     ws->actf = calloc((size_t)g->n_tensors, sizeof *ws->actf);
-    ws->arenaf = sb_aligned_alloc(total * sizeof(float));
+    ws->arenaf = sb_aligned_alloc(act_bytes);
     ws->fscratch = sb_aligned_alloc(scratch);
     if (!ws->actf || !ws->arenaf || !ws->fscratch)
-        return sb_error_set(err, SB_ENOMEM, "graph '%s': out of memory for fp32 buffers", g->name ? g->name : "?");
+        return sb_error_set(err, SB_ENOMEM, "graph '%s': out of memory for fp32 buffers of %zu bytes",
+                            g->name ? g->name : "?", all);
     float *p = ws->arenaf;
     for (int32_t t = 0; t < g->n_tensors; t++)
         if (!g->tensors[t].data) {

@@ -76,14 +76,37 @@ static int read_whole_file(const char *path, uint8_t **data, size_t *n_bytes, sb
     return SB_OK;
 }
 
+/* The image format a file's first bytes say, when not JPEG (NULL: JPEG, or
+ * unknown: libjpeg says what it finds). A PNG renamed .jpg is a common
+ * mistake; "corrupt JPEG: Not a JPEG file" sent the user looking for damage. */
+static const char *other_format(const uint8_t *d, size_t n) {
+    static const struct {
+        size_t off, len;
+        const char *magic, *name;
+    } fmt[] = {
+        {0, 8, "\x89PNG\r\n\x1a\n", "a PNG"}, {0, 6, "GIF87a", "a GIF"}, {0, 6, "GIF89a", "a GIF"},
+        {8, 4, "WEBP", "a WebP"}, {0, 4, "II*\0", "a TIFF"}, {0, 4, "MM\0*", "a TIFF"},
+        {4, 8, "ftypavif", "an AVIF"}, {4, 8, "ftypheic", "a HEIC"}, {4, 8, "ftypmif1", "a HEIF"},
+        {0, 12, "\0\0\0\x0cjP  \r\n\x87\n", "a JPEG 2000"}, {0, 12, "\0\0\0\x0cJXL \r\n\x87\n", "a JPEG XL"},
+        {0, 2, "\xff\x0a", "a JPEG XL"}, {0, 4, "8BPS", "a Photoshop (PSD)"}, {0, 2, "BM", "a BMP"},
+    };
+    size_t i;
+    if (n >= 2 && d[0] == 0xFF && d[1] == 0xD8) return NULL; /* SOI, as libjpeg checks */
+    for (i = 0; i < sizeof fmt / sizeof fmt[0]; i++)
+        if (n >= fmt[i].off + fmt[i].len && memcmp(d + fmt[i].off, fmt[i].magic, fmt[i].len) == 0) return fmt[i].name;
+    return NULL;
+}
+
 /* The decoder proper; `volatile` keeps rgb valid across longjmp. */
 static int decode(const uint8_t *data, size_t n_bytes, const char *name, int header_only,
                   uint8_t **rgb_out, int *width, int *height, sb_error *err) {
     struct jpeg_decompress_struct cinfo;
     jerr_ctx jerr;
     uint8_t *volatile rgb = NULL;
+    const char *fmt = other_format(data, n_bytes);
 
     if (n_bytes == 0) return sb_error_set(err, SB_EFORMAT, "%s: corrupt JPEG: empty file", name);
+    if (fmt) return sb_error_set(err, SB_EUNSUPPORTED, "%s: is %s image: only JPEG is supported", name, fmt);
     memset(&cinfo, 0, sizeof cinfo);
     cinfo.err = jpeg_std_error(&jerr.pub);
     jerr.pub.error_exit = on_error_exit;

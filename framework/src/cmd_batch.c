@@ -17,6 +17,7 @@ static int batch_opt(int argc, char **argv, int i, sb_viewcmd *vc) {
             return -1;
         }
         vc->run.per_class = n;
+        vc->selection_given = 1;
         return 2;
     }
     if (!strcmp(argv[i], "--split")) {
@@ -27,6 +28,7 @@ static int batch_opt(int argc, char **argv, int i, sb_viewcmd *vc) {
         /* the whole subset: no per-class cap, no limit */
         vc->run.split = argv[i + 1];
         vc->run.per_class = 0, vc->run.limit = 0;
+        vc->selection_given = 1;
         return 2;
     }
     return 0;

@@ -20,7 +20,7 @@ static int report_main(int argc, char **argv) {
     sb_view_opts o = {SB_VIEW_COMPARE | SB_VIEW_BATCH | SB_VIEW_FLOW, NULL, NULL, 1};
     const char *dir = NULL, *ref = "results/reference";
     sb_error err = {0};
-    int i, quiet = 0;
+    int i, quiet = 0, ref_given = 0;
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--no-charts") == 0) o.charts = 0;
         else if (strcmp(argv[i], "-q") == 0 || strcmp(argv[i], "--quiet") == 0) quiet = 1;
@@ -31,7 +31,7 @@ static int report_main(int argc, char **argv) {
             }
         } else if (strcmp(argv[i], "--model") == 0 && i + 1 < argc) o.model = argv[++i];
         else if (strcmp(argv[i], "--backend") == 0 && i + 1 < argc) o.backend = argv[++i];
-        else if (strcmp(argv[i], "--reference") == 0 && i + 1 < argc) ref = argv[++i];
+        else if (strcmp(argv[i], "--reference") == 0 && i + 1 < argc) ref = argv[++i], ref_given = 1;
         else if (argv[i][0] == '-') {
             fprintf(stderr, "srambench report: unknown option '%s' (see srambench report --help)\n", argv[i]);
             return SB_EXIT_USAGE;
@@ -45,6 +45,13 @@ static int report_main(int argc, char **argv) {
         fprintf(stderr, "srambench report: missing <results-dir> (see srambench report --help)\n");
         return SB_EXIT_USAGE;
     }
+    if (ref_given && !(o.views & SB_VIEW_COMPARE)) {
+        fprintf(stderr, "srambench report: --reference: --views without compare show no recorded GPU runs: "
+                        "expected compare in --views, or no --reference\n");
+        return SB_EXIT_USAGE;
+    }
+    if (ref_given && (i = sb_cmd_check_folder("report", "--reference", ref, SB_REFERENCE_EXPECTED)))
+        return i;
     /* a run still writing the folder would overwrite or mix the views */
     if (sb_lock_run_dir(dir, &err) < 0) {
         fprintf(stderr, "srambench report: %s\n", err.msg);

@@ -1,6 +1,9 @@
 /* commands.c - the table of srambench commands: add yours here. */
+#include <dirent.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "sb_cmd.h"
 
@@ -29,6 +32,19 @@ int sb_cmd_parse_workers(const char *cmd, const char *s, int *out) {
     }
     *out = (int)v;
     return 0;
+}
+
+int sb_cmd_check_folder(const char *cmd, const char *opt, const char *path, const char *expected) {
+    struct stat st;
+    const char *why = NULL;
+    DIR *d;
+    if (stat(path, &st) < 0) why = errno == ENOENT ? "no such folder" : strerror(errno);
+    else if (!S_ISDIR(st.st_mode)) why = "not a folder";
+    else if (!(d = opendir(path))) why = strerror(errno);
+    else closedir(d);
+    if (!why) return 0;
+    fprintf(stderr, "srambench %s: %s %s: %s: expected %s\n", cmd, opt, path, why, expected);
+    return SB_EXIT_CONFIG;
 }
 
 int sb_cmd_wants_help(int argc, char **argv) {

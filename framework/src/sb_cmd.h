@@ -60,6 +60,12 @@ int sb_cmd_bench_args(const char *cmd, int argc, char **argv, sb_bench_args *a);
  * wrong (an integer 1..1024, as [run] workers). */
 int sb_cmd_parse_workers(const char *cmd, const char *s, int *out);
 
+/* `opt path` of command cmd, a folder the user named (--reference DIR): 0,
+ * or SB_EXIT_CONFIG after saying that it is missing, not a folder or not
+ * readable, and what was `expected`. */
+int sb_cmd_check_folder(const char *cmd, const char *opt, const char *path, const char *expected);
+#define SB_REFERENCE_EXPECTED "a folder of recorded GPU runs (*.json, as results/reference/)"
+
 /* 1 if argv holds -h or --help. */
 int sb_cmd_wants_help(int argc, char **argv);
 int sb_cmd_print_help(const sb_command *c, FILE *out);

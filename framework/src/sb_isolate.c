@@ -3,8 +3,9 @@
  *
  * Why a process and not a signal handler: after a SIGSEGV inside a plugin
  * the heap may be corrupt, so nothing run afterwards in that process could
- * be trusted. results.json is rewritten atomically after every job, so the
- * dead child leaves a whole file behind, and resuming from it is the same
+ * be trusted. results.json is rewritten atomically (after a job, at most
+ * once a second), so the dead child leaves a whole file behind (the jobs of
+ * its last second, not yet written, run again), and resuming from it is the same
  * code as `srambench resume`.
  *
  * The child gets a process group of its own, so that a terminal's Ctrl-C

@@ -2,6 +2,7 @@
  * sb_report_views.c - the compare, batch and flow views of a stored run
  * (docs/views.md), read from results.json (docs/results-schema.md).
  */
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,23 +102,43 @@ static void compare_group(const cJSON *res, sb_doc *d, const cJSON *first, const
     if (ref_dir) recorded_rows(t, ref_dir, model);
 }
 
+static int cmp_str(const void *a, const void *b) {
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* <dir>/<name>.json of the folder, sorted (dates sort), as the shell's glob
+ * would give them; read without a shell, so any folder name works. */
+static size_t list_json(const char *dir, char ***out) {
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char **v = NULL;
+    size_t n = 0;
+    *out = NULL;
+    if (!d) return 0;
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        char **bigger;
+        if (e->d_name[0] == '.' || len < 6 || strcmp(e->d_name + len - 5, ".json")) continue;
+        if (!(bigger = realloc(v, (n + 1) * sizeof *v))) break;
+        v = bigger;
+        if ((v[n] = sb_strdupf("%s/%s", dir, e->d_name))) n++;
+    }
+    closedir(d);
+    if (n) qsort(v, n, sizeof *v, cmp_str);
+    *out = v;
+    return n;
+}
+
 static void recorded_rows(sb_table *t, const char *ref_dir, const char *model) {
-    char *cmd = NULL;
-    FILE *ls;
-    char line[4096];
-    /* the folder holds a handful of files: list them with the shell's glob
-     * order (dates sort) */
-    cmd = sb_strdupf("ls -1 '%s'/*.json 2>/dev/null", ref_dir);
-    ls = cmd ? popen(cmd, "r") : NULL;
-    free(cmd);
-    if (!ls) return;
-    while (fgets(line, sizeof line, ls)) {
+    char **paths;
+    size_t n_paths = list_json(ref_dir, &paths), k;
+    for (k = 0; k < n_paths; k++) {
+        const char *line = paths[k];
         cJSON *r, *run, *best = NULL;
         FILE *f;
         char *text = NULL;
         long n;
         sb_error e;
-        line[strcspn(line, "\n")] = 0;
         /* a FIFO named *.json would block the read for ever */
         if (sb_fopen_regular(line, "a JSON file", &f, &e) < 0) continue;
         if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0 && (text = malloc((size_t)n + 1)) &&
@@ -160,7 +181,8 @@ static void recorded_rows(sb_table *t, const char *ref_dir, const char *model) {
         }
         cJSON_Delete(r);
     }
-    pclose(ls);
+    for (k = 0; k < n_paths; k++) free(paths[k]);
+    free(paths);
 }
 
 /* Latency and energy per backend as log-scale bars (they span decades). */

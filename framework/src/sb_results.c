@@ -505,14 +505,33 @@ static int write_text(const char *dir, const char *name, const char *text, sb_er
 
 /* ------------------------------------------------------------ all */
 
+void sb_results_snap_free(sb_results_snap *snap) {
+    free(snap->json);
+    free(snap->csv);
+    free(snap->md);
+    memset(snap, 0, sizeof *snap);
+}
+
+int sb_results_snap_take(const sb_run *run, int final, sb_results_snap *snap, sb_error *err) {
+    snap->json = results_json(run, final);
+    snap->csv = results_csv(run);
+    snap->md = sb_results_table_md(run);
+    if (snap->json && snap->csv && snap->md) return SB_OK;
+    sb_results_snap_free(snap);
+    return sb_error_set(err, SB_ENOMEM, "out of memory writing results.json");
+}
+
+int sb_results_snap_write(const char *out_dir, const sb_results_snap *snap, sb_error *err) {
+    int rc = write_text(out_dir, "results.json", snap->json, err);
+    if (rc == 0) rc = write_text(out_dir, "results.csv", snap->csv, err);
+    if (rc == 0) rc = write_text(out_dir, "table.md", snap->md, err);
+    return rc;
+}
+
 int sb_results_write(const sb_run *run, int final, sb_error *err) {
-    char *json = results_json(run, final), *csv = results_csv(run), *md = sb_results_table_md(run);
-    int rc;
-    if ((rc = write_text(run->out_dir, "results.json", json, err)) == 0 &&
-        (rc = write_text(run->out_dir, "results.csv", csv, err)) == 0)
-        rc = write_text(run->out_dir, "table.md", md, err);
-    free(json);
-    free(csv);
-    free(md);
+    sb_results_snap snap = {0};
+    int rc = sb_results_snap_take(run, final, &snap, err);
+    if (rc == 0) rc = sb_results_snap_write(run->out_dir, &snap, err);
+    sb_results_snap_free(&snap);
     return rc;
 }

@@ -17,6 +17,17 @@
  * marks results.json complete. */
 int sb_results_write(const sb_run *run, int final, sb_error *err);
 
+/* The same three files as text, taken on the loop thread between jobs (when
+ * nothing else touches the run) and written later: the runner saves at most
+ * once a second, and a signal or the timer writes the last snapshot taken. */
+typedef struct sb_results_snap {
+    char *json, *csv, *md;
+} sb_results_snap;
+
+int sb_results_snap_take(const sb_run *run, int final, sb_results_snap *snap, sb_error *err);
+int sb_results_snap_write(const char *out_dir, const sb_results_snap *snap, sb_error *err);
+void sb_results_snap_free(sb_results_snap *snap);
+
 /* The config as run, as results.json's "config" holds it. */
 struct cJSON *sb_results_config_json(const sb_toml *t);
 

@@ -29,6 +29,11 @@
 
 #define SB_CHUNK_MAX_IMAGES 8
 #define SB_PROGRESS_MS 500
+/* results.json is saved at most this often: each save is three fsync()ed
+ * files, which cost more than a fast job (1000 jobs of 1 image spent most
+ * of their time there). The last snapshot waits in memory for the timer,
+ * a signal or the end of the run. */
+#define SB_SAVE_INTERVAL_NS 1000000000ull
 #define SB_PROGRESS_LOG_NS 10000000000ull /* when stderr is not a terminal */
 
 /* --------------------------------------------------------------- host */
@@ -98,7 +103,7 @@ typedef struct chunk {
 struct sb_runner {
     uv_loop_t loop;
     uv_timer_t timer;
-    uv_signal_t sigint, sigterm;
+    uv_signal_t sigint, sigterm, sighup;
     uv_work_t setup_req;
     sb_run run;
     const sb_run_opts *opts;
@@ -111,6 +116,9 @@ struct sb_runner {
     uint64_t last_log_ns;
     int write_rc;          /* first failure writing results            */
     sb_error write_err;
+    sb_results_snap unsaved; /* taken after a job, not yet on disk      */
+    uint64_t saved_ns;     /* when results were last written           */
+    unsigned n_saves;      /* results written (SRAMBENCH_DEBUG)         */
     int progress_shown;
 };
 
@@ -418,14 +426,46 @@ out:
 
 /* --------------------------------------------------------- loop thread */
 
-static void write_results(sb_runner *r, int final) {
-    sb_error e = {0};
-    int rc = sb_results_write(&r->run, final, &e);
+static void note_write(sb_runner *r, int rc, const sb_error *e) {
+    r->saved_ns = sb_now_ns();
+    r->n_saves++;
     if (rc < 0 && r->write_rc == 0) {
         r->write_rc = rc;
-        r->write_err = e;
-        fprintf(stderr, "srambench: error: writing results: %s\n", e.msg);
+        r->write_err = *e;
+        fprintf(stderr, "srambench: error: writing results: %s\n", e->msg);
     }
+}
+
+static void write_results(sb_runner *r, int final) {
+    sb_error e = {0};
+    sb_results_snap_free(&r->unsaved); /* this write supersedes it */
+    note_write(r, sb_results_write(&r->run, final, &e), &e);
+}
+
+/* Writes the snapshot taken after the last job, if any. Safe while a job
+ * runs: the snapshot is text, the run is not read. */
+static void save_unsaved(sb_runner *r) {
+    sb_error e = {0};
+    if (!r->unsaved.json) return;
+    note_write(r, sb_results_snap_write(r->run.out_dir, &r->unsaved, &e), &e);
+    sb_results_snap_free(&r->unsaved);
+}
+
+static int save_due(const sb_runner *r) {
+    return sb_now_ns() - r->saved_ns >= SB_SAVE_INTERVAL_NS;
+}
+
+/* After a job, between jobs (nothing else reads or writes the run): take
+ * the snapshot now, write it now only if the last write is a second old. */
+static void save_after_job(sb_runner *r) {
+    sb_error e = {0};
+    int rc;
+    sb_results_snap_free(&r->unsaved);
+    if ((rc = sb_results_snap_take(&r->run, 0, &r->unsaved, &e)) < 0) {
+        note_write(r, rc, &e);
+        return;
+    }
+    if (save_due(r) || r->stopping) save_unsaved(r);
 }
 
 static void clear_progress(sb_runner *r) {
@@ -460,7 +500,7 @@ static void job_finished(sb_runner *r) {
                 r->run.datasets[job->ds].cfg->inst.name, r->run.models[job->model].cfg->name, b->cfg->name,
                 sb_job_status_name(job->status), job->err.msg[0] ? ": " : "", same >= 0 ? ref : job->err.msg);
     }
-    write_results(r, 0);
+    save_after_job(r);
     sb_runner_event("job %zu done", r->cur);
     if (r->opts->on_job_done) r->opts->on_job_done(r, r->cur, r->opts->ud);
     r->cur++;
@@ -521,6 +561,8 @@ static void close_handles(sb_runner *r) {
     uv_close((uv_handle_t *)&r->sigint, NULL);
     uv_signal_stop(&r->sigterm);
     uv_close((uv_handle_t *)&r->sigterm, NULL);
+    uv_signal_stop(&r->sighup);
+    uv_close((uv_handle_t *)&r->sighup, NULL);
 }
 
 static void next_job(sb_runner *r) {
@@ -547,6 +589,7 @@ static void on_timer(uv_timer_t *t) {
     double el_s, rate;
     uint64_t now = sb_now_ns();
     char line[256];
+    if (r->unsaved.json && save_due(r)) save_unsaved(r);
     if (r->opts->quiet || r->cur >= r->run.n_jobs) return;
     job = &r->run.jobs[r->cur];
     if (!r->tty && now - r->last_log_ns < SB_PROGRESS_LOG_NS) return;
@@ -574,6 +617,7 @@ void sb_runner_stop(sb_runner *r) {
     r->stopping = 1;
     r->run.interrupted = 1;
     atomic_store(&g_cancel, 1);
+    save_unsaved(r); /* the jobs finished so far, whatever happens next */
     clear_progress(r);
     fprintf(stderr, "srambench: stopping: finishing the images in flight and writing the results "
                     "(interrupt again to quit at once)\n");
@@ -586,12 +630,24 @@ static void on_signal(uv_signal_t *h, int signum) {
         sb_runner_stop(r);
         return;
     }
-    /* Results are rewritten atomically after each job, so what is on disk is
-     * whole; only stdio needs flushing before leaving. */
+    /* Results are rewritten atomically, so what is on disk is whole; the
+     * jobs finished since the last write are in the snapshot. */
+    save_unsaved(r);
     fprintf(stderr, "\nsrambench: interrupted again: exiting now; finished jobs are in %s\n", r->run.out_dir);
     fflush(NULL);
     sb_runner_event("exit");
     _exit(130);
+}
+
+/* A hangup ends the run as it always did (the signal's default action; the
+ * supervisor counts it as the stop it is), but the jobs finished since the
+ * last write are written first. */
+static void on_hangup(uv_signal_t *h, int signum) {
+    sb_runner *r = h->data;
+    save_unsaved(r);
+    fflush(NULL);
+    uv_signal_stop(h); /* libuv puts the default action back */
+    raise(signum);
 }
 
 /* --------------------------------------------------------- preparation */
@@ -793,6 +849,8 @@ int sb_run_bench(const sb_config *cfg, const sb_run_opts *opts, sb_run_summary *
         free(r);
         return rc;
     }
+    r->saved_ns = sb_now_ns();
+    r->n_saves = 1;
     if ((rc = uv_loop_init(&r->loop)) != 0) {
         teardown(r);
         free(r);
@@ -802,15 +860,18 @@ int sb_run_bench(const sb_config *cfg, const sb_run_opts *opts, sb_run_summary *
     uv_timer_init(&r->loop, &r->timer);
     uv_signal_init(&r->loop, &r->sigint);
     uv_signal_init(&r->loop, &r->sigterm);
-    r->timer.data = r->sigint.data = r->sigterm.data = r;
+    uv_signal_init(&r->loop, &r->sighup);
+    r->timer.data = r->sigint.data = r->sigterm.data = r->sighup.data = r;
     uv_timer_start(&r->timer, on_timer, SB_PROGRESS_MS, SB_PROGRESS_MS);
     uv_signal_start(&r->sigint, on_signal, SIGINT);
     uv_signal_start(&r->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&r->sighup, on_hangup, SIGHUP);
     next_job(r);
     uv_run(&r->loop, UV_RUN_DEFAULT);
     uv_loop_close(&r->loop);
     clear_progress(r);
     write_results(r, 1);
+    host_log(SB_LOG_DEBUG, "results.json written %u times for %zu jobs", r->n_saves, r->run.n_jobs);
     if (!r->opts->quiet) sb_results_print_table(&r->run, stdout);
     summarise(r, sum);
     rc = r->write_rc;

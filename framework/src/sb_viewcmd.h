@@ -10,6 +10,10 @@ typedef struct sb_viewcmd {
     sb_views_run_opts run;
     const char *from;        /* render a stored run instead of running   */
     const char *reference;   /* recorded GPU runs                          */
+    int reference_given;     /* --reference: must exist (the default may not) */
+    const char *run_opt;     /* first option that only a run uses (--config) */
+    const char *filter_opt;  /* --model or --backend, if given               */
+    int selection_given;     /* batch's --split or --per-class               */
     int charts;
 } sb_viewcmd;
 

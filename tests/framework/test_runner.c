@@ -424,14 +424,17 @@ typedef struct stop_ctx {
 static void stop_after_first(sb_runner *r, size_t job, void *ud) {
     stop_ctx *c = ud;
     c->calls++;
-    if (job == 0) {
-        /* written after every job: already whole and readable now */
+    if (job == 0 && c->use_signal) {
+        raise(SIGINT); /* seen by the loop later: check_stopped checks the end */
+        c->first_on_disk_ok = 1;
+    } else if (job == 0) {
+        /* writes are batched (at most one a second), but a stop writes the
+         * finished jobs at once: whole and readable now */
+        sb_runner_stop(r);
         cJSON *root = read_json(c->out);
         c->first_on_disk_ok = strcmp(jstr(job_at(root, 0), "status"), "ok") == 0 &&
                               cJSON_IsFalse(cJSON_GetObjectItem(root, "complete"));
         cJSON_Delete(root);
-        if (c->use_signal) raise(SIGINT);
-        else sb_runner_stop(r);
     }
 }
 

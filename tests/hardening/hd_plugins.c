@@ -66,14 +66,15 @@ static const sb_backend_plugin plugin = {
     be_open, be_close, NULL, NULL, NULL, NULL};
 #else
 static const sb_option_spec options[] = {
-    {"signal", SB_OPT_STRING, 0, "int | term | abort | block (default int)"},
+    {"signal", SB_OPT_STRING, 0, "int | term | abort | int2 (Ctrl-C twice) | hup (to the parent) | block (default int)"},
     {"fifo", SB_OPT_STRING, 0, "block: the FIFO the pid is written to"},
     {"after_images", SB_OPT_INT, 0, "the image whose run sends the signal, 1-based (default 3)"},
     {NULL, 0, 0, NULL}};
 
 typedef struct hd_be {
     const sb_host *host;
-    int sig;           /* 0: block */
+    int sig;                  /* 0: block */
+    int twice;                /* "int2": a second SIGINT once the first is seen */
     const char *fifo;
     long after;
     atomic_long seen;
@@ -88,7 +89,9 @@ static int be_open(const sb_host *host, const sb_options *opts, void **out, sb_e
     b->sig = strcmp(s, "term") == 0    ? SIGTERM
              : strcmp(s, "abort") == 0 ? SIGABRT
              : strcmp(s, "block") == 0 ? 0
+             : strcmp(s, "hup") == 0   ? SIGHUP
                                        : SIGINT;
+    b->twice = strcmp(s, "int2") == 0;
     b->fifo = sb_opt_str(opts, "fifo", NULL);
     b->after = (long)sb_opt_int(opts, "after_images", 3);
     *out = b;
@@ -131,13 +134,19 @@ static int be_run(void *prog, const int8_t *input, int8_t *logits, sb_metrics *m
             return SB_OK;
         }
         if (b->sig == SIGABRT) abort(); /* a plugin dying half-way through its images */
-        kill(getpid(), b->sig);
+        /* a terminal's hangup reaches the supervisor, which forwards it */
+        kill(b->sig == SIGHUP ? getppid() : getpid(), b->sig);
         /* A user's Ctrl-C arrives while an image is in flight. The runner sees
          * the signal on its loop thread some time later; wait until it has
          * (bounded: 10 s), or on a loaded machine this job's last images, and
          * the next job's, could all finish first. */
         for (int ms = 0; ms < 10000 && b->host && b->host->cancelled && !b->host->cancelled(); ms++)
             nanosleep(&(struct timespec){0, 1000000}, NULL);
+        /* "int2": the second Ctrl-C quits at once (_exit on the loop thread);
+         * this image stays in flight until then, so the runner still
+         * listens (bounded: 10 s). */
+        if (b->twice) kill(getpid(), SIGINT);
+        for (int ms = 0; b->twice && ms < 10000; ms++) nanosleep(&(struct timespec){0, 1000000}, NULL);
     }
     return SB_OK;
 }

@@ -20,6 +20,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import time
 import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -1149,6 +1150,156 @@ def case_planted_temp_links(e):
     for n in names:
         check(os.path.isfile(os.path.join(out, n)) and not os.path.islink(os.path.join(out, n)),
               "%s: a regular file in place of the link" % n, os.listdir(out))
+
+
+# --- issue 19: item 10 (b-e): results writes batched, image formats, --reference, batch --from ---
+
+
+def case_results_writes_batched(e):
+    """Issue 19: 300 one-image jobs rewrote and fsync()ed results.json 301
+    times; now at most once a second (and at the end), with every job in it."""
+    n = 300
+    ds = 'plugin = "ham10000"\npath = "%s"\nlimit = 1\n' % MINI
+    backends = ['name = "c%d"\nplugin = "cpu"' % i for i in range(n)]
+    b = e.bench(name="many.toml", dataset=ds, backends=backends)
+    env = dict(os.environ, SRAMBENCH_PLUGIN_PATH=e.plugins, SRAMBENCH_CACHE_DIR=e.cache, SRAMBENCH_DEBUG="1")
+    out = os.path.join(e.tmp, "many")
+    t0 = time.monotonic()
+    p = subprocess.run([e.exe, "run", "-q", "--no-charts", "--output-dir", out, b], env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=600)
+    elapsed_s = time.monotonic() - t0
+    check(p.returncode == EXIT_OK, "exit %d, want 0" % p.returncode, p.stderr[-2000:])
+    m = re.search(r"results.json written (\d+) times for (\d+) jobs", p.stderr)
+    check(m is not None, "SRAMBENCH_DEBUG reports the number of writes", p.stderr[-2000:])
+    writes = int(m.group(1))
+    # the first write, one a second, the last: bounded by the run's own time
+    check(writes <= elapsed_s + 3 and writes < n // 2, "%d writes for %d jobs in %.1f s: expected at most "
+          "one a second" % (writes, n, elapsed_s), p.stderr[-2000:])
+    jobs = e.results(out)["jobs"]
+    check(len(jobs) == n and all(j["status"] == "ok" and j["n_images"] == 1 for j in jobs),
+          "results.json has every job, finished", [j["status"] for j in jobs][:5])
+
+
+def case_sigint_twice(e):
+    """Issue 19: Ctrl-C twice (quit at once, _exit) right after a job ended:
+    that job was not yet written (writes are batched) and must still be kept."""
+    b = e.bench(backends=["cpu", 'name = "sig"\nplugin = "hd-signal"\nsignal = "int2"\nafter_images = 3',
+                          'name = "cpu2"\nplugin = "cpu"'])
+    rc, err, out = e.run(b)
+    check(rc == EXIT_INTERRUPTED, "exit %d, want 130" % rc, err)
+    res = e.results(out)
+    jobs = jobs_by_backend(res)
+    check("interrupted again" in err, "the second Ctrl-C quit at once", err)
+    check(res["interrupted"] is True, "results.json says interrupted", res.get("interrupted"))
+    check(jobs["cpu"]["status"] == "ok" and len(jobs["cpu"]["samples"]) == 6,
+          "the job finished just before the signals is in results.json", jobs["cpu"]["status"])
+    # A hangup (the terminal closed) still ends the run at once, as it did,
+    # and the job finished just before it is written first.
+    b = e.bench(name="hup.toml", backends=["cpu", 'name = "sig"\nplugin = "hd-signal"\nsignal = "hup"\n'
+                                           'after_images = 3', 'name = "cpu2"\nplugin = "cpu"'])
+    rc, err, out = e.run(b, out="hup")
+    jobs = jobs_by_backend(e.results(out))
+    check(rc == EXIT_INTERRUPTED and e.results(out)["interrupted"] is True, "SIGHUP: exit %d, want 130" % rc, err)
+    check(jobs["cpu"]["status"] == "ok" and len(jobs["cpu"]["samples"]) == 6,
+          "SIGHUP: the job finished just before it is in results.json", jobs["cpu"]["status"], err)
+
+
+def _view(e, *argv):
+    env = dict(os.environ, SRAMBENCH_PLUGIN_PATH=e.plugins, SRAMBENCH_CACHE_DIR=e.cache)
+    p = subprocess.run([e.exe] + list(argv), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       universal_newlines=True, timeout=120)
+    return p.returncode, p.stderr
+
+
+def case_reference_folder(e):
+    """Issue 19: `--reference /nonexistent` showed no recorded rows and said
+    nothing. A missing or non-folder --reference is refused (exit 3, naming
+    it) before anything is rendered; a folder of any name is read (it went
+    through a shell's quotes)."""
+    rc, err, out = e.run(e.bench())
+    check(rc == EXIT_OK, "the run to render: exit %d" % rc, err)
+    missing = os.path.join(e.tmp, "no-such-ref")
+    a_file = os.path.join(e.tmp, "bench.toml")
+    for argv in (["compare", "--from", out], ["batch", "--from", out], ["report", out]):
+        for ref, says in ((missing, "no such folder"), (a_file, "not a folder")):
+            rc, err = _view(e, *(argv + ["-q", "--no-charts", "--reference", ref]))
+            check(rc == EXIT_CONFIG and ref in err and says in err and "recorded GPU runs" in err,
+                  "%s --reference %s: exit 3 naming it (%s)" % (argv[0], says, rc), err)
+    check(not os.path.exists(os.path.join(out, "compare.md")), "nothing rendered with a bad --reference")
+    rc, err = _view(e, "flow", "--from", out, "-q", "--no-charts", "--reference", out)
+    check(rc == 2 and "--reference" in err, "flow shows no recorded runs: --reference refused (%d)" % rc, err)
+    ref = os.path.join(e.tmp, "ref 'quoted'")
+    os.mkdir(ref)
+    rec = {"format": "srambench-recorded-gpu", "format_version": 1, "model_name": "tiny", "gpu": "HD-TEST-GPU",
+           "date": "2026-12-08", "srambench_gpu_int8": [{"batch": 1, "latency_per_image_ns": 1e6}]}
+    with open(os.path.join(ref, "run.json"), "w") as f:
+        json.dump(rec, f)
+    rc, err = _view(e, "compare", "--from", out, "-q", "--no-charts", "--reference", ref)
+    check(rc == EXIT_OK and "HD-TEST-GPU" in open(os.path.join(out, "compare.md")).read(),
+          "a --reference folder with a quote in its name is read (exit %d)" % rc, err)
+
+
+def case_batch_from_options(e):
+    """Issue 19: `batch --from DIR --split test` ignored --split. With --from
+    a selection option must agree with the stored run (else exit 2 naming
+    both), and the options that only say what to run are refused."""
+    b = e.bench(name="val.toml", dataset='plugin = "ham10000"\npath = "%s"\nsubset = "val"\n' % MINI)
+    out = os.path.join(e.tmp, "stored")
+    rc, err = _view(e, "batch", "--config", b, "--split", "val", "--output-dir", out, "-q", "--no-charts")
+    check(rc == EXIT_OK, "batch --split val: exit %d" % rc, err)
+    rc, err = _view(e, "batch", "--from", out, "--split", "val", "-q", "--no-charts")
+    check(rc == EXIT_OK, "--split as the stored run's: accepted (exit %d)" % rc, err)
+    rc, err = _view(e, "batch", "--from", out, "--split", "test", "-q", "--no-charts")
+    check(rc == 2 and "--split test" in err and "subset 'val'" in err and out in err,
+          "--split test on a val run: exit 2 naming both (%d)" % rc, err)
+    rc, err = _view(e, "batch", "--from", out, "--per-class", "3", "-q", "--no-charts")
+    check(rc == 2 and "--per-class 3" in err and "per_class = 0" in err,
+          "--per-class 3 on a run without it: exit 2 naming both (%d)" % rc, err)
+    rc, err = _view(e, "batch", "--from", out, "--split", "val", "--per-class", "3", "-q", "--no-charts")
+    check(rc == 2 and "--per-class 3" in err, "--split val --per-class 3 on a whole-subset run: exit 2 (%d)" % rc, err)
+    lim = 'plugin = "ham10000"\npath = "%s"\nsubset = "test"\nlimit = 6\n' % MINI
+    rc, err, small = e.run(e.bench(name="lim.toml", dataset=lim), out="limited")
+    rc, err = _view(e, "batch", "--from", small, "--split", "test", "-q", "--no-charts")
+    check(rc == 2 and "limit = 6" in err, "--split on a run of 6 images (limit): exit 2 (%d)" % rc, err)
+    rc, err = _view(e, "batch", "--from", e.tmp + "/no-such-run", "--split", "val", "-q", "--no-charts")
+    check(rc == EXIT_CONFIG and "results.json" in err, "--from a folder without a run: exit 3 as before", err)
+    for opt in (["--config", b], ["--workers", "2"], ["--output-dir", out], ["--model", "tiny"],
+                ["--backend", "cpu"]):
+        rc, err = _view(e, *(["batch", "--from", out] + opt + ["-q", "--no-charts"]))
+        check(rc == 2 and opt[0] + " with --from" in err, "batch --from %s: refused, exit 2 (%d)" % (opt[0], rc), err)
+    rc, err = _view(e, "flow", "--from", out, "--model", "tiny", "-q", "--no-charts")
+    check(rc == EXIT_OK, "flow --from --model filters the view: accepted (exit %d)" % rc, err)
+
+
+IMAGE_MAGIC = {"PNG": b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR", "GIF": b"GIF89a\x08\0\x08\0",
+               "BMP": b"BM\x36\0\0\0\0\0\0\0\x36\0\0\0", "WebP": b"RIFF\x24\0\0\0WEBPVP8 ",
+               "TIFF": b"II*\0\x08\0\0\0"}
+
+
+def case_image_not_jpeg(e):
+    """Issue 19: a PNG given to infer (or in the HAM10000 folder) was a
+    "corrupt JPEG: Not a JPEG file"; the format is now named."""
+    b = e.bench(name="img.toml")
+    env = dict(os.environ, SRAMBENCH_PLUGIN_PATH=e.plugins, SRAMBENCH_CACHE_DIR=e.cache)
+    problems = []
+    for fmt, magic in IMAGE_MAGIC.items():
+        path = os.path.join(e.tmp, "photo-%s.jpg" % fmt)
+        with open(path, "wb") as f:
+            f.write(magic + b"\0" * 64)
+        p = subprocess.run([e.exe, "infer", "-q", "--config", b, "--output-dir", os.path.join(e.tmp, "inf"), path],
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True,
+                           timeout=120)
+        want = "%s: is a %s image: only JPEG is supported" % (path, fmt)
+        if p.returncode != EXIT_CONFIG or want not in p.stderr or "corrupt JPEG" in p.stderr:
+            problems.append("%s: rc %d (want 3), stderr %r, want %r" % (fmt, p.returncode, p.stderr[:300], want))
+    check(not problems, "infer on images that are not JPEG", *problems)
+    d = mini_copy(e, "png")
+    img = os.path.join(d, "HAM10000_images", "SYN_0000003.jpg")
+    with open(img, "wb") as f:
+        f.write(IMAGE_MAGIC["PNG"] + b"\0" * 64)
+    rc, text = ds_run(e, "png", d)
+    check(rc == EXIT_JOB_FAILED and "SYN_0000003: %s: is a PNG image: only JPEG is supported" % img in text,
+          "ham10000: a PNG named .jpg fails its job naming the format (rc %d)" % rc, text[:600])
 
 
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}

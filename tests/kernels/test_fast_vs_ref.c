@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "kernels_internal.h"
 #include "tnet.h"
 
 static int pick_zp(trng *r) {
@@ -291,8 +292,46 @@ static void test_tnet_random(void **state) {
     }
 }
 
+/* Issue 19: a padding of 13000 makes the depthwise plane 43 GB; the message
+ * said "out of memory for a workspace (384 bytes)" (the activations only).
+ * Now the request is refused before any allocation, with its real size. */
+static void test_workspace_size_reported(void **state) {
+    (void)state;
+    enum { PAD = 13000, H = 4, C = 3 };
+    tgraph tg;
+    tg_init(&tg, "huge-pad", SB_REQUANT_FIXED);
+    int x = tg_act(&tg, "x", 4, 1, H, H, C, 0.02f, 0);
+    int tw = tg_const(&tg, "w", SB_DT_INT8, 4, 1, 1, 1, C, NULL);
+    int y = tg_act(&tg, "y", 4, 1, 2, 2, C, 0.05f, 0);
+    sb_op *op = tg_op(&tg, SB_OP_DWCONV2D, "d", y);
+    tg_inputs(op, x, tw, -1);
+    op->stride_h = op->stride_w = PAD + 2; /* 2 x 2 outputs */
+    op->pad_top = op->pad_left = op->pad_bottom = op->pad_right = PAD;
+    int32_t m[C] = {1 << 30, 1 << 30, 1 << 30}, s[C] = {0, 0, 0};
+    float f[C] = {0.5f, 0.5f, 0.5f};
+    tg_requant(&tg, op, C, m, s, f);
+    tg.g.input = x;
+    tg.g.output = y;
+    sb_workspace *ws = NULL;
+    sb_error err = {0};
+    char want[64];
+    size_t side = H + 2 * PAD, plane = side * side * 16 * 2 * sizeof(int16_t); /* channels padded to 16 */
+    snprintf(want, sizeof want, "shared %zu;", plane);
+    assert_int_equal(sb_workspace_new(tg_graph(&tg), &ws, &err), SB_EUNSUPPORTED);
+    assert_null(ws);
+    assert_non_null(strstr(err.msg, want));
+    assert_non_null(strstr(err.msg, "op 0 'd'"));
+    assert_non_null(strstr(err.msg, "too large"));
+    tg_free(&tg);
+    /* a size that does not fit size_t stays "too large", never wraps small */
+    assert_true(sb_size_mul(SIZE_MAX / 2 + 1, 2) == SIZE_MAX);
+    assert_true(sb_size_add(SIZE_MAX - 1, 2) == SIZE_MAX);
+    assert_null(sb_aligned_alloc(SIZE_MAX));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_workspace_size_reported),
         cmocka_unit_test(test_conv_random),
         cmocka_unit_test(test_dwconv_random),
         cmocka_unit_test(test_fc_random),
