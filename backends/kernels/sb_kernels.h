@@ -132,6 +132,9 @@ static inline int8_t sb_out_lut(const sb_op *op, int8_t x) {
 /* Shapes of an op's output for conv/dwconv/maxpool (docs/model-format.md). */
 int32_t sb_conv_out_dim(int32_t in, int32_t k, int32_t stride, int32_t dil, int32_t pad_a, int32_t pad_b);
 
+/* Largest |(x - zi) * w| of one conv/dw/fc tap: 255 x 128. */
+#define SB_TAP_MAX (255 * 128)
+
 /* Number of elements of a tensor. */
 int64_t sb_tensor_elems(const sb_tensor *t);
 

@@ -776,6 +776,58 @@ def case_determinism(e):
     check(len({json.dumps(v) for v in preds.values()}) == 1, "backends disagree on predictions", preds)
 
 
+# --- issue 19: items 1 (window sizes past int32) and 7 (non-finite float tensors) ---
+
+
+def _sbm_with(e, name, edit, src=TINY):
+    """A copy of a seed model with `edit(header, data) -> data` applied."""
+    raw, header, data = sbm_parts(src)
+    h = json.loads(json.dumps(header))
+    data = edit(h, bytearray(data))
+    path = os.path.join(e.tmp, name + ".sbm")
+    sbm_write(path, h, bytes(data))
+    return path
+
+
+def _run_and_infer(e, path, name):
+    """`srambench run` (exit 1, the job's error) and `infer` (exit 3) on one
+    model: (rc_run, message, rc_infer, stderr of infer)."""
+    b = e.bench(name=name + ".toml", models=['name = "m"\nplugin = "sbm"\npath = "%s"' % path])
+    rc, err, out = e.run(b, out="out-" + name)
+    msg = ""
+    try:
+        msg = jobs_by_backend(e.results(out))["cpu"]["error"] or ""
+    except (OSError, KeyError, ValueError):
+        pass
+    env = dict(os.environ, SRAMBENCH_PLUGIN_PATH=e.plugins, SRAMBENCH_CACHE_DIR=e.cache)
+    p = subprocess.run([e.exe, "infer", "-q", "--config", b, "--output-dir", os.path.join(e.tmp, "inf-" + name),
+                        "ham10000:0"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       universal_newlines=True, timeout=120)
+    return rc, err + msg, p.returncode, p.stderr
+
+
+def case_window_overflow(e):
+    """dilation 65536 x (kernel 32770 - 1) passed int32 in the output-size
+    formula: validation accepted 32768 output rows and the fast depthwise
+    kernel read past its plane (infer died with exit 139). Now refused at
+    load, naming the op: run fails the job (exit 1), infer exits 3."""
+    kh = 32770
+
+    def edit(h, data):
+        off = (len(data) + 63) // 64 * 64
+        data += b"\0" * (off - len(data)) + bytes((i * 7) % 256 for i in range(kh * 4))
+        h["tensors"][6].update(shape=[1, kh, 1, 4], offset=off, nbytes=kh * 4)
+        h["ops"][1].update(kernel=[kh, 1], stride=[65536, 1], dilation=[65536, 1], padding=[0, 0, 0, 0])
+        for t, shape in [(8, [1, 32768, 4, 4]), (12, [1, 32768, 4, 4]), (13, [1, 16384, 2, 4])]:
+            h["tensors"][t]["shape"] = shape
+        return data
+    path = _sbm_with(e, "dilation", edit)
+    rc, text, rc_inf, err_inf = _run_and_infer(e, path, "dilation")
+    want = "op 1 (dwconv2d 'd'): height: kernel 32770 with dilation 65536 spans 2147549185 positions"
+    check(rc == EXIT_JOB_FAILED and want in text and path in text, "run: rc %d (want 1), message %r" % (rc, text[:400]))
+    check(rc_inf == EXIT_CONFIG and want in err_inf, "infer: rc %d (want 3), stderr %r" % (rc_inf, err_inf[:400]))
+
+
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
 
 
