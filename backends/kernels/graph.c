@@ -392,6 +392,31 @@ int64_t sb_op_macs(const sb_graph *g, const sb_op *op) {
     }
 }
 
+int64_t sb_op_acc_bound(const sb_graph *g, const sb_op *op, int32_t ch) {
+    const sb_tensor *x = SB_T(g, op->inputs[0]);
+    const int32_t *bias = NULL;
+    int64_t taps = 0;
+    switch (op->type) {
+    case SB_OP_CONV2D:
+    case SB_OP_FC: {
+        const sb_tensor *w = SB_T(g, op->inputs[1]);
+        taps = sb_tensor_elems(w) / w->shape[0];
+        break;
+    }
+    case SB_OP_DWCONV2D: {
+        const sb_tensor *w = SB_T(g, op->inputs[1]);
+        taps = (int64_t)w->shape[1] * w->shape[2];
+        break;
+    }
+    case SB_OP_ADD: return 2 * 255; /* two products summed: each scale x 510 <= 2^30 */
+    case SB_OP_MUL: return 255 * 255;
+    case SB_OP_GAVGPOOL: return (int64_t)x->shape[1] * x->shape[2] * 255;
+    default: return 0;
+    }
+    if (op->n_inputs > 2 && op->inputs[2] >= 0) bias = SB_T(g, op->inputs[2])->data;
+    return (bias ? llabs((long long)bias[ch]) : 0) + taps * SB_TAP_MAX;
+}
+
 /* ------------------------------------------------------------- running */
 
 int sb_op_run_int8(const sb_graph *g, int32_t op_index, int8_t *const *act, sb_error *err) {

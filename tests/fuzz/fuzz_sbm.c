@@ -18,7 +18,7 @@
  * form or from the bytes, so that two large values meet (dilation x kernel
  * past int32 was never reached by mutating JSON text). Every graph the
  * loader accepts is checked against an independent 64-bit oracle of the
- * window sizes.
+ * window sizes and for non-finite float values.
  */
 #include <float.h>
 #include <math.h>
@@ -322,7 +322,7 @@ static int64_t oracle_out_dim(int64_t in, int64_t k, int64_t s, int64_t d, int64
 }
 
 /* A graph the loader accepted must have window outputs of the exact size
- * (issue 19: an int32-wrapped one once passed). */
+ * and finite float values (issue 19: both once passed). */
 static void oracle(const sb_graph *g) {
     for (int32_t i = 0; i < g->n_ops; i++) {
         const sb_op *op = &g->ops[i];
@@ -340,7 +340,15 @@ static void oracle(const sb_graph *g) {
                 abort();
             }
         }
+        for (int32_t k = 0; g->requant == SB_REQUANT_FLOAT && op->scale_f32 && k < op->n_requant; k++)
+            if (!isfinite(op->scale_f32[k])) abort();
+        if (op->type == SB_OP_ADD && g->requant == SB_REQUANT_FLOAT && !isfinite(op->scale_b_f32)) abort();
+        for (int32_t k = 0; op->bias_f32 && k < op->n_requant; k++)
+            if (!isfinite(op->bias_f32[k])) abort();
     }
+    for (int32_t t = 0; t < g->n_tensors; t++)
+        for (int32_t c = 0; c < g->tensors[t].n_channel_scales; c++)
+            if (!isfinite(g->tensors[t].channel_scales[c])) abort();
 }
 
 /* Read every byte the graph points at (ASan checks the bounds). */

@@ -828,6 +828,34 @@ def case_window_overflow(e):
     check(rc_inf == EXIT_CONFIG and want in err_inf, "infer: rc %d (want 3), stderr %r" % (rc_inf, err_inf[:400]))
 
 
+def case_float_tensors(e):
+    """NaN, Inf and 1e30 in a float tensor, 1e10 in a float-mode scale, were
+    accepted (constant predictions, job ok; an undefined float->int
+    conversion in add): refused at load naming the op, tensor and index."""
+    tiny_float = os.path.join(ROOT, "tests", "fuzz", "corpus", "sbm", "tiny_float.sbm")
+    problems = []
+    for i, (val, shown) in enumerate([(float("nan"), "nan"), (float("inf"), "inf"), (1e30, "1e+30")]):
+        def edit(h, data, val=val):
+            off = h["tensors"][4]["offset"]       # f4: conv 'c' scale_f32, [4]
+            data[off + 8:off + 12] = struct.pack("<f", val)
+            return data
+        path = _sbm_with(e, "float%d" % i, edit, tiny_float)
+        rc, text, rc_inf, err_inf = _run_and_infer(e, path, "float%d" % i)
+        want = "ops[0] 'c'.scale_f32: tensor 4 'f4'[2] = %s: expected a finite float32 0.." % shown
+        if rc != EXIT_JOB_FAILED or want not in text or rc_inf != EXIT_CONFIG or want not in err_inf:
+            problems.append("%s: run rc %d, infer rc %d, %r" % (shown, rc, rc_inf, (text + err_inf)[:400]))
+
+    def gap(h, data):
+        h["ops"][4]["scale_f32"] = 1e10
+        return data
+    path = _sbm_with(e, "float-gap", gap, tiny_float)
+    rc, text, rc_inf, err_inf = _run_and_infer(e, path, "float-gap")
+    want = "ops[4] 'g'.scale_f32: 1e+10: expected a finite float32 0.."
+    if rc != EXIT_JOB_FAILED or want not in text or rc_inf != EXIT_CONFIG:
+        problems.append("gavgpool 1e10: run rc %d, infer rc %d, %r" % (rc, rc_inf, (text + err_inf)[:400]))
+    check(not problems, "float tensors", *problems)
+
+
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
 
 

@@ -1,10 +1,11 @@
 /*
  * test_sbm_limits.c - crafted .sbm files with extreme but legal-looking
  * values (issue 19, items 1 and 7): window sizes whose int32 arithmetic once
- * wrapped, and accumulators a bias can overflow. Each must be refused at
- * load, naming the op, tensor and index
+ * wrapped, accumulators a bias can overflow, and non-finite or absurd float
+ * tensors. Each must be refused at load, naming the op, tensor and index
  * (docs/model-format.md, "Limits").
  */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -57,6 +58,13 @@ static void expect_refusal(const char *path, const char *want1, const char *want
     if (!strstr(err.msg, path)) fail_msg("message does not name the file: %s", err.msg);
     if (want1 && !strstr(err.msg, want1)) fail_msg("message lacks '%s': %s", want1, err.msg);
     if (want2 && !strstr(err.msg, want2)) fail_msg("message lacks '%s': %s", want2, err.msg);
+}
+
+static void expect_load(const char *path) {
+    sb_model_file *mf = NULL;
+    sb_error err = {0};
+    if (sb_model_file_load(path, &mf, &err)) fail_msg("%s", err.msg);
+    sb_model_file_free(mf);
 }
 
 /* ------------------------------------------------------------ item 1 */
@@ -194,6 +202,90 @@ static void write_fmodel(const char *path, const fmodel *f) {
     write_raw(path, json, data, sizeof data);
 }
 
+static void test_float_model_ok(void **state) {
+    (void)state;
+    const char *path = tmp_path("fl-ok.sbm");
+    fmodel f = fmodel_ok();
+    write_fmodel(path, &f);
+    expect_load(path);
+    /* the largest scale the bound allows passes: 2^30 / (100 + 3 x 255 x 128) */
+    f.scale[0] = (float)(1073741824.0 / (100 + 3 * 255 * 128)) * 0.999f;
+    write_fmodel(path, &f);
+    expect_load(path);
+}
+
+static void test_float_tensors_refused(void **state) {
+    (void)state;
+    const char *path = tmp_path("fl-bad.sbm");
+    static const float bad[] = {NAN, INFINITY, 1e30f, 1e10f};
+    static const char *shown[] = {"nan", "inf", "1e+30", "1e+10"};
+    char want[128];
+    for (int i = 0; i < 4; i++) {
+        fmodel f = fmodel_ok();
+        f.scale[1] = bad[i];
+        write_fmodel(path, &f);
+        snprintf(want, sizeof want, "ops[0] 'c0'.scale_f32: tensor 3 'f'[1] = %s: expected", shown[i]);
+        expect_refusal(path, want, "the largest |value| it multiplies");
+        f = fmodel_ok();
+        f.cs[1] = bad[i];
+        write_fmodel(path, &f);
+        snprintf(want, sizeof want, "tensors[1] 'w'.channel_scales: tensor 6 'cs'[1] = %s: expected", shown[i]);
+        expect_refusal(path, want, NULL);
+        f = fmodel_ok();
+        f.wf[4] = -bad[i];
+        write_fmodel(path, &f);
+        snprintf(want, sizeof want, "ops[0] 'c0'.weights_f32: tensor 5 'wf'[4] = -%s: expected", shown[i]);
+        expect_refusal(path, i ? want : "ops[0] 'c0'.weights_f32: tensor 5 'wf'[4] = ", NULL);
+        f = fmodel_ok();
+        f.bf[0] = bad[i];
+        write_fmodel(path, &f);
+        snprintf(want, sizeof want, "ops[0] 'c0'.bias_f32: tensor 7 'bf'[0] = %s: expected", shown[i]);
+        expect_refusal(path, want, NULL);
+    }
+    /* negative scales: no quantiser makes them */
+    fmodel f = fmodel_ok();
+    f.scale[0] = -0.01f;
+    write_fmodel(path, &f);
+    expect_refusal(path, "tensor 3 'f'[0] = -0.01: expected a finite float32 0..", NULL);
+    f = fmodel_ok();
+    f.cs[0] = 0.0f;
+    write_fmodel(path, &f);
+    expect_refusal(path, "tensor 6 'cs'[0] = 0: expected a finite float32 positive", NULL);
+}
+
+/* add/mul/gavgpool scales are JSON numbers (no NaN or Inf there; 1e300 is
+ * refused as beyond float32 already). 1e10 in a float-mode add was an
+ * undefined float->int conversion (sb_out_add). */
+static void test_float_scalars_refused(void **state) {
+    (void)state;
+    const char *path = tmp_path("fl-scalar.sbm");
+    static const char *vals[] = {"1e10", "1e30", "-1"};
+    static const char *shown[] = {"1e+10", "1e+30", "-1"};
+    char want[128];
+    for (int i = 0; i < 3; i++) {
+        fmodel f = fmodel_ok();
+        f.add_a = vals[i];
+        write_fmodel(path, &f);
+        snprintf(want, sizeof want, "ops[1] 'a0'.scale_f32: %s: expected a finite float32 0..", shown[i]);
+        expect_refusal(path, want, "2^30 / 510");
+        f = fmodel_ok();
+        f.add_b = vals[i];
+        write_fmodel(path, &f);
+        snprintf(want, sizeof want, "ops[1] 'a0'.scale_b_f32: %s: expected", shown[i]);
+        expect_refusal(path, want, NULL);
+        f = fmodel_ok();
+        f.mul = vals[i];
+        write_fmodel(path, &f);
+        snprintf(want, sizeof want, "ops[2] 'm0'.scale_f32: %s: expected", shown[i]);
+        expect_refusal(path, want, "2^30 / 65025");
+        f = fmodel_ok();
+        f.gap = vals[i];
+        write_fmodel(path, &f);
+        snprintf(want, sizeof want, "ops[3] 'g0'.scale_f32: %s: expected", shown[i]);
+        expect_refusal(path, want, "2^30 / 4080");
+    }
+}
+
 /* A bias that overflows the int32 accumulator (undefined in the kernels). */
 static void test_bias_overflow_refused(void **state) {
     (void)state;
@@ -207,13 +299,28 @@ static void test_bias_overflow_refused(void **state) {
     expect_refusal(path, "bias 'b'[1] = -2147483648", NULL);
 }
 
+/* The kernels stay defined for a graph that skipped the reader: an out of
+ * range float add gives INT32_MIN, as sb_fmul_round does. */
+static void test_round_out_of_range(void **state) {
+    (void)state;
+    assert_int_equal(sb_round_i32(1e10f), INT32_MIN);
+    assert_int_equal(sb_round_i32(-1e10f), INT32_MIN);
+    assert_int_equal(sb_round_i32(NAN), INT32_MIN);
+    assert_int_equal(sb_round_i32(2.5f), 2);
+    assert_int_equal(sb_round_i32(-2147483648.0f), INT32_MIN);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_out_dim_64bit),
         cmocka_unit_test(test_dwconv_dilation_overflow),
         cmocka_unit_test(test_maxpool_dilation_overflow),
         cmocka_unit_test(test_padded_input_too_large),
+        cmocka_unit_test(test_float_model_ok),
+        cmocka_unit_test(test_float_tensors_refused),
+        cmocka_unit_test(test_float_scalars_refused),
         cmocka_unit_test(test_bias_overflow_refused),
+        cmocka_unit_test(test_round_out_of_range),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
