@@ -166,11 +166,11 @@ SB_HD static inline void sb_gpu_add_one(const sb_gpu_eltwise_args *a, int64_t e)
     if (a->out.fixed) {
         int32_t la = sb_mbqm((int32_t)((uint32_t)da << a->left_shift), a->out.mult[0], a->out.shift[0]);
         int32_t lb = sb_mbqm((int32_t)((uint32_t)db << a->left_shift), a->mult_b, a->shift_b);
-        r = sb_mbqm(la + lb, a->mult_out, a->shift_out);
+        r = sb_mbqm((int32_t)((uint32_t)la + (uint32_t)lb), a->mult_out, a->shift_out); /* as sb_out_add */
     } else {
         float fa = a->out.scale_f32[0] * (float)da;
         float fb = a->scale_b_f32 * (float)db;
-        r = (int32_t)rintf(fa + fb);  /* nvcc -fmad=false: no fused multiply-add */
+        r = sb_round_i32(fa + fb);  /* nvcc -fmad=false: no fused multiply-add */
     }
     a->y[e] = sb_clamp8(sb_add_zp(a->out.zo, r), a->out.act_min, a->out.act_max);
 }

@@ -76,9 +76,16 @@ int sb_pack_f32(const sb_graph *g, const sb_op *op, sb_f32_w *fw, sb_error *err)
     int dw = op->type == SB_OP_DWCONV2D;
     int32_t O = dw ? tw->shape[3] : tw->shape[0];
     int32_t K = (int32_t)(sb_tensor_elems(tw) / O); /* dw: taps */
-    if (!op->weights_f32 && (!tw->channel_scales || tw->n_channel_scales != O))
+    int have_cs = tw->channel_scales && tw->n_channel_scales == O;
+    if (!op->weights_f32 && !have_cs)
         return op_fail(g, op, err, SB_EFORMAT,
                        "fp32 path: no weights_f32 and the weights have no channel_scales (one per output channel) to dequantise");
+    /* weights_f32 alone is not enough: an int32 bias is dequantised with them
+     * too (a crafted file once crashed here on the missing scales) */
+    if (bias && !op->bias_f32 && !have_cs)
+        return op_fail(g, op, err, SB_EFORMAT,
+                       "fp32 path: no bias_f32 and the weights have no channel_scales (one per output channel) to "
+                       "dequantise the bias");
     fw->w = sb_aligned_alloc((size_t)K * O * sizeof(float));
     fw->b = sb_aligned_alloc((size_t)O * sizeof(float));
     if (!fw->w || !fw->b) return op_fail(g, op, err, SB_ENOMEM, "out of memory for fp32 weights");

@@ -7,11 +7,15 @@
 
 #include "kernels_internal.h"
 
+/* In 64 bits: dilation x (kernel - 1), or an input plus its padding, can pass
+ * int32 (a wrapped dil * (k - 1) once let an impossible output shape through
+ * validation, and the kernels read out of bounds). -1: no valid size. */
 int32_t sb_conv_out_dim(int32_t in, int32_t k, int32_t stride, int32_t dil, int32_t pad_a, int32_t pad_b) {
-    if (stride <= 0 || dil <= 0 || k <= 0) return -1;
-    int32_t span = in + pad_a + pad_b - dil * (k - 1) - 1;
+    if (stride <= 0 || dil <= 0 || k <= 0 || in < 0 || pad_a < 0 || pad_b < 0) return -1;
+    int64_t span = (int64_t)in + pad_a + pad_b - (int64_t)dil * (k - 1) - 1;
     if (span < 0) return 0;
-    return span / stride + 1;
+    int64_t out = span / stride + 1;
+    return out > INT32_MAX ? -1 : (int32_t)out;
 }
 
 int64_t sb_tensor_elems(const sb_tensor *t) {
@@ -131,6 +135,33 @@ static int check_requant(vctx *v, int32_t n) {
     return SB_OK;
 }
 
+/* The padded input must be a tensor the kernels could hold (fewer than 2^31
+ * elements): the fast depthwise and fp32 kernels build it, and every index
+ * into it (oy * stride - pad + ky * dilation) is then an int32. */
+static int check_padded(vctx *v, const sb_tensor *x) {
+    const sb_op *op = v->op;
+    int64_t hp = (int64_t)x->shape[1] + op->pad_top + op->pad_bottom;
+    int64_t wp = (int64_t)x->shape[2] + op->pad_left + op->pad_right;
+    int64_t lim = ((int64_t)1 << 31) - 1;
+    if (hp > lim || wp > lim || hp * wp > lim || hp * wp * x->shape[3] > lim)
+        return VFAIL(v, "padded input [1,%lld,%lld,%d]: expected fewer than 2^31 elements", (long long)hp,
+                     (long long)wp, (int)x->shape[3]);
+    return SB_OK;
+}
+
+/* The dilated kernel, dilation * (k - 1) + 1 positions, must fit the padded
+ * input (64 bits: the product passes int32 for kernel 32770, dilation 65536). */
+static int check_span(vctx *v, const char *dim, int32_t in, int32_t k, int32_t dil, int32_t pad_a,
+                      int32_t pad_b) {
+    int64_t span = (int64_t)dil * (k - 1) + 1;
+    int64_t padded = (int64_t)in + pad_a + pad_b;
+    if (span > padded)
+        return VFAIL(v, "%s: kernel %d with dilation %d spans %lld positions: "
+                     "expected at most the padded input's %lld", dim, (int)k, (int)dil, (long long)span,
+                     (long long)padded);
+    return SB_OK;
+}
+
 static int check_window(vctx *v, const sb_tensor *x, const sb_tensor *y, int32_t kh, int32_t kw, int32_t c) {
     const sb_op *op = v->op;
     if (op->stride_h < 1 || op->stride_w < 1 || op->dilation_h < 1 || op->dilation_w < 1 || kh < 1 || kw < 1)
@@ -140,6 +171,10 @@ static int check_window(vctx *v, const sb_tensor *x, const sb_tensor *y, int32_t
         return VFAIL(v, "padding [%d,%d,%d,%d]: expected >= 0", (int)op->pad_top, (int)op->pad_left,
                      (int)op->pad_bottom, (int)op->pad_right);
     if (x->rank != 4 || x->shape[0] != 1) return VFAIL(v, "input must be [1,H,W,C]");
+    int rc = check_padded(v, x);
+    if (rc == SB_OK) rc = check_span(v, "height", x->shape[1], kh, op->dilation_h, op->pad_top, op->pad_bottom);
+    if (rc == SB_OK) rc = check_span(v, "width", x->shape[2], kw, op->dilation_w, op->pad_left, op->pad_right);
+    if (rc) return rc;
     int32_t oh = sb_conv_out_dim(x->shape[1], kh, op->stride_h, op->dilation_h, op->pad_top, op->pad_bottom);
     int32_t ow = sb_conv_out_dim(x->shape[2], kw, op->stride_w, op->dilation_w, op->pad_left, op->pad_right);
     if (oh < 1 || ow < 1) return VFAIL(v, "window %dx%d does not fit the input", (int)kh, (int)kw);
@@ -149,18 +184,29 @@ static int check_window(vctx *v, const sb_tensor *x, const sb_tensor *y, int32_t
 
 /* Sums must fit int32: K * 255 * 128 < 2^31. */
 static int check_depth(vctx *v, int64_t k) {
-    if (k * 255 * 128 >= ((int64_t)1 << 31))
+    if (k * SB_TAP_MAX >= ((int64_t)1 << 31))
         return VFAIL(v, "%lld taps per output: expected at most %lld (int32 sums)", (long long)k,
                      (long long)((((int64_t)1 << 31) - 1) / (255 * 128)));
     return SB_OK;
 }
 
-static int check_bias(vctx *v, int32_t O) {
+/* The int32 accumulator starts at the bias and adds k taps of
+ * |x - zi| <= 255 times |w| <= 128: the two together must fit. */
+static int check_bias(vctx *v, int32_t O, int64_t k) {
     if (v->op->n_inputs < 3 || v->op->inputs[2] < 0) return SB_OK;
     int rc = check_const_in(v, 2, SB_DT_INT32, "bias");
     if (rc) return rc;
+    const sb_tensor *b = SB_T(v->g, v->op->inputs[2]);
     int32_t want[1] = {O};
-    return expect_shape(v, SB_T(v->g, v->op->inputs[2]), "bias", 1, want);
+    if ((rc = expect_shape(v, b, "bias", 1, want))) return rc;
+    int64_t lim = INT32_MAX - k * SB_TAP_MAX;
+    const int32_t *bias = b->data;
+    for (int32_t o = 0; o < O; o++)
+        if (llabs((long long)bias[o]) > lim)
+            return VFAIL(v, "bias '%s'[%d] = %d: expected |bias| <= %lld (the int32 accumulator adds %lld taps "
+                         "of up to 255 x 128 to it)", b->name ? b->name : "", (int)o, (int)bias[o], (long long)lim,
+                         (long long)k);
+    return SB_OK;
 }
 
 static int check_conv(vctx *v, const sb_tensor *y) {
@@ -175,14 +221,14 @@ static int check_conv(vctx *v, const sb_tensor *y) {
             return VFAIL(v, "weights must be [O,KH,KW,%d] (input channels %d)", (int)C, (int)C);
         if ((rc = check_window(v, x, y, w->shape[1], w->shape[2], w->shape[0]))) return rc;
         if ((rc = check_depth(v, (int64_t)w->shape[1] * w->shape[2] * C))) return rc;
-        if ((rc = check_bias(v, w->shape[0]))) return rc;
+        if ((rc = check_bias(v, w->shape[0], (int64_t)w->shape[1] * w->shape[2] * C))) return rc;
         return check_requant(v, w->shape[0]);
     }
     if (w->rank != 4 || w->shape[0] != 1 || w->shape[3] != C)
         return VFAIL(v, "weights must be [1,KH,KW,%d] (channel multiplier 1)", (int)C);
     if ((rc = check_window(v, x, y, w->shape[1], w->shape[2], C))) return rc;
     if ((rc = check_depth(v, (int64_t)w->shape[1] * w->shape[2]))) return rc;
-    if ((rc = check_bias(v, C))) return rc;
+    if ((rc = check_bias(v, C, (int64_t)w->shape[1] * w->shape[2]))) return rc;
     return check_requant(v, C);
 }
 
@@ -195,7 +241,8 @@ static int check_fc(vctx *v, const sb_tensor *y) {
     if (w->rank != 2 || w->shape[1] != I)
         return VFAIL(v, "weights must be [O,%lld] (input elements)", (long long)I);
     int32_t want[2] = {1, w->shape[0]};
-    if ((rc = expect_shape(v, y, "output", 2, want)) || (rc = check_depth(v, I)) || (rc = check_bias(v, w->shape[0])))
+    if ((rc = expect_shape(v, y, "output", 2, want)) || (rc = check_depth(v, I)) ||
+        (rc = check_bias(v, w->shape[0], I)))
         return rc;
     return check_requant(v, w->shape[0]);
 }
@@ -279,11 +326,14 @@ static int check_tensors(const sb_graph *g, sb_error *err) {
         if (x->rank < 1 || x->rank > 4)
             return sb_error_set(err, SB_EFORMAT, "graph '%s': tensor %d '%s': rank %d: expected 1..4",
                                 g->name ? g->name : "?", (int)t, x->name ? x->name : "", x->rank);
-        for (int i = 0; i < x->rank; i++)
+        int64_t n = 1; /* checked at each step: four int32 dimensions can pass int64 */
+        for (int i = 0; i < x->rank; i++) {
             if (x->shape[i] < 1)
                 return sb_error_set(err, SB_EFORMAT, "graph '%s': tensor %d '%s': shape[%d] = %d: expected >= 1",
                                     g->name ? g->name : "?", (int)t, x->name ? x->name : "", i, (int)x->shape[i]);
-        if (sb_tensor_elems(x) > ((int64_t)1 << 31) - 1)
+            if (n <= INT32_MAX) n *= x->shape[i];
+        }
+        if (n > INT32_MAX)
             return sb_error_set(err, SB_EFORMAT, "graph '%s': tensor %d '%s': too many elements",
                                 g->name ? g->name : "?", (int)t, x->name ? x->name : "");
     }
@@ -340,6 +390,31 @@ int64_t sb_op_macs(const sb_graph *g, const sb_op *op) {
     case SB_OP_MUL: return sb_tensor_elems(y); /* one multiply per element */
     default: return 0;
     }
+}
+
+int64_t sb_op_acc_bound(const sb_graph *g, const sb_op *op, int32_t ch) {
+    const sb_tensor *x = SB_T(g, op->inputs[0]);
+    const int32_t *bias = NULL;
+    int64_t taps = 0;
+    switch (op->type) {
+    case SB_OP_CONV2D:
+    case SB_OP_FC: {
+        const sb_tensor *w = SB_T(g, op->inputs[1]);
+        taps = sb_tensor_elems(w) / w->shape[0];
+        break;
+    }
+    case SB_OP_DWCONV2D: {
+        const sb_tensor *w = SB_T(g, op->inputs[1]);
+        taps = (int64_t)w->shape[1] * w->shape[2];
+        break;
+    }
+    case SB_OP_ADD: return 2 * 255; /* two products summed: each scale x 510 <= 2^30 */
+    case SB_OP_MUL: return 255 * 255;
+    case SB_OP_GAVGPOOL: return (int64_t)x->shape[1] * x->shape[2] * 255;
+    default: return 0;
+    }
+    if (op->n_inputs > 2 && op->inputs[2] >= 0) bias = SB_T(g, op->inputs[2])->data;
+    return (bias ? llabs((long long)bias[ch]) : 0) + taps * SB_TAP_MAX;
 }
 
 /* ------------------------------------------------------------- running */

@@ -59,13 +59,17 @@ SB_HD static inline int32_t sb_mbqm(int32_t x, int32_t multiplier, int32_t shift
 
 /* Float mode: round half to even of a float32 product (no FMA: the build
  * uses -ffp-contract=off). */
-SB_HD static inline int32_t sb_fmul_round(int32_t acc, float f) {
-    float p = rintf((float)acc * f);
-    /* Outside int32 (only with absurd scales, or NaN): INT32_MIN, what x86's
-     * cvtps2dq returns, so the scalar and vector paths still agree and no
-     * conversion is undefined. */
+SB_HD static inline int32_t sb_round_i32(float v) {
+    float p = rintf(v);
+    /* Outside int32 (only with absurd scales, or NaN; the model reader
+     * refuses those): INT32_MIN, what x86's cvtps2dq returns, so the scalar
+     * and vector paths still agree and no conversion is undefined. */
     if (!(p >= -2147483648.0f && p < 2147483648.0f)) return INT32_MIN;
     return (int32_t)p;
+}
+
+SB_HD static inline int32_t sb_fmul_round(int32_t acc, float f) {
+    return sb_round_i32((float)acc * f);
 }
 
 /* zero point + requantised value, wrapping as the vector paths' 32-bit adds
@@ -96,11 +100,13 @@ static inline int8_t sb_out_add(const sb_graph *g, const sb_op *op, int8_t a, in
     if (g->requant == SB_REQUANT_FIXED) {
         int32_t la = sb_mbqm((int32_t)((uint32_t)(a - za) << op->left_shift), op->multiplier[0], op->shift[0]);
         int32_t lb = sb_mbqm((int32_t)((uint32_t)(b - zb) << op->left_shift), op->multiplier_b, op->shift_b);
-        r = sb_mbqm(la + lb, op->multiplier_out, op->shift_out);
+        /* wrapping, as the vector path's 32-bit add (validated scales keep
+         * the sum in range; absurd shifts must not make it undefined) */
+        r = sb_mbqm((int32_t)((uint32_t)la + (uint32_t)lb), op->multiplier_out, op->shift_out);
     } else {
         float fa = op->scale_f32[0] * (float)(a - za);
         float fb = op->scale_b_f32 * (float)(b - zb);
-        r = (int32_t)rintf(fa + fb);
+        r = sb_round_i32(fa + fb);
     }
     return sb_clamp8(sb_add_zp(zo, r), op->act_min, op->act_max);
 }
@@ -131,6 +137,15 @@ static inline int8_t sb_out_lut(const sb_op *op, int8_t x) {
 
 /* Shapes of an op's output for conv/dwconv/maxpool (docs/model-format.md). */
 int32_t sb_conv_out_dim(int32_t in, int32_t k, int32_t stride, int32_t dil, int32_t pad_a, int32_t pad_b);
+
+/* Largest |(x - zi) * w| of one conv/dw/fc tap: 255 x 128. */
+#define SB_TAP_MAX (255 * 128)
+
+/* Largest |value| the requantisation of channel ch of a validated op can
+ * see, for any input: conv/dw/fc |bias[ch]| + taps x SB_TAP_MAX, mul 255 x
+ * 255, gavgpool H x W x 255, add 2 x 255 (two scaled inputs summed); 0 for ops without
+ * one. Float-mode scales times it must stay within 2^30 (docs/model-format.md). */
+int64_t sb_op_acc_bound(const sb_graph *g, const sb_op *op, int32_t ch);
 
 /* Number of elements of a tensor. */
 int64_t sb_tensor_elems(const sb_tensor *t);

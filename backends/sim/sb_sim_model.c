@@ -8,6 +8,7 @@
  */
 #include <string.h>
 
+#include "sb_kernels.h"
 #include "sb_sim_int.h"
 
 static int64_t elems(const sb_tensor *t) {
@@ -17,10 +18,6 @@ static int64_t elems(const sb_tensor *t) {
 }
 static int lastdim(const sb_tensor *t) { return t->shape[t->rank - 1]; }
 static int nz(int v) { return v > 0 ? v : 1; }
-
-static int out_dim(int in, int k, int s, int d, int pa, int pb) {
-    return (in + pa + pb - d * (k - 1) - 1) / s + 1;
-}
 
 static int geom_window(const sb_graph *g, const sb_op *op, sb_geom *G, sb_error *err) {
     const sb_tensor *x = &g->tensors[op->inputs[0]], *y = &g->tensors[op->output];
@@ -39,8 +36,9 @@ static int geom_window(const sb_graph *g, const sb_op *op, sb_geom *G, sb_error 
     }
     if (G->KH < 1 || G->KW < 1)
         return sb_error_set(err, SB_EFORMAT, "op '%s': kernel %dx%d, expected >= 1", op->name, G->KH, G->KW);
-    int oh = out_dim(G->H, G->KH, G->sh, G->dh, op->pad_top, op->pad_bottom);
-    int ow = out_dim(G->W, G->KW, G->sw, G->dw, op->pad_left, op->pad_right);
+    /* the kernels' formula, in 64 bits (int arithmetic here once wrapped) */
+    int oh = sb_conv_out_dim(G->H, G->KH, G->sh, G->dh, op->pad_top, op->pad_bottom);
+    int ow = sb_conv_out_dim(G->W, G->KW, G->sw, G->dw, op->pad_left, op->pad_right);
     if (oh != G->OH || ow != G->OW || (G->kind != SB_SIM_K_CONV && G->OC != G->C))
         return sb_error_set(err, SB_EFORMAT, "op '%s': output shape [1,%d,%d,%d] does not chain, expected [1,%d,%d,%d]",
                             op->name, G->OH, G->OW, G->OC, oh, ow, G->kind == SB_SIM_K_CONV ? G->OC : G->C);

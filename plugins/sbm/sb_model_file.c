@@ -441,6 +441,81 @@ static int check_utf8(rd *r, const cJSON *j, char *path, size_t len, size_t cap)
     return SB_OK;
 }
 
+/* --------------------------------------------------------- float values */
+
+/* Float tensors hold scales and fp32 weights. NaN, an infinity or an absurd
+ * value (1e30) passes every shape check but gives constant predictions (or an
+ * out-of-range float->int conversion), so each value is checked after the
+ * shapes, naming the op or tensor, the tensor and the index
+ * (docs/model-format.md, "Limits"). */
+#define SB_F32_DATA_MAX 16777216.0    /* 2^24: weights, biases, channel scales */
+#define SB_RQ_PRODUCT_MAX 1073741824.0 /* 2^30: requant scale x accumulator */
+
+static int32_t tensor_of(const sb_graph *g, const void *p);
+
+/* v in [lo, hi] (NaN is not); names tensor t's element i, or the field. */
+static int check_f32(rd *r, const char *field, const float *v, int32_t i, double lo, double hi,
+                     const char *why) {
+    if (v[i] >= lo && v[i] <= hi) return SB_OK;
+    const sb_graph *g = &r->mf->g;
+    int32_t t = tensor_of(g, v);
+    char range[64];
+    if (lo > 0)
+        snprintf(range, sizeof range, "positive, at most %.9g", hi);
+    else
+        snprintf(range, sizeof range, "%.9g..%.9g", lo, hi);
+    if (t < 0)
+        return rfail(r, field, "%g: expected a finite float32 %s%s", (double)v[i], range, why);
+    return rfail(r, field, "tensor %d '%s'[%d] = %g: expected a finite float32 %s%s", (int)t, g->tensors[t].name,
+                 (int)i, (double)v[i], range, why);
+}
+
+/* A requantisation scale of channel ch: scale x the largest |value| it can
+ * multiply stays within 2^30, so (int32) rintf(acc * scale) is always in
+ * range with room for float32 rounding. */
+static int check_rq_scale(rd *r, const sb_op *op, const char *field, const float *v, int32_t i, int32_t ch) {
+    const sb_graph *g = &r->mf->g;
+    int64_t bound = sb_op_acc_bound(g, op, ch);
+    double hi = SB_RQ_PRODUCT_MAX / (double)(bound > 0 ? bound : 1);
+    char why[128];
+    snprintf(why, sizeof why, " (2^30 / %lld, the largest |value| it multiplies)", (long long)bound);
+    return check_f32(r, field, v, i, 0.0, hi, why);
+}
+
+static int check_op_floats(rd *r, const sb_op *op) {
+    int rc = SB_OK;
+    for (int32_t i = 0; op->scale_f32 && i < op->n_requant && rc == SB_OK; i++)
+        rc = check_rq_scale(r, op, "scale_f32", op->scale_f32, i, i);
+    if (rc == SB_OK && op->type == SB_OP_ADD)
+        rc = check_rq_scale(r, op, "scale_b_f32", &op->scale_b_f32, 0, 0);
+    if (op->type > SB_OP_FC) return rc;
+    const sb_tensor *w = &r->mf->g.tensors[op->inputs[1]];
+    int64_t nw = op->weights_f32 ? sb_tensor_elems(w) : 0;
+    for (int64_t i = 0; i < nw && rc == SB_OK; i++)
+        rc = check_f32(r, "weights_f32", op->weights_f32, (int32_t)i, -SB_F32_DATA_MAX, SB_F32_DATA_MAX, "");
+    for (int32_t i = 0; op->bias_f32 && i < op->n_requant && rc == SB_OK; i++)
+        rc = check_f32(r, "bias_f32", op->bias_f32, i, -SB_F32_DATA_MAX, SB_F32_DATA_MAX, "");
+    return rc;
+}
+
+static int check_floats(rd *r) {
+    const sb_graph *g = &r->mf->g;
+    int rc = SB_OK;
+    for (int32_t t = 0; t < g->n_tensors && rc == SB_OK; t++) {
+        const sb_tensor *x = &g->tensors[t];
+        snprintf(r->where, sizeof r->where, "tensors[%d] '%s'", (int)t, x->name);
+        for (int32_t i = 0; i < x->n_channel_scales && rc == SB_OK; i++)
+            rc = check_f32(r, "channel_scales", x->channel_scales, i, FLT_MIN, SB_F32_DATA_MAX,
+                           " (a symmetric weight scale)");
+    }
+    for (int32_t i = 0; i < g->n_ops && rc == SB_OK; i++) {
+        snprintf(r->where, sizeof r->where, "ops[%d] '%s'", (int)i, g->ops[i].name);
+        rc = check_op_floats(r, &g->ops[i]);
+    }
+    r->where[0] = 0;
+    return rc;
+}
+
 /* ---------------------------------------------------------------- graph */
 
 static int read_graph(rd *r, const cJSON *root) {
@@ -495,7 +570,7 @@ static int read_graph(rd *r, const cJSON *root) {
     sb_error verr = {0};
     if ((rc = sb_graph_validate(g, &verr)))
         return sb_error_set(r->err, rc, "%s: shapes do not chain: %s", r->path, verr.msg);
-    return SB_OK;
+    return check_floats(r);
 }
 
 /* ------------------------------------------------------------- loading */

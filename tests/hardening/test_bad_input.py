@@ -1302,6 +1302,86 @@ def case_image_not_jpeg(e):
           "ham10000: a PNG named .jpg fails its job naming the format (rc %d)" % rc, text[:600])
 
 
+# --- issue 19: items 1 (window sizes past int32) and 7 (non-finite float tensors) ---
+
+
+def _sbm_with(e, name, edit, src=TINY):
+    """A copy of a seed model with `edit(header, data) -> data` applied."""
+    raw, header, data = sbm_parts(src)
+    h = json.loads(json.dumps(header))
+    data = edit(h, bytearray(data))
+    path = os.path.join(e.tmp, name + ".sbm")
+    sbm_write(path, h, bytes(data))
+    return path
+
+
+def _run_and_infer(e, path, name):
+    """`srambench run` (exit 1, the job's error) and `infer` (exit 3) on one
+    model: (rc_run, message, rc_infer, stderr of infer)."""
+    b = e.bench(name=name + ".toml", models=['name = "m"\nplugin = "sbm"\npath = "%s"' % path])
+    rc, err, out = e.run(b, out="out-" + name)
+    msg = ""
+    try:
+        msg = jobs_by_backend(e.results(out))["cpu"]["error"] or ""
+    except (OSError, KeyError, ValueError):
+        pass
+    env = dict(os.environ, SRAMBENCH_PLUGIN_PATH=e.plugins, SRAMBENCH_CACHE_DIR=e.cache)
+    p = subprocess.run([e.exe, "infer", "-q", "--config", b, "--output-dir", os.path.join(e.tmp, "inf-" + name),
+                        "ham10000:0"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       universal_newlines=True, timeout=120)
+    return rc, err + msg, p.returncode, p.stderr
+
+
+def case_window_overflow(e):
+    """dilation 65536 x (kernel 32770 - 1) passed int32 in the output-size
+    formula: validation accepted 32768 output rows and the fast depthwise
+    kernel read past its plane (infer died with exit 139). Now refused at
+    load, naming the op: run fails the job (exit 1), infer exits 3."""
+    kh = 32770
+
+    def edit(h, data):
+        off = (len(data) + 63) // 64 * 64
+        data += b"\0" * (off - len(data)) + bytes((i * 7) % 256 for i in range(kh * 4))
+        h["tensors"][6].update(shape=[1, kh, 1, 4], offset=off, nbytes=kh * 4)
+        h["ops"][1].update(kernel=[kh, 1], stride=[65536, 1], dilation=[65536, 1], padding=[0, 0, 0, 0])
+        for t, shape in [(8, [1, 32768, 4, 4]), (12, [1, 32768, 4, 4]), (13, [1, 16384, 2, 4])]:
+            h["tensors"][t]["shape"] = shape
+        return data
+    path = _sbm_with(e, "dilation", edit)
+    rc, text, rc_inf, err_inf = _run_and_infer(e, path, "dilation")
+    want = "op 1 (dwconv2d 'd'): height: kernel 32770 with dilation 65536 spans 2147549185 positions"
+    check(rc == EXIT_JOB_FAILED and want in text and path in text, "run: rc %d (want 1), message %r" % (rc, text[:400]))
+    check(rc_inf == EXIT_CONFIG and want in err_inf, "infer: rc %d (want 3), stderr %r" % (rc_inf, err_inf[:400]))
+
+
+def case_float_tensors(e):
+    """NaN, Inf and 1e30 in a float tensor, 1e10 in a float-mode scale, were
+    accepted (constant predictions, job ok; an undefined float->int
+    conversion in add): refused at load naming the op, tensor and index."""
+    tiny_float = os.path.join(ROOT, "tests", "fuzz", "corpus", "sbm", "tiny_float.sbm")
+    problems = []
+    for i, (val, shown) in enumerate([(float("nan"), "nan"), (float("inf"), "inf"), (1e30, "1e+30")]):
+        def edit(h, data, val=val):
+            off = h["tensors"][4]["offset"]       # f4: conv 'c' scale_f32, [4]
+            data[off + 8:off + 12] = struct.pack("<f", val)
+            return data
+        path = _sbm_with(e, "float%d" % i, edit, tiny_float)
+        rc, text, rc_inf, err_inf = _run_and_infer(e, path, "float%d" % i)
+        want = "ops[0] 'c'.scale_f32: tensor 4 'f4'[2] = %s: expected a finite float32 0.." % shown
+        if rc != EXIT_JOB_FAILED or want not in text or rc_inf != EXIT_CONFIG or want not in err_inf:
+            problems.append("%s: run rc %d, infer rc %d, %r" % (shown, rc, rc_inf, (text + err_inf)[:400]))
+
+    def gap(h, data):
+        h["ops"][4]["scale_f32"] = 1e10
+        return data
+    path = _sbm_with(e, "float-gap", gap, tiny_float)
+    rc, text, rc_inf, err_inf = _run_and_infer(e, path, "float-gap")
+    want = "ops[4] 'g'.scale_f32: 1e+10: expected a finite float32 0.."
+    if rc != EXIT_JOB_FAILED or want not in text or rc_inf != EXIT_CONFIG:
+        problems.append("gavgpool 1e10: run rc %d, infer rc %d, %r" % (rc, rc_inf, (text + err_inf)[:400]))
+    check(not problems, "float tensors", *problems)
+
+
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
 
 
