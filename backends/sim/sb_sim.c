@@ -3,6 +3,7 @@
  * the scheduler, and the lower bounds (docs/sram-model.md).
  */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -562,14 +563,13 @@ static int64_t grid_walk(const space *sp, const grid *gr, int64_t limit, int (*f
  * best SB_STARTS_MAX are refined by descent over every candidate. The work
  * is bounded at any capacity; an exhaustive search is not (tens of millions
  * of points per layer at 512 kB). */
-static void search(space *sp, best *b) {
+static void search(space *sp, int (*fit)[ND], best *b) {
     grid gr;
     starts loc;
     int ix[ND];
     /* the limit is per 4 buffering x order choices, so that a third loop
      * order does not coarsen the grid of the other two */
     int64_t lim = (int64_t)SB_GRID_MAX * (sp->n[D_X] > 4 ? sp->n[D_X] : 4) / 4;
-    int (*fit)[ND] = malloc(sizeof *fit * (size_t)lim);
     loc.n = 0;
     for (int level = 0; level < SB_LEVELS; level++) {
         grid_of(sp, level, &gr);
@@ -582,12 +582,64 @@ static void search(space *sp, best *b) {
             break;
         }
     }
-    free(fit);
     if (loc.n == 0) { /* nothing on the grid fits: start from the smallest tile */
         for (int d = 0; d < ND; d++) ix[d] = 0;
         keep_start(&loc, ix, eval(sp, ix, b));
     }
     for (int i = 0; i < loc.n; i++) descend(sp, loc.ix[i], loc.o[i], b);
+}
+
+/* The scheduler's buffers, one set per thread and kept between ops: the
+ * search space with its memo (~70 kB), the grid's fitting points (~120 kB)
+ * and the row/column caches. Allocated and freed per op, blocks this size
+ * went back to the kernel each time: a sweep of EfficientNet-B0 took 78k
+ * page faults and 1-2 s of system time in 6-8 s. */
+#define SB_FIT_MAX ((int64_t)SB_GRID_MAX * 2 * SB_SIM_NORDER / 4) /* lim of search() */
+typedef struct scratch {
+    space sp;
+    int fit[SB_FIT_MAX][ND];
+    sb_agg *ycache, *xcache;
+    int ny, nx;             /* entries the caches hold */
+} scratch;
+
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_free(void *p) {
+    scratch *t = p;
+    free(t->ycache);
+    free(t->xcache);
+    free(t);
+}
+
+static void scratch_key_init(void) {
+    /* a thread's scratch goes when the thread ends (the main thread's at exit) */
+    if (pthread_key_create(&scratch_key, scratch_free) != 0) scratch_key = 0;
+}
+
+/* This thread's scratch, NULL when out of memory. */
+static scratch *scratch_get(void) {
+    pthread_once(&scratch_once, scratch_key_init);
+    scratch *t = pthread_getspecific(scratch_key);
+    if (t) return t;
+    t = calloc(1, sizeof *t);
+    if (t && pthread_setspecific(scratch_key, t) != 0) {
+        free(t);
+        t = NULL;
+    }
+    return t;
+}
+
+/* Zeroed caches of n entries in *c (capacity *have), grown as needed. */
+static sb_agg *agg_cache(sb_agg **c, int *have, int n) {
+    if (n > *have) {
+        sb_agg *p = realloc(*c, (size_t)n * sizeof *p);
+        if (!p) return NULL;
+        *c = p;
+        *have = n;
+    }
+    memset(*c, 0, (size_t)n * sizeof **c);
+    return *c;
 }
 
 /* Smallest SRAM bytes for any tile of this op: the 1-element tile. */
@@ -597,9 +649,9 @@ static int64_t min_bytes(const sb_geom *G) {
     return sb_sched_bytes(G, &s);
 }
 
-static void schedule_any(const sb_sim_hw *hw, const sb_geom *G, best *b) {
-    space *sp = calloc(1, sizeof *sp);
-    if (!sp) return; /* no schedule found: reported as such by the caller */
+static void schedule_any(const sb_sim_hw *hw, const sb_geom *G, scratch *t, best *b) {
+    space *sp = &t->sp;
+    memset(sp, 0, sizeof *sp); /* the memo's empty slots are 0 */
     int window = G->kind == SB_SIM_K_CONV || G->kind == SB_SIM_K_DW || G->kind == SB_SIM_K_POOL;
     sp->hw = hw;
     sp->G = G;
@@ -630,8 +682,7 @@ static void schedule_any(const sb_sim_hw *hw, const sb_geom *G, best *b) {
         if (G->kind != SB_SIM_K_CONV && ord == SB_SIM_ORDER_PSUM_SPILL && hw->only_order != 1 + ord) continue;
         sp->v[D_X][sp->n[D_X]++] = x;
     }
-    search(sp, b);
-    free(sp);
+    search(sp, t->fit, b);
 }
 
 static int64_t const_bytes(const sb_geom *G) {
@@ -650,17 +701,15 @@ static int schedule_op(const sb_sim_hw *hw, const sb_graph *g, int i, sb_sim_lay
     if (rc) return rc;
     best b;
     memset(&b, 0, sizeof b);
+    scratch *t = scratch_get();
+    if (!t) return sb_error_set(err, SB_ENOMEM, "layer '%s': out of memory", op->name);
     if (G.kind == SB_SIM_K_CONV || G.kind == SB_SIM_K_DW || G.kind == SB_SIM_K_POOL) {
         /* the row/column sums depend only on th / tw: compute each once */
-        G.ycache = calloc((size_t)G.OH + 1, sizeof *G.ycache);
-        G.xcache = calloc((size_t)G.OW + 1, sizeof *G.xcache);
-        if (!G.ycache || !G.xcache) {
-            free(G.ycache); free(G.xcache);
-            return sb_error_set(err, SB_ENOMEM, "layer '%s': out of memory", op->name);
-        }
+        G.ycache = agg_cache(&t->ycache, &t->ny, G.OH + 1);
+        G.xcache = agg_cache(&t->xcache, &t->nx, G.OW + 1);
+        if (!G.ycache || !G.xcache) return sb_error_set(err, SB_ENOMEM, "layer '%s': out of memory", op->name);
     }
-    schedule_any(hw, &G, &b);
-    free(G.ycache); free(G.xcache);
+    schedule_any(hw, &G, t, &b);
     if (!b.found) {
         if (sb_rf_group(hw, &G, 1, 1) < 1 && G.kind != SB_SIM_K_GAVG)
             return sb_error_set(err, SB_ECAPACITY, "layer '%s' (op %d): register file of %lld bytes cannot hold one channel's operands",
