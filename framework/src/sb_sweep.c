@@ -16,6 +16,7 @@ void sb_sweep_hw(const sb_sweep *s, const sb_sweep_point *p, sb_sim_hw *hw) {
     hw->capacity_bytes = p->capacity_bytes;
     hw->word_bits = p->word_bits;
     hw->ports = p->ports;
+    hw->rf_bytes = p->rf_bytes;
     hw->macs_per_cycle = p->macs_per_cycle;
     hw->period_ns = 1e3 / p->clock_mhz;
     /* the presets' assumption: energy per accessed bit and leakage per bit
@@ -43,91 +44,65 @@ static void set_error(sb_sweep_point *p, int rc, const char *msg) {
     p->latency_ns = p->energy_pj = p->avg_power_mw = p->bound_latency_ns = p->bound_energy_pj = NAN;
 }
 
-/* Same schedule, other MACs per cycle and clock: the counts stand, only
- * their timing and energy change; the bounds are those of the point's own
- * hardware. */
-static void reprice(const sb_sweep *s, sb_sweep_point *p, const sb_sim_report *rep) {
-    sb_sim_hw hw;
-    sb_sim_bounds B;
-    double lat = 0, e = 0;
-    int i;
-    sb_sweep_hw(s, p, &hw);
-    for (i = 0; i < rep->n_layers; i++) {
-        sb_sim_layer L = rep->layers[i];
-        sb_sim_layer_cost(&hw, &L);
-        lat += L.latency_ns;
-        e += L.energy_pj;
-    }
-    p->latency_ns = lat;
-    p->energy_pj = e;
-    p->avg_power_mw = lat > 0 ? e / lat : NAN; /* pJ / ns = mW */
-    sb_sim_bounds_of(&hw, s->graphs[p->model], rep, &B);
-    p->bound_latency_ns = B.latency_ns;
-    p->bound_energy_pj = B.energy_pj;
-    p->sram_peak_bytes = rep->sram_peak_bytes;
-    p->repriced = 1;
-}
-
-static int same_group(const sb_sweep_point *a, const sb_sweep_point *b) {
+/* Points that differ only in MACs per cycle and clock share their memory
+ * configuration: one work item holds them, so that one thread schedules
+ * them one after another (the pool balances items of very different cost:
+ * the tile search grows with capacity). */
+static int same_memory(const sb_sweep_point *a, const sb_sweep_point *b) {
     return a->model == b->model && a->extmem == b->extmem && a->capacity_bytes == b->capacity_bytes &&
-           a->word_bits == b->word_bits && a->ports == b->ports;
+           a->word_bits == b->word_bits && a->ports == b->ports && a->rf_bytes == b->rf_bytes;
 }
 
 typedef struct chunk {
     uv_work_t req;
     sb_sweep *s;
-    size_t lo, hi;   /* one group of points */
+    size_t lo, hi;
     size_t n_scheduled;
 } chunk;
 
+/* A clock the macro cannot run is no design point, whatever it would cost. */
+static int clock_refused(const sb_sweep *s, sb_sweep_point *p) {
+    char msg[160];
+    if (!sb_sim_clock_too_fast(&s->base, 1e3 / p->clock_mhz)) return 0;
+    snprintf(msg, sizeof msg, "clock %g MHz: faster than sram.min_period_ns = %g (%.4g MHz), the macro's fastest",
+             p->clock_mhz, s->base.min_period_ns, 1e3 / s->base.min_period_ns);
+    set_error(p, SB_EINVAL, msg);
+    return 1;
+}
+
+/* One point, scheduled for its own hardware: the figures are those of
+ * sb_sim_analyze on sb_sweep_hw(p), value for value. Returns 1 when the
+ * scheduler ran. */
+static int evaluate(const sb_sweep *s, sb_sweep_point *p) {
+    sb_sim_hw hw;
+    sb_sim_report rep;
+    sb_error err = {0};
+    int ran = 0;
+    /* a point may be evaluated again (another run of the sweep) */
+    free(p->error);
+    p->error = NULL;
+    p->rc = 0;
+    if (clock_refused(s, p)) return 0;
+    /* hardware the sram backend would refuse is no design point: the same
+     * rules (a capacity of whole words, the ranges the options take) */
+    sb_sweep_hw(s, p, &hw);
+    p->rc = sb_sim_hw_check(&hw, &err);
+    if (p->rc == 0) {
+        p->rc = sb_sim_analyze(&hw, s->graphs[p->model], &rep, &err);
+        ran = 1;
+    }
+    if (p->rc < 0) {
+        set_error(p, p->rc, err.msg);
+        return ran;
+    }
+    set_result(p, &rep);
+    sb_sim_report_free(&rep);
+    return ran;
+}
+
 static void work_cb(uv_work_t *req) {
     chunk *c = req->data;
-    sb_sweep *s = c->s;
-    size_t i;
-    for (i = c->lo; i < c->hi;) {
-        sb_sweep_point *first = &s->pts[i];
-        sb_sim_hw hw;
-        sb_sim_report rep;
-        sb_error err = {0};
-        size_t j;
-        memset(&rep, 0, sizeof rep);
-        for (j = i; j < c->hi && (j == i || (!s->exact && same_group(first, &s->pts[j]))); j++) {
-            /* a point may be evaluated again (another run of the sweep) */
-            free(s->pts[j].error);
-            s->pts[j].error = NULL;
-            s->pts[j].rc = 0;
-            s->pts[j].repriced = 0;
-        }
-        /* hardware the sram backend would refuse is no design point: the
-         * same rules (a capacity of whole words, the ranges the options
-         * take), checked per point as MACs and clock differ within a group */
-        sb_sweep_hw(s, first, &hw);
-        if ((first->rc = sb_sim_hw_check(&hw, &err)) == 0) {
-            first->rc = sb_sim_analyze(&hw, s->graphs[first->model], &rep, &err);
-            c->n_scheduled++;
-        }
-        if (first->rc < 0) set_error(first, first->rc, err.msg);
-        else set_result(first, &rep);
-        for (j = i + 1; j < c->hi && !s->exact && same_group(first, &s->pts[j]); j++) {
-            sb_error perr = {0};
-            sb_sim_hw phw;
-            sb_sweep_hw(s, &s->pts[j], &phw);
-            if (first->rc < 0) set_error(&s->pts[j], first->rc, err.msg);
-            else if (sb_sim_hw_check(&phw, &perr) < 0) set_error(&s->pts[j], SB_EINVAL, perr.msg);
-            else reprice(s, &s->pts[j], &rep);
-        }
-        sb_sim_report_free(&rep);
-        /* a clock the macro cannot run is no design point, whatever it would cost */
-        for (size_t k = i; k < j; k++)
-            if (sb_sim_clock_too_fast(&s->base, 1e3 / s->pts[k].clock_mhz)) {
-                char msg[160];
-                free(s->pts[k].error);
-                snprintf(msg, sizeof msg, "clock %g MHz: faster than sram.min_period_ns = %g (%.4g MHz), the macro's fastest",
-                         s->pts[k].clock_mhz, s->base.min_period_ns, 1e3 / s->base.min_period_ns);
-                set_error(&s->pts[k], SB_EINVAL, msg);
-            }
-        i = j;
-    }
+    for (size_t i = c->lo; i < c->hi; i++) c->n_scheduled += (size_t)evaluate(c->s, &c->s->pts[i]);
 }
 
 static void after_cb(uv_work_t *req, int status) {
@@ -142,10 +117,8 @@ int sb_sweep_run(sb_sweep *s, sb_error *err) {
     int rc = 0;
     chunks = calloc(s->n_pts ? s->n_pts : 1, sizeof *chunks);
     if (!chunks) return sb_error_set(err, SB_ENOMEM, "sweep: out of memory for %zu work items", s->n_pts);
-    /* one work item per group (per point with exact): the pool balances
-     * groups of very different cost (the tile search grows with capacity) */
     for (i = 0; i < s->n_pts; i = j) {
-        for (j = i + 1; j < s->n_pts && !s->exact && same_group(&s->pts[i], &s->pts[j]); j++) {}
+        for (j = i + 1; j < s->n_pts && same_memory(&s->pts[i], &s->pts[j]); j++) {}
         chunks[n_chunks].s = s;
         chunks[n_chunks].lo = i;
         chunks[n_chunks].hi = j;
