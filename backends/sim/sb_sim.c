@@ -278,26 +278,47 @@ static double bw_ns(const sb_sim_extmem *m, double bytes, double bursts) {
 
 static int64_t sum4(const int64_t *a) { return a[0] + a[1] + a[2] + a[3]; }
 
-void sb_sim_layer_cost(const sb_sim_hw *hw, sb_sim_layer *L) {
-    const sb_sim_counts *c = &L->c;
-    double P = hw->period_ns;
-    double rd = (double)sum4(c->sram_rd_words), wr = (double)sum4(c->sram_wr_words);
-    double rdc = rd - (double)c->dma_sram_rd_words, wrc = wr - (double)c->dma_sram_wr_words;
+/* What the timing and energy of a layer take from its counts: the
+ * scheduler keeps these per tried schedule (112 B, not the 248 B counts). */
+typedef struct cost_terms {
+    double rd, wr, rdc, wrc;           /* SRAM words: all, and the datapath's */
+    double work;                       /* MACs + element ops + requantisations */
+    double fl_bytes, ps_rd, ps_wr, fl_bursts, ps_bursts;
+    double macs_ops, requants, reg_reads, steps;
+} cost_terms;
+
+static void terms_of(const sb_sim_counts *c, cost_terms *t) {
+    t->rd = (double)sum4(c->sram_rd_words);
+    t->wr = (double)sum4(c->sram_wr_words);
+    t->rdc = t->rd - (double)c->dma_sram_rd_words;
+    t->wrc = t->wr - (double)c->dma_sram_wr_words;
     /* a requantisation takes an op slot of the datapath, like an element op */
-    double compute = ceil((double)(c->macs + c->ops + c->requants) / (double)hw->macs_per_cycle);
-    double port_all = port_cycles(hw, rd, wr), port_c = port_cycles(hw, rdc, wrc);
-    double fl_bytes = (double)(c->ext_rd_bytes[SB_SIM_W] + c->ext_wr_bytes[SB_SIM_W]);
-    double ps_rd = (double)(sum4(c->ext_rd_bytes) - c->ext_rd_bytes[SB_SIM_W]);
-    double ps_wr = (double)(sum4(c->ext_wr_bytes) - c->ext_wr_bytes[SB_SIM_W]);
-    double ext = bw_ns(&hw->flash, fl_bytes, (double)c->ext_bursts[SB_SIM_W]) +
-                 bw_ns(&hw->psram, ps_rd + ps_wr, (double)(sum4(c->ext_bursts) - c->ext_bursts[SB_SIM_W]));
+    t->work = (double)(c->macs + c->ops + c->requants);
+    t->fl_bytes = (double)(c->ext_rd_bytes[SB_SIM_W] + c->ext_wr_bytes[SB_SIM_W]);
+    t->ps_rd = (double)(sum4(c->ext_rd_bytes) - c->ext_rd_bytes[SB_SIM_W]);
+    t->ps_wr = (double)(sum4(c->ext_wr_bytes) - c->ext_wr_bytes[SB_SIM_W]);
+    t->fl_bursts = (double)c->ext_bursts[SB_SIM_W];
+    t->ps_bursts = (double)(sum4(c->ext_bursts) - c->ext_bursts[SB_SIM_W]);
+    t->macs_ops = (double)(c->macs + c->ops);
+    t->requants = (double)c->requants;
+    t->reg_reads = (double)c->reg_reads;
+    t->steps = (double)c->steps;
+}
+
+static void cost_of(const sb_sim_hw *hw, const cost_terms *c, int db, sb_sim_layer *L) {
+    double P = hw->period_ns;
+    double rd = c->rd, wr = c->wr;
+    double compute = ceil(c->work / (double)hw->macs_per_cycle);
+    double port_all = port_cycles(hw, rd, wr), port_c = port_cycles(hw, c->rdc, c->wrc);
+    double fl_bytes = c->fl_bytes, ps_rd = c->ps_rd, ps_wr = c->ps_wr;
+    double ext = bw_ns(&hw->flash, fl_bytes, c->fl_bursts) + bw_ns(&hw->psram, ps_rd + ps_wr, c->ps_bursts);
     double onchip = compute > port_c ? compute : port_c, t;
-    if (L->s.db) {
+    if (db) {
         /* DMA overlaps compute except for the first tile's fill */
         t = ext;
         if (port_all * P > t) t = port_all * P;
         if (compute * P > t) t = compute * P;
-        t += c->steps > 0 ? ext / (double)c->steps : 0;
+        t += c->steps > 0 ? ext / c->steps : 0;
     } else {
         t = ext + onchip * P;
         if (port_all * P > t) t = port_all * P;
@@ -313,13 +334,19 @@ void sb_sim_layer_cost(const sb_sim_hw *hw, sb_sim_layer *L) {
     L->e_sram_pj = rd * hw->read_pj + wr * hw->write_pj;
     L->e_ext_pj = fl_bytes * hw->flash.read_pj_per_byte + ps_rd * hw->psram.read_pj_per_byte +
                   ps_wr * hw->psram.write_pj_per_byte;
-    L->e_mac_pj = (double)(c->macs + c->ops) * hw->mac_pj;
-    L->e_rq_pj = (double)c->requants * hw->requant_pj;
-    L->e_reg_pj = (double)c->reg_reads * hw->rf_read_pj;
+    L->e_mac_pj = c->macs_ops * hw->mac_pj;
+    L->e_rq_pj = c->requants * hw->requant_pj;
+    L->e_reg_pj = c->reg_reads * hw->rf_read_pj;
     L->e_leak_pj = hw->leakage_uw * t * 1e-3; /* uW x ns = 1e-3 pJ */
     double idle = t / P - port_all;
     L->e_idle_pj = (idle > 0 ? idle : 0) * hw->idle_clock_pj;
     L->energy_pj = L->e_sram_pj + L->e_ext_pj + L->e_mac_pj + L->e_rq_pj + L->e_reg_pj + L->e_leak_pj + L->e_idle_pj;
+}
+
+void sb_sim_layer_cost(const sb_sim_hw *hw, sb_sim_layer *L) {
+    cost_terms t;
+    terms_of(&L->c, &t);
+    cost_of(hw, &t, L->s.db, L);
 }
 
 int sb_sim_counts_equal(const sb_sim_counts *a, const sb_sim_counts *b) {
@@ -365,7 +392,8 @@ static double objective(const sb_sim_hw *hw, const sb_sim_layer *L) {
     }
 }
 
-typedef struct best { sb_sim_layer L; double obj; int found; } best;
+/* The best schedule seen: its counts and figures are made once, at the end. */
+typedef struct best { sb_sim_sched s; double obj; int found; } best;
 
 /* The search space of one op: up to 5 dimensions, each a list of values.
  * Window ops: tc, tk, th, tw, (double buffer x loop order); elementwise:
@@ -382,7 +410,83 @@ typedef struct space {
      * neighbours of the last: remember objectives by index vector */
     uint64_t memo_key[SB_MEMO];
     double memo_obj[SB_MEMO];
+    struct tried_set *tried; /* may be NULL */
 } space;
+
+/* The schedules one op's search has costed, by index vector: what their
+ * cost takes from their counts. That does not depend on the MACs per
+ * cycle, clock, ports or per-event costs, so the hardware of one memory
+ * configuration (sb_sim_analyze_group) shares it: the tile search of the
+ * second and later descriptions re-costs instead of re-counting. (Whether
+ * a schedule fits is cheaper to recompute than to look up.) */
+typedef struct tried {
+    uint64_t key;           /* ix_key() */
+    uint32_t gen;           /* the entry is valid in this generation of the set */
+    cost_terms t;
+} tried;
+
+/* A point of the grid phase of search(), in the order it was evaluated. */
+typedef struct grid_point {
+    int ix[ND];
+    sb_sim_sched s;
+    cost_terms t;
+} grid_point;
+
+typedef struct tried_set {
+    tried *e;
+    size_t cap, n;          /* cap: a power of two, or 0 */
+    uint32_t gen;           /* one per op: bumping it empties the set */
+    /* The grid phase visits the same fitting points whatever the costs:
+     * the first description records them, the others replay the list. */
+    grid_point *grid;
+    size_t grid_n, grid_cap;
+    int grid_state;         /* 0 none, 1 recording, 2 complete, -1 lost (memory) */
+} tried_set;
+
+static uint64_t ix_key(const int *ix) {
+    uint64_t key = 1; /* never 0 */
+    for (int d = 0; d < ND; d++) key = key * (SB_NCAND + 1) + (uint64_t)ix[d];
+    return key;
+}
+
+static void tried_reset(tried_set *ts) {
+    ts->n = 0;
+    ts->grid_n = 0;
+    ts->grid_state = 0;
+    if (++ts->gen == 0) { /* wrapped: forget every generation */
+        if (ts->e) memset(ts->e, 0, ts->cap * sizeof *ts->e);
+        ts->gen = 1;
+    }
+}
+
+static tried *tried_probe(tried *e, size_t cap, uint32_t gen, uint64_t key) {
+    /* Fibonacci hashing: the product's top bits */
+    int lg = 0;
+    while (((size_t)1 << lg) < cap) lg++;
+    size_t i = (size_t)((key * 0x9E3779B97F4A7C15ull) >> (64 - lg));
+    while (e[i].gen == gen && e[i].key != key) i = (i + 1) & (cap - 1);
+    return &e[i];
+}
+
+/* Doubles the table (half full at most); 0, or -1 out of memory. */
+static int tried_grow(tried_set *ts) {
+    size_t cap = ts->cap ? 2 * ts->cap : 4096;
+    tried *e = calloc(cap, sizeof *e);
+    if (!e) return -1;
+    for (size_t i = 0; i < ts->cap; i++)
+        if (ts->e[i].gen == ts->gen) *tried_probe(e, cap, ts->gen, ts->e[i].key) = ts->e[i];
+    free(ts->e);
+    ts->e = e;
+    ts->cap = cap;
+    return 0;
+}
+
+/* The entry of key: valid (gen current) when tried before, else a free
+ * slot for it; NULL when out of memory. */
+static tried *tried_slot(tried_set *ts, uint64_t key) {
+    if (2 * (ts->n + 1) > ts->cap && tried_grow(ts) < 0) return NULL;
+    return tried_probe(ts->e, ts->cap, ts->gen, key);
+}
 
 /* The schedule at index vector ix; 0 when it does not fit. */
 static int build(const space *sp, const int *ix, sb_sim_sched *s) {
@@ -410,27 +514,69 @@ static int build(const space *sp, const int *ix, sb_sim_sched *s) {
     return s->sram_bytes <= sp->hw->capacity_bytes;
 }
 
-/* Objective of a schedule that fits; keeps the best seen in b. */
-static double eval_sched(const space *sp, const sb_sim_sched *s, best *b) {
+/* Objective of schedule s with cost terms t; keeps the best seen in b.
+ * (The search's inner loop: cost_of fills every figure it reads, so L
+ * needs no clearing.) */
+static double eval_terms(const space *sp, const sb_sim_sched *s, const cost_terms *t, best *b) {
     sb_sim_layer L;
-    memset(&L, 0, sizeof L);
-    L.s = *s;
-    sb_analyze_op(sp->G, &L.s, &L.c);
-    sb_sim_layer_cost(sp->hw, &L);
+    cost_of(sp->hw, t, s->db, &L);
     double o = objective(sp->hw, &L);
-    if (!b->found || o < b->obj) { b->L = L; b->obj = o; b->found = 1; }
+    if (!b->found || o < b->obj) {
+        b->s = *s;
+        b->obj = o;
+        b->found = 1;
+    }
     return o;
+}
+
+/* Appends a grid point to the recording (none when it lacks memory). */
+static void grid_record(tried_set *ts, const int *ix, const sb_sim_sched *s, const cost_terms *t) {
+    if (ts->grid_n == ts->grid_cap) {
+        size_t cap = ts->grid_cap ? 2 * ts->grid_cap : 1024;
+        grid_point *g = realloc(ts->grid, cap * sizeof *g);
+        if (!g) {
+            ts->grid_state = -1;
+            return;
+        }
+        ts->grid = g;
+        ts->grid_cap = cap;
+    }
+    grid_point *g = &ts->grid[ts->grid_n++];
+    memcpy(g->ix, ix, sizeof g->ix);
+    g->s = *s;
+    g->t = *t;
+}
+
+/* Objective of the schedule s at ix, which fits (eval_terms). */
+static double eval_sched(const space *sp, const int *ix, const sb_sim_sched *s, best *b) {
+    cost_terms t;
+    uint64_t key = ix_key(ix);
+    tried *e = sp->tried ? tried_slot(sp->tried, key) : NULL;
+    if (e && e->gen == sp->tried->gen) {
+        t = e->t;
+    } else {
+        sb_sim_counts c;
+        sb_analyze_op(sp->G, s, &c);
+        terms_of(&c, &t);
+        if (e) {
+            e->key = key;
+            e->gen = sp->tried->gen;
+            e->t = t;
+            sp->tried->n++;
+        }
+    }
+    if (sp->tried && sp->tried->grid_state == 1) grid_record(sp->tried, ix, s, &t);
+    return eval_terms(sp, s, &t, b);
 }
 /* Objective of the schedule at ix, INFINITY when it does not fit. */
 static double eval(const space *sp, const int *ix, best *b) {
     sb_sim_sched s;
-    return build(sp, ix, &s) ? eval_sched(sp, &s, b) : INFINITY;
+    return build(sp, ix, &s) ? eval_sched(sp, ix, &s, b) : INFINITY;
 }
 
 /* eval() through the memo (key 0 = empty slot). */
 static double eval_memo(space *sp, const int *ix, best *b) {
-    uint64_t key = 1;
-    for (int d = 0; d < ND; d++) key = key * (SB_NCAND + 1) + (uint64_t)ix[d];
+    uint64_t key = ix_key(ix);
     uint64_t h = key * 0x9E3779B97F4A7C15ull;
     for (int probe = 0; probe < 8; probe++) {
         size_t i = (size_t)((h >> 40) + (uint64_t)probe) & (SB_MEMO - 1);
@@ -548,7 +694,7 @@ static int64_t grid_walk(const space *sp, const grid *gr, int64_t limit, int (*f
             for (int d = 0; d < ND; d++) ix[d] = gr->ix[d][gi[d]];
             if (!build(sp, ix, &s)) break;
             any = 1;
-            if (!fit) { keep_start(st, ix, eval_sched(sp, &s, b)); continue; }
+            if (!fit) { keep_start(st, ix, eval_sched(sp, ix, &s, b)); continue; }
             if (n == limit) return n + 1;
             memcpy(fit[n++], ix, sizeof ix);
         }
@@ -563,24 +709,39 @@ static int64_t grid_walk(const space *sp, const grid *gr, int64_t limit, int (*f
  * best SB_STARTS_MAX are refined by descent over every candidate. The work
  * is bounded at any capacity; an exhaustive search is not (tens of millions
  * of points per layer at 512 kB). */
-static void search(space *sp, int (*fit)[ND], best *b) {
+/* The grid phase: the starts and the best of the fitting points of the
+ * finest grid with at most SB_GRID_MAX of them. */
+static void grid_phase(space *sp, int (*fit)[ND], best *b, starts *loc) {
     grid gr;
-    starts loc;
-    int ix[ND];
     /* the limit is per 4 buffering x order choices, so that a third loop
      * order does not coarsen the grid of the other two */
     int64_t lim = (int64_t)SB_GRID_MAX * (sp->n[D_X] > 4 ? sp->n[D_X] : 4) / 4;
-    loc.n = 0;
     for (int level = 0; level < SB_LEVELS; level++) {
         grid_of(sp, level, &gr);
-        int64_t n = fit && level < SB_LEVELS - 1 ? grid_walk(sp, &gr, lim, fit, b, &loc) : -1;
-        if (n < 0) { grid_walk(sp, &gr, 0, NULL, b, &loc); break; }
+        int64_t n = fit && level < SB_LEVELS - 1 ? grid_walk(sp, &gr, lim, fit, b, loc) : -1;
+        if (n < 0) { grid_walk(sp, &gr, 0, NULL, b, loc); break; }
         if (n <= lim) {
             sb_sim_sched s;
             for (int64_t i = 0; i < n; i++)
-                if (build(sp, fit[i], &s)) keep_start(&loc, fit[i], eval_sched(sp, &s, b));
+                if (build(sp, fit[i], &s)) keep_start(loc, fit[i], eval_sched(sp, fit[i], &s, b));
             break;
         }
+    }
+}
+
+static void search(space *sp, int (*fit)[ND], best *b) {
+    starts loc;
+    int ix[ND];
+    tried_set *ts = sp->tried;
+    loc.n = 0;
+    if (ts && ts->grid_state == 2) {
+        /* the same points in the same order: the same starts for these costs */
+        for (size_t i = 0; i < ts->grid_n; i++)
+            keep_start(&loc, ts->grid[i].ix, eval_terms(sp, &ts->grid[i].s, &ts->grid[i].t, b));
+    } else {
+        if (ts && ts->grid_state == 0) ts->grid_state = 1;
+        grid_phase(sp, fit, b, &loc);
+        if (ts && ts->grid_state == 1) ts->grid_state = 2;
     }
     if (loc.n == 0) { /* nothing on the grid fits: start from the smallest tile */
         for (int d = 0; d < ND; d++) ix[d] = 0;
@@ -600,6 +761,7 @@ typedef struct scratch {
     int fit[SB_FIT_MAX][ND];
     sb_agg *ycache, *xcache;
     int ny, nx;             /* entries the caches hold */
+    tried_set tried;        /* of the op being scheduled */
 } scratch;
 
 static pthread_key_t scratch_key;
@@ -607,6 +769,8 @@ static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
 
 static void scratch_free(void *p) {
     scratch *t = p;
+    free(t->tried.e);
+    free(t->tried.grid);
     free(t->ycache);
     free(t->xcache);
     free(t);
@@ -649,9 +813,10 @@ static int64_t min_bytes(const sb_geom *G) {
     return sb_sched_bytes(G, &s);
 }
 
-static void schedule_any(const sb_sim_hw *hw, const sb_geom *G, scratch *t, best *b) {
+static void schedule_any(const sb_sim_hw *hw, const sb_geom *G, scratch *t, int share, best *b) {
     space *sp = &t->sp;
     memset(sp, 0, sizeof *sp); /* the memo's empty slots are 0 */
+    sp->tried = share ? &t->tried : NULL;
     int window = G->kind == SB_SIM_K_CONV || G->kind == SB_SIM_K_DW || G->kind == SB_SIM_K_POOL;
     sp->hw = hw;
     sp->G = G;
@@ -694,22 +859,23 @@ static int64_t const_bytes(const sb_geom *G) {
     }
 }
 
-static int schedule_op(const sb_sim_hw *hw, const sb_graph *g, int i, sb_sim_layer *out, sb_error *err) {
+/* Schedules op i for hw with the thread's scratch t; with share, its tried
+ * set holds op i's costed schedules of this memory configuration, or none. */
+static int schedule_op(const sb_sim_hw *hw, const sb_graph *g, int i, scratch *t, int share, sb_sim_layer *out,
+                       sb_error *err) {
     const sb_op *op = &g->ops[i];
     sb_geom G;
     int rc = sb_geom_of(hw, g, op, &G, err);
     if (rc) return rc;
     best b;
     memset(&b, 0, sizeof b);
-    scratch *t = scratch_get();
-    if (!t) return sb_error_set(err, SB_ENOMEM, "layer '%s': out of memory", op->name);
     if (G.kind == SB_SIM_K_CONV || G.kind == SB_SIM_K_DW || G.kind == SB_SIM_K_POOL) {
         /* the row/column sums depend only on th / tw: compute each once */
         G.ycache = agg_cache(&t->ycache, &t->ny, G.OH + 1);
         G.xcache = agg_cache(&t->xcache, &t->nx, G.OW + 1);
         if (!G.ycache || !G.xcache) return sb_error_set(err, SB_ENOMEM, "layer '%s': out of memory", op->name);
     }
-    schedule_any(hw, &G, t, &b);
+    schedule_any(hw, &G, t, share, &b);
     if (!b.found) {
         if (sb_rf_group(hw, &G, 1, 1) < 1 && G.kind != SB_SIM_K_GAVG)
             return sb_error_set(err, SB_ECAPACITY, "layer '%s' (op %d): register file of %lld bytes cannot hold one channel's operands",
@@ -719,7 +885,11 @@ static int schedule_op(const sb_sim_hw *hw, const sb_graph *g, int i, sb_sim_lay
                             "the smallest capacity that works is %lld bytes",
                             op->name, i, (long long)hw->capacity_bytes, (long long)hw->rf_bytes, (long long)min_bytes(&G));
     }
-    *out = b.L;
+    memset(out, 0, sizeof *out);
+    out->s = b.s;
+    /* the search kept no counts: the winner's, and its cost from them */
+    sb_analyze_op(&G, &out->s, &out->c);
+    sb_sim_layer_cost(hw, out);
     out->name = op->name;
     out->op_index = i;
     out->params = const_bytes(&G);
@@ -820,15 +990,9 @@ void sb_sim_bounds_of(const sb_sim_hw *hw, const sb_graph *g, const sb_sim_repor
 
 /* ---------------------------------------------------------------- analyze */
 
-int sb_sim_analyze(const sb_sim_hw *hw, const sb_graph *g, sb_sim_report *rep, sb_error *err) {
-    memset(rep, 0, sizeof *rep);
-    rep->hw = *hw;
-    rep->layers = calloc((size_t)(g->n_ops > 0 ? g->n_ops : 1), sizeof *rep->layers);
-    if (!rep->layers) return sb_error_set(err, SB_ENOMEM, "sb_sim_analyze: out of memory");
-    rep->n_layers = g->n_ops;
-    for (int i = 0; i < g->n_ops; i++) {
-        int rc = schedule_op(hw, g, i, &rep->layers[i], err);
-        if (rc) { sb_sim_report_free(rep); return rc; }
+/* Totals, peaks and bounds of a report whose layers are scheduled. */
+static void sum_layers(const sb_sim_hw *hw, const sb_graph *g, sb_sim_report *rep) {
+    for (int i = 0; i < rep->n_layers; i++) {
         sb_sim_layer *L = &rep->layers[i];
         for (int k = 0; k < SB_SIM_NCLASS; k++) {
             rep->total.ext_rd_bytes[k] += L->c.ext_rd_bytes[k];
@@ -858,7 +1022,46 @@ int sb_sim_analyze(const sb_sim_hw *hw, const sb_graph *g, sb_sim_report *rep, s
     for (int t = 0; t < g->n_tensors; t++)
         if (!g->tensors[t].data) rep->arena_bytes += tensor_bytes(g, t);
     sb_sim_bounds_of(hw, g, rep, &rep->bounds);
+}
+
+/* The memory configuration: what a schedule's fit and counts depend on
+ * (sb_geom_of, the tile regions, the register-file groups, the choices). */
+static int same_memory(const sb_sim_hw *a, const sb_sim_hw *b) {
+    return a->capacity_bytes == b->capacity_bytes && a->word_bits == b->word_bits && a->rf_bytes == b->rf_bytes &&
+           a->flash.burst_bytes == b->flash.burst_bytes && a->psram.burst_bytes == b->psram.burst_bytes &&
+           a->double_buffer == b->double_buffer && a->only_order == b->only_order;
+}
+
+int sb_sim_analyze_group(const sb_sim_hw *hw, int n, const sb_graph *g, sb_sim_report *rep, int *rc, sb_error *err) {
+    scratch *t = scratch_get();
+    int k, i;
+    for (k = 0; k < n; k++) {
+        memset(&rep[k], 0, sizeof rep[k]);
+        rep[k].hw = hw[k];
+        rc[k] = 0;
+        if (!same_memory(&hw[k], &hw[0]))
+            rc[k] = sb_error_set(&err[k], SB_EINVAL, "sb_sim_analyze_group: description %d has another memory configuration than the first", k);
+        else if (!t || !(rep[k].layers = calloc((size_t)(g->n_ops > 0 ? g->n_ops : 1), sizeof *rep[k].layers)))
+            rc[k] = sb_error_set(&err[k], SB_ENOMEM, "sb_sim_analyze: out of memory");
+        rep[k].n_layers = g->n_ops;
+    }
+    /* op by op, so that each op's tried schedules serve all n */
+    for (i = 0; i < g->n_ops && t; i++) {
+        tried_reset(&t->tried);
+        for (k = 0; k < n; k++)
+            if (rc[k] == 0) rc[k] = schedule_op(&hw[k], g, i, t, n > 1, &rep[k].layers[i], &err[k]);
+    }
+    for (k = 0; k < n; k++) {
+        if (rc[k] == 0) sum_layers(&hw[k], g, &rep[k]);
+        else sb_sim_report_free(&rep[k]);
+    }
     return 0;
+}
+
+int sb_sim_analyze(const sb_sim_hw *hw, const sb_graph *g, sb_sim_report *rep, sb_error *err) {
+    int rc;
+    sb_sim_analyze_group(hw, 1, g, rep, &rc, err);
+    return rc;
 }
 
 void sb_sim_report_free(sb_sim_report *rep) {

@@ -70,39 +70,54 @@ static int clock_refused(const sb_sweep *s, sb_sweep_point *p) {
     return 1;
 }
 
-/* One point, scheduled for its own hardware: the figures are those of
- * sb_sim_analyze on sb_sweep_hw(p), value for value. Returns 1 when the
- * scheduler ran. */
-static int evaluate(const sb_sweep *s, sb_sweep_point *p) {
-    sb_sim_hw hw;
-    sb_sim_report rep;
+/* A point's hardware, or 0 with the point marked infeasible: a clock the
+ * macro cannot run, or hardware the sram backend would refuse (the same
+ * rules: a capacity of whole words, the ranges the options take). */
+static int point_hw(const sb_sweep *s, sb_sweep_point *p, sb_sim_hw *hw) {
     sb_error err = {0};
-    int ran = 0;
     /* a point may be evaluated again (another run of the sweep) */
     free(p->error);
     p->error = NULL;
     p->rc = 0;
     if (clock_refused(s, p)) return 0;
-    /* hardware the sram backend would refuse is no design point: the same
-     * rules (a capacity of whole words, the ranges the options take) */
-    sb_sweep_hw(s, p, &hw);
-    p->rc = sb_sim_hw_check(&hw, &err);
-    if (p->rc == 0) {
-        p->rc = sb_sim_analyze(&hw, s->graphs[p->model], &rep, &err);
-        ran = 1;
-    }
-    if (p->rc < 0) {
+    sb_sweep_hw(s, p, hw);
+    if ((p->rc = sb_sim_hw_check(hw, &err)) < 0) {
         set_error(p, p->rc, err.msg);
-        return ran;
+        return 0;
     }
-    set_result(p, &rep);
-    sb_sim_report_free(&rep);
-    return ran;
+    return 1;
 }
 
+/* The points of one work item, each scheduled for its own hardware: the
+ * figures are those of sb_sim_analyze on sb_sweep_hw(p), value for value
+ * (sb_sim_analyze_group shares only the counting of tried schedules). */
 static void work_cb(uv_work_t *req) {
     chunk *c = req->data;
-    for (size_t i = c->lo; i < c->hi; i++) c->n_scheduled += (size_t)evaluate(c->s, &c->s->pts[i]);
+    size_t n = c->hi - c->lo, m = 0, k;
+    sb_sim_hw *hw = calloc(n, sizeof *hw);
+    sb_sim_report *rep = calloc(n, sizeof *rep);
+    sb_error *err = calloc(n, sizeof *err);
+    size_t *at = calloc(n, sizeof *at);
+    int *rc = calloc(n, sizeof *rc);
+    if (!hw || !rep || !err || !at || !rc) {
+        for (k = c->lo; k < c->hi; k++) set_error(&c->s->pts[k], SB_ENOMEM, "sweep: out of memory");
+        goto out;
+    }
+    for (k = c->lo; k < c->hi; k++)
+        if (point_hw(c->s, &c->s->pts[k], &hw[m])) at[m++] = k;
+    if (m) sb_sim_analyze_group(hw, (int)m, c->s->graphs[c->s->pts[c->lo].model], rep, rc, err);
+    c->n_scheduled += m;
+    for (k = 0; k < m; k++) {
+        sb_sweep_point *p = &c->s->pts[at[k]];
+        if (rc[k] < 0) {
+            set_error(p, rc[k], err[k].msg);
+            continue;
+        }
+        set_result(p, &rep[k]);
+        sb_sim_report_free(&rep[k]);
+    }
+out:
+    free(hw), free(rep), free(err), free(at), free(rc);
 }
 
 static void after_cb(uv_work_t *req, int status) {
