@@ -162,6 +162,31 @@ static void test_sweep_exact(void **state) {
                         "done < pick", tmp, SB_PROGRAM, TINY, SB_SRC_ROOT), 0);
 }
 
+/* --extmem DIR: every part of the catalogue, each with its own memory in
+ * the label (a part giving [flash] alone keeps the preset's PSRAM); a
+ * folder without parts, or a part with neither table, is refused (exit 3). */
+static void test_sweep_catalogue(void **state) {
+    (void)state;
+    if (access(TINY, R_OK) != 0) skip();
+    assert_int_equal(sh("'%s' sweep --model '%s' --capacity 64k --word-bits 32 --ports 2 --macs 16 --clock-mhz 100 "
+                        "--extmem '%s/backends/sram/extmem' --output-dir '%s/cat' --no-charts -q "
+                        "--preset '%s/backends/sram/sram256.toml' 2>/dev/null",
+                        SB_PROGRAM, TINY, SB_SRC_ROOT, tmp, SB_SRC_ROOT), 0);
+    assert_int_equal(sh("test $(ls '%s/backends/sram/extmem/'*.toml | wc -l) -ge 4", SB_SRC_ROOT), 0);
+    assert_int_equal(sh("test $(grep -c ',ok,' '%s/cat/sweep.csv') -eq $(ls '%s/backends/sram/extmem/'*.toml | wc -l)",
+                        tmp, SB_SRC_ROOT), 0);
+    assert_int_equal(sh("grep -q '\"emram-14nm + qspi-psram\"' '%s/cat/sweep.csv' && "
+                        "grep -q '\"lpddr4-3200-x16 + lpddr4-3200-x16\"' '%s/cat/sweep.csv' && "
+                        "grep -q '\"qspi-nor-flash + hyperram-s27ks0641\"' '%s/cat/sweep.csv'", tmp, tmp, tmp), 0);
+    assert_int_equal(sh("mkdir -p '%s/noparts' && '%s' sweep --model '%s' --capacity 64k --extmem '%s/noparts' "
+                        "--output-dir '%s/catbad' --no-charts -q 2>'%s/err.txt'", tmp, SB_PROGRAM, TINY, tmp, tmp, tmp), 3);
+    assert_int_equal(sh("grep -qF 'noparts: no *.toml in this folder' '%s/err.txt'", tmp), 0);
+    assert_int_equal(sh("printf '[sram]\nword_bits = 16\n' > '%s/noparts/x.toml' && '%s' sweep --model '%s' "
+                        "--capacity 64k --extmem '%s/noparts' --output-dir '%s/catbad' --no-charts -q 2>'%s/err.txt'",
+                        tmp, SB_PROGRAM, TINY, tmp, tmp, tmp), 3);
+    assert_int_equal(sh("grep -qF 'x.toml: no [flash] or [psram] table' '%s/err.txt'", tmp), 0);
+}
+
 /* Sweep axes are held to the sram backend's rules: a value it refuses, or
  * one that is not a number at all, is a usage error (exit 2) naming the
  * option and what was expected, before anything is evaluated or written. */
@@ -170,6 +195,7 @@ static void test_sweep_bad_axes(void **state) {
     static const char *bad[][3] = {
         {"--word-bits", "12", "expected 8, 16, 32 or 64"},
         {"--ports", "7", "expected 1 (1RW) or 2 (1RW+1R)"},
+        {"--regfile-bytes", "2048", "expected an integer in 1..1024"},
         {"--capacity", "inf", "expected an integer in 1..1099511627776"},
         {"--capacity", "99999999999999999999", "expected an integer in 1..1099511627776"},
         {"--capacity", "300.7", "expected an integer"},
@@ -247,6 +273,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_usage_errors), cmocka_unit_test(test_report_stored_run),
                                        cmocka_unit_test(test_damaged_run),
                                        cmocka_unit_test(test_sweep_small), cmocka_unit_test(test_sweep_exact),
+                                       cmocka_unit_test(test_sweep_catalogue),
                                        cmocka_unit_test(test_sweep_bad_axes),
                                        cmocka_unit_test(test_sweep_config)};
     return cmocka_run_group_tests(tests, setup, teardown);
