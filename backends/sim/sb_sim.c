@@ -3,7 +3,6 @@
  * the scheduler, and the lower bounds (docs/sram-model.md).
  */
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -750,48 +749,35 @@ static void search(space *sp, int (*fit)[ND], best *b) {
     for (int i = 0; i < loc.n; i++) descend(sp, loc.ix[i], loc.o[i], b);
 }
 
-/* The scheduler's buffers, one set per thread and kept between ops: the
- * search space with its memo (~70 kB), the grid's fitting points (~120 kB)
- * and the row/column caches. Allocated and freed per op, blocks this size
- * went back to the kernel each time: a sweep of EfficientNet-B0 took 78k
- * page faults and 1-2 s of system time in 6-8 s. */
+/* The scheduler's buffers, kept between ops and between analyses by the
+ * caller (sb_sim_scratch_new): the search space with its memo (~70 kB), the
+ * grid's fitting points (~120 kB), the row/column caches and the tried set.
+ * Allocated and freed per op, blocks this size went back to the kernel each
+ * time: a sweep of EfficientNet-B0 took 78k page faults and 1-2 s of system
+ * time in 6-8 s. (Not thread-local storage: the library is linked into
+ * plugins that are unloaded, and a thread's destructor must not outlive
+ * its code.) */
 #define SB_FIT_MAX ((int64_t)SB_GRID_MAX * 2 * SB_SIM_NORDER / 4) /* lim of search() */
-typedef struct scratch {
+struct sb_sim_scratch {
     space sp;
     int fit[SB_FIT_MAX][ND];
     sb_agg *ycache, *xcache;
     int ny, nx;             /* entries the caches hold */
     tried_set tried;        /* of the op being scheduled */
-} scratch;
+};
+typedef sb_sim_scratch scratch;
 
-static pthread_key_t scratch_key;
-static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+sb_sim_scratch *sb_sim_scratch_new(void) {
+    return calloc(1, sizeof(sb_sim_scratch));
+}
 
-static void scratch_free(void *p) {
-    scratch *t = p;
+void sb_sim_scratch_free(sb_sim_scratch *t) {
+    if (!t) return;
     free(t->tried.e);
     free(t->tried.grid);
     free(t->ycache);
     free(t->xcache);
     free(t);
-}
-
-static void scratch_key_init(void) {
-    /* a thread's scratch goes when the thread ends (the main thread's at exit) */
-    if (pthread_key_create(&scratch_key, scratch_free) != 0) scratch_key = 0;
-}
-
-/* This thread's scratch, NULL when out of memory. */
-static scratch *scratch_get(void) {
-    pthread_once(&scratch_once, scratch_key_init);
-    scratch *t = pthread_getspecific(scratch_key);
-    if (t) return t;
-    t = calloc(1, sizeof *t);
-    if (t && pthread_setspecific(scratch_key, t) != 0) {
-        free(t);
-        t = NULL;
-    }
-    return t;
 }
 
 /* Zeroed caches of n entries in *c (capacity *have), grown as needed. */
@@ -859,8 +845,8 @@ static int64_t const_bytes(const sb_geom *G) {
     }
 }
 
-/* Schedules op i for hw with the thread's scratch t; with share, its tried
- * set holds op i's costed schedules of this memory configuration, or none. */
+/* Schedules op i for hw with scratch t; with share, its tried set holds op
+ * i's costed schedules of this memory configuration, or none. */
 static int schedule_op(const sb_sim_hw *hw, const sb_graph *g, int i, scratch *t, int share, sb_sim_layer *out,
                        sb_error *err) {
     const sb_op *op = &g->ops[i];
@@ -1032,8 +1018,9 @@ static int same_memory(const sb_sim_hw *a, const sb_sim_hw *b) {
            a->double_buffer == b->double_buffer && a->only_order == b->only_order;
 }
 
-int sb_sim_analyze_group(const sb_sim_hw *hw, int n, const sb_graph *g, sb_sim_report *rep, int *rc, sb_error *err) {
-    scratch *t = scratch_get();
+int sb_sim_analyze_group(const sb_sim_hw *hw, int n, const sb_graph *g, sb_sim_scratch *own, sb_sim_report *rep,
+                         int *rc, sb_error *err) {
+    scratch *t = own ? own : sb_sim_scratch_new();
     int k, i;
     for (k = 0; k < n; k++) {
         memset(&rep[k], 0, sizeof rep[k]);
@@ -1055,12 +1042,13 @@ int sb_sim_analyze_group(const sb_sim_hw *hw, int n, const sb_graph *g, sb_sim_r
         if (rc[k] == 0) sum_layers(&hw[k], g, &rep[k]);
         else sb_sim_report_free(&rep[k]);
     }
+    if (!own) sb_sim_scratch_free(t);
     return 0;
 }
 
 int sb_sim_analyze(const sb_sim_hw *hw, const sb_graph *g, sb_sim_report *rep, sb_error *err) {
     int rc;
-    sb_sim_analyze_group(hw, 1, g, rep, &rc, err);
+    sb_sim_analyze_group(hw, 1, g, NULL, rep, &rc, err);
     return rc;
 }
 

@@ -53,9 +53,35 @@ static int same_memory(const sb_sweep_point *a, const sb_sweep_point *b) {
            a->word_bits == b->word_bits && a->ports == b->ports && a->rf_bytes == b->rf_bytes;
 }
 
+/* The scheduler's buffers, one per worker thread at most: a work item
+ * takes one and gives it back (allocating them per item or per op costs
+ * page faults and system time). */
+typedef struct scratch_pool {
+    uv_mutex_t lock;
+    sb_sim_scratch **idle;
+    size_t n;
+} scratch_pool;
+
+static sb_sim_scratch *scratch_take(scratch_pool *p) {
+    sb_sim_scratch *t = NULL;
+    uv_mutex_lock(&p->lock);
+    if (p->n) t = p->idle[--p->n];
+    uv_mutex_unlock(&p->lock);
+    return t ? t : sb_sim_scratch_new(); /* NULL: the analysis allocates its own */
+}
+
+/* The pool has room for every scratch (one per work item at most). */
+static void scratch_give(scratch_pool *p, sb_sim_scratch *t) {
+    if (!t) return;
+    uv_mutex_lock(&p->lock);
+    p->idle[p->n++] = t;
+    uv_mutex_unlock(&p->lock);
+}
+
 typedef struct chunk {
     uv_work_t req;
     sb_sweep *s;
+    scratch_pool *pool;
     size_t lo, hi;
     size_t n_scheduled;
 } chunk;
@@ -105,7 +131,11 @@ static void work_cb(uv_work_t *req) {
     }
     for (k = c->lo; k < c->hi; k++)
         if (point_hw(c->s, &c->s->pts[k], &hw[m])) at[m++] = k;
-    if (m) sb_sim_analyze_group(hw, (int)m, c->s->graphs[c->s->pts[c->lo].model], rep, rc, err);
+    if (m) {
+        sb_sim_scratch *t = scratch_take(c->pool);
+        sb_sim_analyze_group(hw, (int)m, c->s->graphs[c->s->pts[c->lo].model], t, rep, rc, err);
+        scratch_give(c->pool, t);
+    }
     c->n_scheduled += m;
     for (k = 0; k < m; k++) {
         sb_sweep_point *p = &c->s->pts[at[k]];
@@ -124,35 +154,55 @@ static void after_cb(uv_work_t *req, int status) {
     (void)req, (void)status; /* points carry their own results */
 }
 
-int sb_sweep_run(sb_sweep *s, sb_error *err) {
-    uv_loop_t loop;
-    chunk *chunks;
-    size_t n_chunks = 0, i, j;
-    uint64_t t0;
-    int rc = 0;
-    chunks = calloc(s->n_pts ? s->n_pts : 1, sizeof *chunks);
-    if (!chunks) return sb_error_set(err, SB_ENOMEM, "sweep: out of memory for %zu work items", s->n_pts);
+/* One work item per run of points of one memory configuration. */
+static size_t make_chunks(sb_sweep *s, scratch_pool *pool, chunk *chunks) {
+    size_t n = 0, i, j;
     for (i = 0; i < s->n_pts; i = j) {
         for (j = i + 1; j < s->n_pts && same_memory(&s->pts[i], &s->pts[j]); j++) {}
-        chunks[n_chunks].s = s;
-        chunks[n_chunks].lo = i;
-        chunks[n_chunks].hi = j;
-        chunks[n_chunks].req.data = &chunks[n_chunks];
-        n_chunks++;
+        chunks[n].s = s;
+        chunks[n].pool = pool;
+        chunks[n].lo = i;
+        chunks[n].hi = j;
+        chunks[n].req.data = &chunks[n];
+        n++;
     }
-    if ((rc = uv_loop_init(&loop)) != 0) {
-        free(chunks);
-        return sb_error_set(err, SB_EIO, "sweep: uv_loop_init: %s", uv_strerror(rc));
-    }
+    return n;
+}
+
+static int run_chunks(sb_sweep *s, chunk *chunks, size_t n_chunks, sb_error *err) {
+    uv_loop_t loop;
+    uint64_t t0;
+    size_t i;
+    int rc;
+    if ((rc = uv_loop_init(&loop)) != 0) return sb_error_set(err, SB_EIO, "sweep: uv_loop_init: %s", uv_strerror(rc));
     t0 = sb_now_ns();
     for (i = 0; i < n_chunks && rc == 0; i++) rc = uv_queue_work(&loop, &chunks[i].req, work_cb, after_cb);
     uv_run(&loop, UV_RUN_DEFAULT); /* what was queued finishes either way */
     s->wall_s = (double)(sb_now_ns() - t0) * 1e-9;
     uv_loop_close(&loop);
-    for (i = 0, s->n_scheduled = 0; i < n_chunks; i++) s->n_scheduled += chunks[i].n_scheduled;
-    free(chunks);
     if (rc != 0) return sb_error_set(err, SB_EIO, "sweep: uv_queue_work: %s", uv_strerror(rc));
     return 0;
+}
+
+int sb_sweep_run(sb_sweep *s, sb_error *err) {
+    scratch_pool pool = {0};
+    size_t n_chunks, i, cap = s->n_pts ? s->n_pts : 1;
+    chunk *chunks = calloc(cap, sizeof *chunks);
+    int rc;
+    pool.idle = calloc(cap, sizeof *pool.idle);
+    if (!chunks || !pool.idle || uv_mutex_init(&pool.lock) != 0) {
+        free(chunks);
+        free(pool.idle);
+        return sb_error_set(err, SB_ENOMEM, "sweep: out of memory for %zu work items", s->n_pts);
+    }
+    n_chunks = make_chunks(s, &pool, chunks);
+    rc = run_chunks(s, chunks, n_chunks, err);
+    for (i = 0, s->n_scheduled = 0; i < n_chunks; i++) s->n_scheduled += chunks[i].n_scheduled;
+    for (i = 0; i < pool.n; i++) sb_sim_scratch_free(pool.idle[i]);
+    uv_mutex_destroy(&pool.lock);
+    free(pool.idle);
+    free(chunks);
+    return rc;
 }
 
 long sb_sweep_mark(sb_sweep *s, double latency_budget_ms, double energy_budget_mj) {

@@ -179,11 +179,13 @@ static void test_sweep_catalogue(void **state) {
                         "grep -q '\"lpddr4-3200-x16 + lpddr4-3200-x16\"' '%s/cat/sweep.csv' && "
                         "grep -q '\"qspi-nor-flash + hyperram-s27ks0641\"' '%s/cat/sweep.csv'", tmp, tmp, tmp), 0);
     assert_int_equal(sh("mkdir -p '%s/noparts' && '%s' sweep --model '%s' --capacity 64k --extmem '%s/noparts' "
-                        "--output-dir '%s/catbad' --no-charts -q 2>'%s/err.txt'", tmp, SB_PROGRAM, TINY, tmp, tmp, tmp), 3);
+                        "--preset '%s/backends/sram/sram256.toml' --output-dir '%s/catbad' --no-charts -q 2>'%s/err.txt'",
+                        tmp, SB_PROGRAM, TINY, tmp, SB_SRC_ROOT, tmp, tmp), 3);
     assert_int_equal(sh("grep -qF 'noparts: no *.toml in this folder' '%s/err.txt'", tmp), 0);
     assert_int_equal(sh("printf '[sram]\nword_bits = 16\n' > '%s/noparts/x.toml' && '%s' sweep --model '%s' "
-                        "--capacity 64k --extmem '%s/noparts' --output-dir '%s/catbad' --no-charts -q 2>'%s/err.txt'",
-                        tmp, SB_PROGRAM, TINY, tmp, tmp, tmp), 3);
+                        "--capacity 64k --extmem '%s/noparts' --preset '%s/backends/sram/sram256.toml' "
+                        "--output-dir '%s/catbad' --no-charts -q 2>'%s/err.txt'",
+                        tmp, SB_PROGRAM, TINY, tmp, SB_SRC_ROOT, tmp, tmp), 3);
     assert_int_equal(sh("grep -qF 'x.toml: no [flash] or [psram] table' '%s/err.txt'", tmp), 0);
 }
 
