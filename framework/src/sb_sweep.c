@@ -114,6 +114,20 @@ static int point_hw(const sb_sweep *s, sb_sweep_point *p, sb_sim_hw *hw) {
     return 1;
 }
 
+/* The reports of the m analysed points into the points at[0..m). */
+static void store_results(sb_sweep *s, const size_t *at, size_t m, sb_sim_report *rep, const int *rc,
+                          const sb_error *err) {
+    for (size_t k = 0; k < m; k++) {
+        sb_sweep_point *p = &s->pts[at[k]];
+        if (rc[k] < 0) {
+            set_error(p, rc[k], err[k].msg);
+            continue;
+        }
+        set_result(p, &rep[k]);
+        sb_sim_report_free(&rep[k]);
+    }
+}
+
 /* The points of one work item, each scheduled for its own hardware: the
  * figures are those of sb_sim_analyze on sb_sweep_hw(p), value for value
  * (sb_sim_analyze_group shares only the counting of tried schedules). */
@@ -125,29 +139,26 @@ static void work_cb(uv_work_t *req) {
     sb_error *err = calloc(n, sizeof *err);
     size_t *at = calloc(n, sizeof *at);
     int *rc = calloc(n, sizeof *rc);
-    if (!hw || !rep || !err || !at || !rc) {
-        for (k = c->lo; k < c->hi; k++) set_error(&c->s->pts[k], SB_ENOMEM, "sweep: out of memory");
-        goto out;
+    for (k = c->lo; k < c->hi; k++) {
+        if (hw && rep && err && at && rc) {
+            if (point_hw(c->s, &c->s->pts[k], &hw[m])) at[m++] = k;
+            continue;
+        }
+        free(c->s->pts[k].error);
+        set_error(&c->s->pts[k], SB_ENOMEM, "sweep: out of memory");
     }
-    for (k = c->lo; k < c->hi; k++)
-        if (point_hw(c->s, &c->s->pts[k], &hw[m])) at[m++] = k;
     if (m) {
         sb_sim_scratch *t = scratch_take(c->pool);
         sb_sim_analyze_group(hw, (int)m, c->s->graphs[c->s->pts[c->lo].model], t, rep, rc, err);
         scratch_give(c->pool, t);
+        store_results(c->s, at, m, rep, rc, err);
     }
     c->n_scheduled += m;
-    for (k = 0; k < m; k++) {
-        sb_sweep_point *p = &c->s->pts[at[k]];
-        if (rc[k] < 0) {
-            set_error(p, rc[k], err[k].msg);
-            continue;
-        }
-        set_result(p, &rep[k]);
-        sb_sim_report_free(&rep[k]);
-    }
-out:
-    free(hw), free(rep), free(err), free(at), free(rc);
+    free(hw);
+    free(rep);
+    free(err);
+    free(at);
+    free(rc);
 }
 
 static void after_cb(uv_work_t *req, int status) {
