@@ -732,15 +732,42 @@ static void grid_phase(space *sp, int (*fit)[ND], best *b, starts *loc) {
     }
 }
 
+/* The energy a schedule costs whatever its time: cost_of's first five
+ * terms, summed in its order. Leakage, idle clock and the objective's
+ * latency term only add non-negative amounts in floating point, so an
+ * energy objective is never below it. */
+static double fixed_energy(const sb_sim_hw *hw, const cost_terms *c) {
+    double e_sram = c->rd * hw->read_pj + c->wr * hw->write_pj;
+    double e_ext = c->fl_bytes * hw->flash.read_pj_per_byte + c->ps_rd * hw->psram.read_pj_per_byte +
+                   c->ps_wr * hw->psram.write_pj_per_byte;
+    double e_mac = c->macs_ops * hw->mac_pj;
+    double e_rq = c->requants * hw->requant_pj;
+    double e_reg = c->reg_reads * hw->rf_read_pj;
+    return e_sram + e_ext + e_mac + e_rq + e_reg;
+}
+
+/* The grid phase again, from the recording: the same points in the same
+ * order, so the same starts and best for these costs. With an energy
+ * objective and the starts full, a point whose fixed energy is already no
+ * better than the worst start can change neither (keep_start and the best
+ * need a strictly smaller objective), and is not costed. */
+static void replay_grid(const space *sp, const tried_set *ts, best *b, starts *loc) {
+    const sb_sim_hw *hw = sp->hw;
+    int prune = hw->objective == SB_SIM_OBJ_ENERGY && hw->leakage_uw >= 0 && hw->idle_clock_pj >= 0;
+    for (size_t i = 0; i < ts->grid_n; i++) {
+        const grid_point *g = &ts->grid[i];
+        if (prune && loc->n == SB_STARTS_MAX && fixed_energy(hw, &g->t) >= loc->o[SB_STARTS_MAX - 1]) continue;
+        keep_start(loc, g->ix, eval_terms(sp, &g->s, &g->t, b));
+    }
+}
+
 static void search(space *sp, int (*fit)[ND], best *b) {
     starts loc;
     int ix[ND];
     tried_set *ts = sp->tried;
     loc.n = 0;
     if (ts && ts->grid_state == 2) {
-        /* the same points in the same order: the same starts for these costs */
-        for (size_t i = 0; i < ts->grid_n; i++)
-            keep_start(&loc, ts->grid[i].ix, eval_terms(sp, &ts->grid[i].s, &ts->grid[i].t, b));
+        replay_grid(sp, ts, b, &loc);
     } else {
         if (ts && ts->grid_state == 0) ts->grid_state = 1;
         grid_phase(sp, fit, b, &loc);
