@@ -285,26 +285,51 @@ static double bw_ns(const sb_sim_extmem *m, double bytes, double bursts) {
 
 static int64_t sum4(const int64_t *a) { return a[0] + a[1] + a[2] + a[3]; }
 
-void sb_sim_layer_cost(const sb_sim_hw *hw, sb_sim_layer *L) {
-    const sb_sim_counts *c = &L->c;
-    double P = hw->period_ns;
-    double rd = (double)sum4(c->sram_rd_words), wr = (double)sum4(c->sram_wr_words);
-    double rdc = rd - (double)c->dma_sram_rd_words, wrc = wr - (double)c->dma_sram_wr_words;
+/* What the timing and energy of a layer take from its counts: the
+ * scheduler keeps these per tried schedule (112 B, not the 248 B counts). */
+typedef struct cost_terms {
+    double rd, wr, rdc, wrc;           /* SRAM words: all, and the datapath's */
+    double work;                       /* MACs + element ops + requantisations */
+    double fl_bytes, ps_rd, ps_wr, fl_bursts, ps_bursts;
+    double macs_ops, requants, reg_reads, steps;
+} cost_terms;
+
+static void terms_of(const sb_sim_counts *c, cost_terms *t) {
+    t->rd = (double)sum4(c->sram_rd_words);
+    t->wr = (double)sum4(c->sram_wr_words);
+    t->rdc = t->rd - (double)c->dma_sram_rd_words;
+    t->wrc = t->wr - (double)c->dma_sram_wr_words;
     /* a requantisation takes an op slot of the datapath, like an element op */
-    double compute = ceil((double)(c->macs + c->ops + c->requants) / (double)hw->macs_per_cycle);
-    double port_all = port_cycles(hw, rd, wr), port_c = port_cycles(hw, rdc, wrc);
-    double fl_bytes = (double)(c->ext_rd_bytes[SB_SIM_W] + c->ext_wr_bytes[SB_SIM_W]);
-    double ps_rd = (double)(sum4(c->ext_rd_bytes) - c->ext_rd_bytes[SB_SIM_W]);
-    double ps_wr = (double)(sum4(c->ext_wr_bytes) - c->ext_wr_bytes[SB_SIM_W]);
-    double ext = bw_ns(&hw->flash, fl_bytes, (double)c->ext_bursts[SB_SIM_W]) +
-                 bw_ns(&hw->psram, ps_rd + ps_wr, (double)(sum4(c->ext_bursts) - c->ext_bursts[SB_SIM_W]));
+    t->work = (double)(c->macs + c->ops + c->requants);
+    t->fl_bytes = (double)(c->ext_rd_bytes[SB_SIM_W] + c->ext_wr_bytes[SB_SIM_W]);
+    t->ps_rd = (double)(sum4(c->ext_rd_bytes) - c->ext_rd_bytes[SB_SIM_W]);
+    t->ps_wr = (double)(sum4(c->ext_wr_bytes) - c->ext_wr_bytes[SB_SIM_W]);
+    t->fl_bursts = (double)c->ext_bursts[SB_SIM_W];
+    t->ps_bursts = (double)(sum4(c->ext_bursts) - c->ext_bursts[SB_SIM_W]);
+    t->macs_ops = (double)(c->macs + c->ops);
+    t->requants = (double)c->requants;
+    t->reg_reads = (double)c->reg_reads;
+    t->steps = (double)c->steps;
+}
+
+/* Always inlined: the search's inner loop reads only the latency and the
+ * energy, and the compiler drops the other figures (~8% of a sweep's CPU;
+ * the same expressions, so the same values as sb_sim_layer_cost's). */
+static inline __attribute__((always_inline)) void cost_of(const sb_sim_hw *hw, const cost_terms *c, int db,
+                                                          sb_sim_layer *L) {
+    double P = hw->period_ns;
+    double rd = c->rd, wr = c->wr;
+    double compute = ceil(c->work / (double)hw->macs_per_cycle);
+    double port_all = port_cycles(hw, rd, wr), port_c = port_cycles(hw, c->rdc, c->wrc);
+    double fl_bytes = c->fl_bytes, ps_rd = c->ps_rd, ps_wr = c->ps_wr;
+    double ext = bw_ns(&hw->flash, fl_bytes, c->fl_bursts) + bw_ns(&hw->psram, ps_rd + ps_wr, c->ps_bursts);
     double onchip = compute > port_c ? compute : port_c, t;
-    if (L->s.db) {
+    if (db) {
         /* DMA overlaps compute except for the first tile's fill */
         t = ext;
         if (port_all * P > t) t = port_all * P;
         if (compute * P > t) t = compute * P;
-        t += c->steps > 0 ? ext / (double)c->steps : 0;
+        t += c->steps > 0 ? ext / c->steps : 0;
     } else {
         t = ext + onchip * P;
         if (port_all * P > t) t = port_all * P;
@@ -320,13 +345,19 @@ void sb_sim_layer_cost(const sb_sim_hw *hw, sb_sim_layer *L) {
     L->e_sram_pj = rd * hw->read_pj + wr * hw->write_pj;
     L->e_ext_pj = fl_bytes * hw->flash.read_pj_per_byte + ps_rd * hw->psram.read_pj_per_byte +
                   ps_wr * hw->psram.write_pj_per_byte;
-    L->e_mac_pj = (double)(c->macs + c->ops) * hw->mac_pj;
-    L->e_rq_pj = (double)c->requants * hw->requant_pj;
-    L->e_reg_pj = (double)c->reg_reads * hw->rf_read_pj;
+    L->e_mac_pj = c->macs_ops * hw->mac_pj;
+    L->e_rq_pj = c->requants * hw->requant_pj;
+    L->e_reg_pj = c->reg_reads * hw->rf_read_pj;
     L->e_leak_pj = hw->leakage_uw * t * 1e-3; /* uW x ns = 1e-3 pJ */
     double idle = t / P - port_all;
     L->e_idle_pj = (idle > 0 ? idle : 0) * hw->idle_clock_pj;
     L->energy_pj = L->e_sram_pj + L->e_ext_pj + L->e_mac_pj + L->e_rq_pj + L->e_reg_pj + L->e_leak_pj + L->e_idle_pj;
+}
+
+void sb_sim_layer_cost(const sb_sim_hw *hw, sb_sim_layer *L) {
+    cost_terms t;
+    terms_of(&L->c, &t);
+    cost_of(hw, &t, L->s.db, L);
 }
 
 int sb_sim_counts_equal(const sb_sim_counts *a, const sb_sim_counts *b) {
@@ -372,7 +403,8 @@ static double objective(const sb_sim_hw *hw, const sb_sim_layer *L) {
     }
 }
 
-typedef struct best { sb_sim_layer L; double obj; int found; } best;
+/* The best schedule seen: its counts and figures are made once, at the end. */
+typedef struct best { sb_sim_sched s; double obj; int found; } best;
 
 /* The search space of one op: up to 5 dimensions, each a list of values.
  * Window ops: tc, tk, th, tw, (double buffer x loop order); elementwise:
@@ -389,7 +421,83 @@ typedef struct space {
      * neighbours of the last: remember objectives by index vector */
     uint64_t memo_key[SB_MEMO];
     double memo_obj[SB_MEMO];
+    struct tried_set *tried; /* may be NULL */
 } space;
+
+/* The schedules one op's search has costed, by index vector: what their
+ * cost takes from their counts. That does not depend on the MACs per
+ * cycle, clock, ports or per-event costs, so the hardware of one memory
+ * configuration (sb_sim_analyze_group) shares it: the tile search of the
+ * second and later descriptions re-costs instead of re-counting. (Whether
+ * a schedule fits is cheaper to recompute than to look up.) */
+typedef struct tried {
+    uint64_t key;           /* ix_key() */
+    uint32_t gen;           /* the entry is valid in this generation of the set */
+    cost_terms t;
+} tried;
+
+/* A point of the grid phase of search(), in the order it was evaluated. */
+typedef struct grid_point {
+    int ix[ND];
+    sb_sim_sched s;
+    cost_terms t;
+} grid_point;
+
+typedef struct tried_set {
+    tried *e;
+    size_t cap, n;          /* cap: a power of two, or 0 */
+    uint32_t gen;           /* one per op: bumping it empties the set */
+    /* The grid phase visits the same fitting points whatever the costs:
+     * the first description records them, the others replay the list. */
+    grid_point *grid;
+    size_t grid_n, grid_cap;
+    int grid_state;         /* 0 none, 1 recording, 2 complete, -1 lost (memory) */
+} tried_set;
+
+static uint64_t ix_key(const int *ix) {
+    uint64_t key = 1; /* never 0 */
+    for (int d = 0; d < ND; d++) key = key * (SB_NCAND + 1) + (uint64_t)ix[d];
+    return key;
+}
+
+static void tried_reset(tried_set *ts) {
+    ts->n = 0;
+    ts->grid_n = 0;
+    ts->grid_state = 0;
+    if (++ts->gen == 0) { /* wrapped: forget every generation */
+        if (ts->e) memset(ts->e, 0, ts->cap * sizeof *ts->e);
+        ts->gen = 1;
+    }
+}
+
+static tried *tried_probe(tried *e, size_t cap, uint32_t gen, uint64_t key) {
+    /* Fibonacci hashing: the product's top bits */
+    int lg = 0;
+    while (((size_t)1 << lg) < cap) lg++;
+    size_t i = (size_t)((key * 0x9E3779B97F4A7C15ull) >> (64 - lg));
+    while (e[i].gen == gen && e[i].key != key) i = (i + 1) & (cap - 1);
+    return &e[i];
+}
+
+/* Doubles the table (half full at most); 0, or -1 out of memory. */
+static int tried_grow(tried_set *ts) {
+    size_t cap = ts->cap ? 2 * ts->cap : 4096;
+    tried *e = calloc(cap, sizeof *e);
+    if (!e) return -1;
+    for (size_t i = 0; i < ts->cap; i++)
+        if (ts->e[i].gen == ts->gen) *tried_probe(e, cap, ts->gen, ts->e[i].key) = ts->e[i];
+    free(ts->e);
+    ts->e = e;
+    ts->cap = cap;
+    return 0;
+}
+
+/* The entry of key: valid (gen current) when tried before, else a free
+ * slot for it; NULL when out of memory. */
+static tried *tried_slot(tried_set *ts, uint64_t key) {
+    if (2 * (ts->n + 1) > ts->cap && tried_grow(ts) < 0) return NULL;
+    return tried_probe(ts->e, ts->cap, ts->gen, key);
+}
 
 /* The schedule at index vector ix; 0 when it does not fit. */
 static int build(const space *sp, const int *ix, sb_sim_sched *s) {
@@ -417,27 +525,69 @@ static int build(const space *sp, const int *ix, sb_sim_sched *s) {
     return s->sram_bytes <= sp->hw->capacity_bytes;
 }
 
-/* Objective of a schedule that fits; keeps the best seen in b. */
-static double eval_sched(const space *sp, const sb_sim_sched *s, best *b) {
+/* Objective of schedule s with cost terms t; keeps the best seen in b.
+ * (The search's inner loop: cost_of fills every figure it reads, so L
+ * needs no clearing.) */
+static double eval_terms(const space *sp, const sb_sim_sched *s, const cost_terms *t, best *b) {
     sb_sim_layer L;
-    memset(&L, 0, sizeof L);
-    L.s = *s;
-    sb_analyze_op(sp->G, &L.s, &L.c);
-    sb_sim_layer_cost(sp->hw, &L);
+    cost_of(sp->hw, t, s->db, &L);
     double o = objective(sp->hw, &L);
-    if (!b->found || o < b->obj) { b->L = L; b->obj = o; b->found = 1; }
+    if (!b->found || o < b->obj) {
+        b->s = *s;
+        b->obj = o;
+        b->found = 1;
+    }
     return o;
+}
+
+/* Appends a grid point to the recording (none when it lacks memory). */
+static void grid_record(tried_set *ts, const int *ix, const sb_sim_sched *s, const cost_terms *t) {
+    if (ts->grid_n == ts->grid_cap) {
+        size_t cap = ts->grid_cap ? 2 * ts->grid_cap : 1024;
+        grid_point *g = realloc(ts->grid, cap * sizeof *g);
+        if (!g) {
+            ts->grid_state = -1;
+            return;
+        }
+        ts->grid = g;
+        ts->grid_cap = cap;
+    }
+    grid_point *g = &ts->grid[ts->grid_n++];
+    memcpy(g->ix, ix, sizeof g->ix);
+    g->s = *s;
+    g->t = *t;
+}
+
+/* Objective of the schedule s at ix, which fits (eval_terms). */
+static double eval_sched(const space *sp, const int *ix, const sb_sim_sched *s, best *b) {
+    cost_terms t;
+    uint64_t key = ix_key(ix);
+    tried *e = sp->tried ? tried_slot(sp->tried, key) : NULL;
+    if (e && e->gen == sp->tried->gen) {
+        t = e->t;
+    } else {
+        sb_sim_counts c;
+        sb_analyze_op(sp->G, s, &c);
+        terms_of(&c, &t);
+        if (e) {
+            e->key = key;
+            e->gen = sp->tried->gen;
+            e->t = t;
+            sp->tried->n++;
+        }
+    }
+    if (sp->tried && sp->tried->grid_state == 1) grid_record(sp->tried, ix, s, &t);
+    return eval_terms(sp, s, &t, b);
 }
 /* Objective of the schedule at ix, INFINITY when it does not fit. */
 static double eval(const space *sp, const int *ix, best *b) {
     sb_sim_sched s;
-    return build(sp, ix, &s) ? eval_sched(sp, &s, b) : INFINITY;
+    return build(sp, ix, &s) ? eval_sched(sp, ix, &s, b) : INFINITY;
 }
 
 /* eval() through the memo (key 0 = empty slot). */
 static double eval_memo(space *sp, const int *ix, best *b) {
-    uint64_t key = 1;
-    for (int d = 0; d < ND; d++) key = key * (SB_NCAND + 1) + (uint64_t)ix[d];
+    uint64_t key = ix_key(ix);
     uint64_t h = key * 0x9E3779B97F4A7C15ull;
     for (int probe = 0; probe < 8; probe++) {
         size_t i = (size_t)((h >> 40) + (uint64_t)probe) & (SB_MEMO - 1);
@@ -555,7 +705,7 @@ static int64_t grid_walk(const space *sp, const grid *gr, int64_t limit, int (*f
             for (int d = 0; d < ND; d++) ix[d] = gr->ix[d][gi[d]];
             if (!build(sp, ix, &s)) break;
             any = 1;
-            if (!fit) { keep_start(st, ix, eval_sched(sp, &s, b)); continue; }
+            if (!fit) { keep_start(st, ix, eval_sched(sp, ix, &s, b)); continue; }
             if (n == limit) return n + 1;
             memcpy(fit[n++], ix, sizeof ix);
         }
@@ -570,32 +720,115 @@ static int64_t grid_walk(const space *sp, const grid *gr, int64_t limit, int (*f
  * best SB_STARTS_MAX are refined by descent over every candidate. The work
  * is bounded at any capacity; an exhaustive search is not (tens of millions
  * of points per layer at 512 kB). */
-static void search(space *sp, best *b) {
+/* The grid phase: the starts and the best of the fitting points of the
+ * finest grid with at most SB_GRID_MAX of them. */
+static void grid_phase(space *sp, int (*fit)[ND], best *b, starts *loc) {
     grid gr;
-    starts loc;
-    int ix[ND];
     /* the limit is per 4 buffering x order choices, so that a third loop
      * order does not coarsen the grid of the other two */
     int64_t lim = (int64_t)SB_GRID_MAX * (sp->n[D_X] > 4 ? sp->n[D_X] : 4) / 4;
-    int (*fit)[ND] = malloc(sizeof *fit * (size_t)lim);
-    loc.n = 0;
     for (int level = 0; level < SB_LEVELS; level++) {
         grid_of(sp, level, &gr);
-        int64_t n = fit && level < SB_LEVELS - 1 ? grid_walk(sp, &gr, lim, fit, b, &loc) : -1;
-        if (n < 0) { grid_walk(sp, &gr, 0, NULL, b, &loc); break; }
+        int64_t n = fit && level < SB_LEVELS - 1 ? grid_walk(sp, &gr, lim, fit, b, loc) : -1;
+        if (n < 0) { grid_walk(sp, &gr, 0, NULL, b, loc); break; }
         if (n <= lim) {
             sb_sim_sched s;
             for (int64_t i = 0; i < n; i++)
-                if (build(sp, fit[i], &s)) keep_start(&loc, fit[i], eval_sched(sp, &s, b));
+                if (build(sp, fit[i], &s)) keep_start(loc, fit[i], eval_sched(sp, fit[i], &s, b));
             break;
         }
     }
-    free(fit);
+}
+
+/* The energy a schedule costs whatever its time: cost_of's first five
+ * terms, summed in its order. Leakage, idle clock and the objective's
+ * latency term only add non-negative amounts in floating point, so an
+ * energy objective is never below it. */
+static double fixed_energy(const sb_sim_hw *hw, const cost_terms *c) {
+    double e_sram = c->rd * hw->read_pj + c->wr * hw->write_pj;
+    double e_ext = c->fl_bytes * hw->flash.read_pj_per_byte + c->ps_rd * hw->psram.read_pj_per_byte +
+                   c->ps_wr * hw->psram.write_pj_per_byte;
+    double e_mac = c->macs_ops * hw->mac_pj;
+    double e_rq = c->requants * hw->requant_pj;
+    double e_reg = c->reg_reads * hw->rf_read_pj;
+    return e_sram + e_ext + e_mac + e_rq + e_reg;
+}
+
+/* The grid phase again, from the recording: the same points in the same
+ * order, so the same starts and best for these costs. With an energy
+ * objective and the starts full, a point whose fixed energy is already no
+ * better than the worst start can change neither (keep_start and the best
+ * need a strictly smaller objective), and is not costed. */
+static void replay_grid(const space *sp, const tried_set *ts, best *b, starts *loc) {
+    const sb_sim_hw *hw = sp->hw;
+    int prune = hw->objective == SB_SIM_OBJ_ENERGY && hw->leakage_uw >= 0 && hw->idle_clock_pj >= 0;
+    for (size_t i = 0; i < ts->grid_n; i++) {
+        const grid_point *g = &ts->grid[i];
+        if (prune && loc->n == SB_STARTS_MAX && fixed_energy(hw, &g->t) >= loc->o[SB_STARTS_MAX - 1]) continue;
+        keep_start(loc, g->ix, eval_terms(sp, &g->s, &g->t, b));
+    }
+}
+
+static void search(space *sp, int (*fit)[ND], best *b) {
+    starts loc;
+    int ix[ND];
+    tried_set *ts = sp->tried;
+    loc.n = 0;
+    if (ts && ts->grid_state == 2) {
+        replay_grid(sp, ts, b, &loc);
+    } else {
+        if (ts && ts->grid_state == 0) ts->grid_state = 1;
+        grid_phase(sp, fit, b, &loc);
+        if (ts && ts->grid_state == 1) ts->grid_state = 2;
+    }
     if (loc.n == 0) { /* nothing on the grid fits: start from the smallest tile */
         for (int d = 0; d < ND; d++) ix[d] = 0;
         keep_start(&loc, ix, eval(sp, ix, b));
     }
     for (int i = 0; i < loc.n; i++) descend(sp, loc.ix[i], loc.o[i], b);
+}
+
+/* The scheduler's buffers, kept between ops and between analyses by the
+ * caller (sb_sim_scratch_new): the search space with its memo (~70 kB), the
+ * grid's fitting points (~120 kB), the row/column caches and the tried set.
+ * Allocated and freed per op, blocks this size went back to the kernel each
+ * time: an exact sweep of 448 EfficientNet-B0 points took 375,567 page
+ * faults and 1.1 s of system time (docs/views.md, sweep). Not thread-local
+ * storage: the library is linked into plugins that are unloaded, and a
+ * thread's destructor must not outlive its code. */
+#define SB_FIT_MAX ((int64_t)SB_GRID_MAX * 2 * SB_SIM_NORDER / 4) /* lim of search() */
+struct sb_sim_scratch {
+    space sp;
+    int fit[SB_FIT_MAX][ND];
+    sb_agg *ycache, *xcache;
+    int ny, nx;             /* entries the caches hold */
+    tried_set tried;        /* of the op being scheduled */
+};
+typedef sb_sim_scratch scratch;
+
+sb_sim_scratch *sb_sim_scratch_new(void) {
+    return calloc(1, sizeof(sb_sim_scratch));
+}
+
+void sb_sim_scratch_free(sb_sim_scratch *t) {
+    if (!t) return;
+    free(t->tried.e);
+    free(t->tried.grid);
+    free(t->ycache);
+    free(t->xcache);
+    free(t);
+}
+
+/* Zeroed caches of n entries in *c (capacity *have), grown as needed. */
+static sb_agg *agg_cache(sb_agg **c, int *have, int n) {
+    if (n > *have) {
+        sb_agg *p = realloc(*c, (size_t)n * sizeof *p);
+        if (!p) return NULL;
+        *c = p;
+        *have = n;
+    }
+    memset(*c, 0, (size_t)n * sizeof **c);
+    return *c;
 }
 
 /* Smallest SRAM bytes for any tile of this op: the 1-element tile. */
@@ -605,9 +838,10 @@ static int64_t min_bytes(const sb_geom *G) {
     return sb_sched_bytes(G, &s);
 }
 
-static void schedule_any(const sb_sim_hw *hw, const sb_geom *G, best *b) {
-    space *sp = calloc(1, sizeof *sp);
-    if (!sp) return; /* no schedule found: reported as such by the caller */
+static void schedule_any(const sb_sim_hw *hw, const sb_geom *G, scratch *t, int share, best *b) {
+    space *sp = &t->sp;
+    memset(sp, 0, sizeof *sp); /* the memo's empty slots are 0 */
+    sp->tried = share ? &t->tried : NULL;
     int window = G->kind == SB_SIM_K_CONV || G->kind == SB_SIM_K_DW || G->kind == SB_SIM_K_POOL;
     sp->hw = hw;
     sp->G = G;
@@ -638,8 +872,7 @@ static void schedule_any(const sb_sim_hw *hw, const sb_geom *G, best *b) {
         if (G->kind != SB_SIM_K_CONV && ord == SB_SIM_ORDER_PSUM_SPILL && hw->only_order != 1 + ord) continue;
         sp->v[D_X][sp->n[D_X]++] = x;
     }
-    search(sp, b);
-    free(sp);
+    search(sp, t->fit, b);
 }
 
 static int64_t const_bytes(const sb_geom *G) {
@@ -653,9 +886,11 @@ static int64_t const_bytes(const sb_geom *G) {
 
 /* The best schedule of op i with the first nf ops of `chain` in its output
  * stage and (pro) the broadcast mul before it on its input tiles (nf = 0,
- * pro = 0: alone). */
-static int schedule_op(const sb_sim_hw *hw, const sb_graph *g, int i, const int *chain, int nf, int pro,
-                       sb_sim_layer *out, sb_error *err) {
+ * pro = 0: alone), for hw with scratch t; with share, t's tried set holds
+ * op i's costed schedules of this memory configuration (unfused only: a
+ * fused variant has other counts), or none. */
+static int schedule_op(const sb_sim_hw *hw, const sb_graph *g, int i, const int *chain, int nf, int pro, scratch *t,
+                       int share, sb_sim_layer *out, sb_error *err) {
     const sb_op *op = &g->ops[i];
     sb_geom G;
     int rc = sb_geom_of(hw, g, op, &G, err);
@@ -666,15 +901,11 @@ static int schedule_op(const sb_sim_hw *hw, const sb_graph *g, int i, const int 
     memset(&b, 0, sizeof b);
     if (G.kind == SB_SIM_K_CONV || G.kind == SB_SIM_K_DW || G.kind == SB_SIM_K_POOL) {
         /* the row/column sums depend only on th / tw: compute each once */
-        G.ycache = calloc((size_t)G.OH + 1, sizeof *G.ycache);
-        G.xcache = calloc((size_t)G.OW + 1, sizeof *G.xcache);
-        if (!G.ycache || !G.xcache) {
-            free(G.ycache); free(G.xcache);
-            return sb_error_set(err, SB_ENOMEM, "layer '%s': out of memory", op->name);
-        }
+        G.ycache = agg_cache(&t->ycache, &t->ny, G.OH + 1);
+        G.xcache = agg_cache(&t->xcache, &t->nx, G.OW + 1);
+        if (!G.ycache || !G.xcache) return sb_error_set(err, SB_ENOMEM, "layer '%s': out of memory", op->name);
     }
-    schedule_any(hw, &G, &b);
-    free(G.ycache); free(G.xcache);
+    schedule_any(hw, &G, t, share, &b);
     if (!b.found) {
         if (sb_rf_group(hw, &G, 1, 1) < 1 && G.kind != SB_SIM_K_GAVG)
             return sb_error_set(err, SB_ECAPACITY, "layer '%s' (op %d): register file of %lld bytes cannot hold one channel's operands",
@@ -684,7 +915,11 @@ static int schedule_op(const sb_sim_hw *hw, const sb_graph *g, int i, const int 
                             "the smallest capacity that works is %lld bytes",
                             op->name, i, (long long)hw->capacity_bytes, (long long)hw->rf_bytes, (long long)min_bytes(&G));
     }
-    *out = b.L;
+    memset(out, 0, sizeof *out);
+    out->s = b.s;
+    /* the search kept no counts: the winner's, and its cost from them */
+    sb_analyze_op(&G, &out->s, &out->c);
+    sb_sim_layer_cost(hw, out);
     out->name = op->name;
     out->op_index = i;
     out->s.nfuse = nf;
@@ -711,7 +946,7 @@ static void mark_fused(sb_sim_layer *L, int op_index, int i) {
  * producer's objective plus those of the ops left alone (k = 0, p = 0: the
  * schedules of the first pass). A variant that does not fit is not a
  * candidate. */
-static int fuse_pass(const sb_sim_hw *hw, const sb_graph *g, sb_sim_layer *layers, sb_error *err) {
+static int fuse_pass(const sb_sim_hw *hw, const sb_graph *g, sb_sim_layer *layers, scratch *t, sb_error *err) {
     for (int i = 0; i < g->n_ops; i++) {
         int chain[SB_SIM_FUSE_MAX], n = sb_fuse_chain(hw, g, i, chain), m = sb_fuse_input(hw, g, i);
         int best_k = 0, best_p = 0;
@@ -724,7 +959,7 @@ static int fuse_pass(const sb_sim_hw *hw, const sb_graph *g, sb_sim_layer *layer
         best = objective(hw, &layers[i]) + rest[0] + pro_obj;
         for (int p = 0; p <= (m >= 0); p++)
             for (int k = !p; k <= n; k++) {
-                int rc = schedule_op(hw, g, i, chain, k, p, &cand, err);
+                int rc = schedule_op(hw, g, i, chain, k, p, t, 0, &cand, err);
                 if (rc == SB_ECAPACITY) continue;
                 if (rc) return rc;
                 double o = objective(hw, &cand) + rest[k] + (p ? 0 : pro_obj);
@@ -894,21 +1129,9 @@ void sb_sim_bounds_of(const sb_sim_hw *hw, const sb_graph *g, const sb_sim_repor
 
 /* ---------------------------------------------------------------- analyze */
 
-int sb_sim_analyze(const sb_sim_hw *hw, const sb_graph *g, sb_sim_report *rep, sb_error *err) {
-    memset(rep, 0, sizeof *rep);
-    rep->hw = *hw;
-    rep->layers = calloc((size_t)(g->n_ops > 0 ? g->n_ops : 1), sizeof *rep->layers);
-    if (!rep->layers) return sb_error_set(err, SB_ENOMEM, "sb_sim_analyze: out of memory");
-    rep->n_layers = g->n_ops;
-    for (int i = 0; i < g->n_ops; i++) {
-        int rc = schedule_op(hw, g, i, NULL, 0, 0, &rep->layers[i], err);
-        if (rc) { sb_sim_report_free(rep); return rc; }
-    }
-    if (hw->fusion == SB_SIM_FUSION_ELEMENTWISE) {
-        int rc = fuse_pass(hw, g, rep->layers, err);
-        if (rc) { sb_sim_report_free(rep); return rc; }
-    }
-    for (int i = 0; i < g->n_ops; i++) {
+/* Totals, peaks and bounds of a report whose layers are scheduled. */
+static void sum_layers(const sb_sim_hw *hw, const sb_graph *g, sb_sim_report *rep) {
+    for (int i = 0; i < rep->n_layers; i++) {
         sb_sim_layer *L = &rep->layers[i];
         for (int k = 0; k < SB_SIM_NCLASS; k++) {
             rep->total.ext_rd_bytes[k] += L->c.ext_rd_bytes[k];
@@ -938,7 +1161,51 @@ int sb_sim_analyze(const sb_sim_hw *hw, const sb_graph *g, sb_sim_report *rep, s
     for (int t = 0; t < g->n_tensors; t++)
         if (!g->tensors[t].data) rep->arena_bytes += tensor_bytes(g, t);
     sb_sim_bounds_of(hw, g, rep, &rep->bounds);
+}
+
+/* The memory configuration: what a schedule's fit and counts depend on
+ * (sb_geom_of, the tile regions, the register-file groups, the choices). */
+static int same_memory(const sb_sim_hw *a, const sb_sim_hw *b) {
+    return a->capacity_bytes == b->capacity_bytes && a->word_bits == b->word_bits && a->rf_bytes == b->rf_bytes &&
+           a->flash.burst_bytes == b->flash.burst_bytes && a->psram.burst_bytes == b->psram.burst_bytes &&
+           a->double_buffer == b->double_buffer && a->only_order == b->only_order && a->fusion == b->fusion;
+}
+
+int sb_sim_analyze_group(const sb_sim_hw *hw, int n, const sb_graph *g, sb_sim_scratch *own, sb_sim_report *rep,
+                         int *rc, sb_error *err) {
+    scratch *t = own ? own : sb_sim_scratch_new();
+    int k, i;
+    for (k = 0; k < n; k++) {
+        memset(&rep[k], 0, sizeof rep[k]);
+        rep[k].hw = hw[k];
+        rc[k] = 0;
+        if (!same_memory(&hw[k], &hw[0]))
+            rc[k] = sb_error_set(&err[k], SB_EINVAL, "sb_sim_analyze_group: description %d has another memory configuration than the first", k);
+        else if (!t || !(rep[k].layers = calloc((size_t)(g->n_ops > 0 ? g->n_ops : 1), sizeof *rep[k].layers)))
+            rc[k] = sb_error_set(&err[k], SB_ENOMEM, "sb_sim_analyze: out of memory");
+        rep[k].n_layers = g->n_ops;
+    }
+    /* op by op, so that each op's tried schedules serve all n */
+    for (i = 0; i < g->n_ops && t; i++) {
+        tried_reset(&t->tried);
+        for (k = 0; k < n; k++)
+            if (rc[k] == 0) rc[k] = schedule_op(&hw[k], g, i, NULL, 0, 0, t, n > 1, &rep[k].layers[i], &err[k]);
+    }
+    for (k = 0; k < n && t; k++)
+        if (rc[k] == 0 && hw[k].fusion == SB_SIM_FUSION_ELEMENTWISE)
+            rc[k] = fuse_pass(&hw[k], g, rep[k].layers, t, &err[k]);
+    for (k = 0; k < n; k++) {
+        if (rc[k] == 0) sum_layers(&hw[k], g, &rep[k]);
+        else sb_sim_report_free(&rep[k]);
+    }
+    if (!own) sb_sim_scratch_free(t);
     return 0;
+}
+
+int sb_sim_analyze(const sb_sim_hw *hw, const sb_graph *g, sb_sim_report *rep, sb_error *err) {
+    int rc;
+    sb_sim_analyze_group(hw, 1, g, NULL, rep, &rc, err);
+    return rc;
 }
 
 void sb_sim_report_free(sb_sim_report *rep) {

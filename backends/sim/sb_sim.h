@@ -189,6 +189,24 @@ typedef struct sb_sim_report {
  * closed forms. Fails with SB_ECAPACITY naming the layer and the smallest
  * capacity that would work. */
 int sb_sim_analyze(const sb_sim_hw *hw, const sb_graph *g, sb_sim_report *rep, sb_error *err);
+
+/* The scheduler's buffers (a few MB at most), reusable by one thread at a
+ * time across analyses: a sweep keeps one per worker. NULL: out of memory. */
+typedef struct sb_sim_scratch sb_sim_scratch;
+sb_sim_scratch *sb_sim_scratch_new(void);
+void sb_sim_scratch_free(sb_sim_scratch *scratch);
+
+/* sb_sim_analyze for n (>= 1) descriptions of one memory configuration
+ * (capacity, word width, register file, external burst sizes, buffering
+ * and loop-order options alike; MACs per cycle, clock, ports, per-event
+ * costs and objective free): rep[k], rc[k] and err[k] are exactly what
+ * sb_sim_analyze(&hw[k], ...) gives, value for value, but the search
+ * counts each tried tile schedule of an op once for all n (a sweep's MAC
+ * and clock axes). A description of another memory configuration than
+ * hw[0] gets SB_EINVAL. scratch may be NULL (the call allocates its own).
+ * Returns 0. */
+int sb_sim_analyze_group(const sb_sim_hw *hw, int n, const sb_graph *g, sb_sim_scratch *scratch, sb_sim_report *rep,
+                         int *rc, sb_error *err);
 void sb_sim_report_free(sb_sim_report *rep);
 
 /* Execute one image with the schedule of `rep`: input -> logits, through an

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,7 +24,7 @@
 
 #define MAX_AXIS 64
 #define MAX_MODELS 16
-#define MAX_EXTMEM 8
+#define MAX_EXTMEM 32
 
 typedef struct axis {
     double v[MAX_AXIS];
@@ -36,9 +37,10 @@ typedef struct sweep_args {
     int n_models;
     const char *extmem[MAX_EXTMEM];
     int n_extmem;
-    axis cap, word, ports, macs, clock;
+    axis cap, word, ports, rf, macs, clock;
+    /* a fusion axis (scheduler.fusion) would go here and in sb_sweep_point */
     double lat_budget_ms, energy_budget_mj;
-    int workers, charts, quiet, exact;
+    int workers, charts, quiet;
     sb_config cfg;     /* --config: owns the strings the axes point to   */
     int have_cfg;
     int cli_models, cli_extmem; /* a command-line list replaces the file's */
@@ -53,6 +55,7 @@ static const struct {
     {"--capacity", "capacity_bytes", "sram.capacity_bytes"},
     {"--word-bits", "word_bits", "sram.word_bits"},
     {"--ports", "ports", "sram.ports"},
+    {"--regfile-bytes", "regfile_bytes", "regfile.bytes"},
     {"--macs", "macs_per_cycle", "mac.macs_per_cycle"},
     {"--clock-mhz", "clock_mhz", "sram.clock_mhz"},
 };
@@ -108,6 +111,7 @@ static void default_axes(sweep_args *a) {
     for (i = 8; i <= 19; i++) a->cap.v[a->cap.n++] = (double)(1 << i); /* 256 B ... 512 kB */
     a->word = (axis){{8, 16, 32, 64}, 4};
     a->ports = (axis){{1, 2}, 2};
+    a->rf.n = 0; /* the preset's, filled in once it is read */
     a->macs = (axis){{1, 2, 4, 8, 16, 32, 64}, 7};
     a->clock = (axis){{25, 50, 100, 145}, 4}; /* 145: the presets' macro's fastest (6.875 ns) */
 }
@@ -151,12 +155,12 @@ static int apply_config(const char *path, sweep_args *a) {
     for (i = 0; i < sw->n_extmem; i++) a->extmem[a->n_extmem++] = sw->extmem[i];
     if (axis_from_cfg("capacity_bytes", &sw->capacity_bytes, &a->cap) < 0 ||
         axis_from_cfg("word_bits", &sw->word_bits, &a->word) < 0 || axis_from_cfg("ports", &sw->ports, &a->ports) < 0 ||
+        axis_from_cfg("regfile_bytes", &sw->regfile_bytes, &a->rf) < 0 ||
         axis_from_cfg("macs_per_cycle", &sw->macs_per_cycle, &a->macs) < 0 ||
         axis_from_cfg("clock_mhz", &sw->clock_mhz, &a->clock) < 0)
         return -1;
     if (!isnan(sw->latency_budget_ms)) a->lat_budget_ms = sw->latency_budget_ms;
     if (!isnan(sw->energy_budget_mj)) a->energy_budget_mj = sw->energy_budget_mj;
-    if (sw->exact >= 0) a->exact = sw->exact;
     return 0;
 }
 
@@ -181,7 +185,6 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
         int bad = 0;
         if (!strcmp(o, "--no-charts")) { a->charts = 0; continue; }
         if (!strcmp(o, "-q") || !strcmp(o, "--quiet")) { a->quiet = 1; continue; }
-        if (!strcmp(o, "--exact")) { a->exact = 1; continue; }
         if (!v) {
             fprintf(stderr, "srambench sweep: unexpected argument '%s' or its value missing (see srambench sweep --help)\n", o);
             return -1;
@@ -198,6 +201,7 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
         else if (!strcmp(o, "--capacity")) bad = parse_list(o, v, &a->cap);
         else if (!strcmp(o, "--word-bits")) bad = parse_list(o, v, &a->word);
         else if (!strcmp(o, "--ports")) bad = parse_list(o, v, &a->ports);
+        else if (!strcmp(o, "--regfile-bytes")) bad = parse_list(o, v, &a->rf);
         else if (!strcmp(o, "--macs")) bad = parse_list(o, v, &a->macs);
         else if (!strcmp(o, "--clock-mhz")) bad = parse_list(o, v, &a->clock);
         else if (!strcmp(o, "--latency-budget-ms")) bad = parse_budget(o, v, &a->lat_budget_ms);
@@ -221,13 +225,16 @@ static int load_hw(const char *preset, const char *extmem, sb_sim_hw *hw, sb_err
     int rc;
     if ((rc = sb_toml_parse_file(preset, &root, err)) < 0) return rc;
     if (extmem && (rc = sb_toml_parse_file(extmem, &ext, err)) == 0) {
+        /* a part replaces the memory it is (a weight store: [flash] only);
+         * the other stays the preset's */
         const char *k[] = {"flash", "psram"};
-        int i;
+        int i, found = 0;
         for (i = 0; i < 2 && rc == 0; i++) {
             sb_toml *t = sb_toml_get(ext, k[i]);
-            if (!t) rc = sb_error_set(err, SB_EFORMAT, "%s: no [%s] table: expected [flash] and [psram] as in %s", extmem, k[i], preset);
-            else rc = sb_toml_set(root, sb_toml_clone(t));
+            if (t) found++, rc = sb_toml_set(root, sb_toml_clone(t));
         }
+        if (rc == 0 && !found)
+            rc = sb_error_set(err, SB_EFORMAT, "%s: no [flash] or [psram] table: expected one or both, as in %s", extmem, preset);
     }
     if (rc == 0) {
         memset(&inst, 0, sizeof inst);
@@ -260,22 +267,22 @@ static double accuracy_of(const cJSON *res, const char *model) {
 
 static void csv_write(const sb_sweep *s, sb_buf *b) {
     size_t i;
-    sb_buf_printf(b, "model,external_memory,capacity_bytes,word_bits,ports,macs_per_cycle,clock_mhz,status,"
+    sb_buf_printf(b, "model,external_memory,capacity_bytes,word_bits,ports,regfile_bytes,macs_per_cycle,clock_mhz,status,"
                      "latency_ms,energy_mj,avg_power_mw,bound_latency_ms,bound_energy_mj,sram_peak_bytes,accuracy,"
-                     "pareto_latency_energy,pareto_accuracy_energy,meets_budget,schedule,error\n");
+                     "pareto_latency_energy,pareto_accuracy_energy,meets_budget,error\n");
     for (i = 0; i < s->n_pts; i++) {
         const sb_sweep_point *p = &s->pts[i];
         double acc = s->accuracy[p->model];
-        sb_buf_printf(b, "\"%s\",\"%s\",%lld,%d,%d,%lld,%g,%s,", s->model_names[p->model], s->extmem[p->extmem].label,
-                      (long long)p->capacity_bytes, p->word_bits, p->ports, (long long)p->macs_per_cycle, p->clock_mhz,
-                      p->rc == 0 ? "ok" : "infeasible");
+        sb_buf_printf(b, "\"%s\",\"%s\",%lld,%d,%d,%lld,%lld,%g,%s,", s->model_names[p->model],
+                      s->extmem[p->extmem].label, (long long)p->capacity_bytes, p->word_bits, p->ports,
+                      (long long)p->rf_bytes, (long long)p->macs_per_cycle, p->clock_mhz, p->rc == 0 ? "ok" : "infeasible");
         if (p->rc == 0)
             sb_buf_printf(b, "%.9g,%.9g,%.9g,%.9g,%.9g,%lld,", p->latency_ns * 1e-6, p->energy_pj * 1e-9, p->avg_power_mw,
                           p->bound_latency_ns * 1e-6, p->bound_energy_pj * 1e-9, (long long)p->sram_peak_bytes);
         else sb_buf_printf(b, ",,,,,,");
         if (isnan(acc)) sb_buf_printf(b, ",");
         else sb_buf_printf(b, "%.6f,", acc);
-        sb_buf_printf(b, "%d,%d,%d,%s,", p->pareto_le, p->pareto_ae, p->meets, p->repriced ? "repriced" : "own");
+        sb_buf_printf(b, "%d,%d,%d,", p->pareto_le, p->pareto_ae, p->meets);
         if (p->error) {
             const char *c;
             sb_buf_printf(b, "\"");
@@ -362,9 +369,9 @@ static void charts(sb_sweep *s, const sweep_args *a, const char *dir, sb_doc *d)
 }
 
 static void front_table(const sb_sweep *s, sb_doc *d) {
-    static const char *h[] = {"model", "external memory", "SRAM", "word", "ports", "MACs/cycle", "clock",
-                              "latency (simulated)", "energy (simulated)", "avg power (simulated)", "meets budget"};
-    sb_table *t = sb_doc_table(d, "Designs on the latency-energy Pareto front (sorted by latency)", 11, h);
+    static const char *h[] = {"model", "external memory", "SRAM", "word", "ports", "register file", "MACs/cycle",
+                              "clock", "latency (simulated)", "energy (simulated)", "avg power (simulated)", "meets budget"};
+    sb_table *t = sb_doc_table(d, "Designs on the latency-energy Pareto front (sorted by latency)", 12, h);
     size_t i, *ord = malloc((s->n_pts + 1) * sizeof *ord), n = 0, a, b;
     if (!ord) return;
     for (i = 0; i < s->n_pts; i++)
@@ -376,42 +383,78 @@ static void front_table(const sb_sweep *s, sb_doc *d) {
         }
     for (i = 0; i < n; i++) {
         const sb_sweep_point *p = &s->pts[ord[i]];
-        char *r[11];
+        char *r[12];
         int k;
         r[0] = strdup(s->model_names[p->model]);
         r[1] = strdup(s->extmem[p->extmem].label);
         r[2] = p->capacity_bytes >= 1024 ? sb_strdupf("%lld kB", (long long)(p->capacity_bytes / 1024)) : sb_strdupf("%lld B", (long long)p->capacity_bytes);
         r[3] = sb_strdupf("%d bit", p->word_bits);
         r[4] = sb_strdupf("%d", p->ports);
-        r[5] = sb_strdupf("%lld", (long long)p->macs_per_cycle);
-        r[6] = sb_strdupf("%g MHz", p->clock_mhz);
-        r[7] = sb_strdupf("%.4g ms", p->latency_ns * 1e-6);
-        r[8] = sb_strdupf("%.4g mJ", p->energy_pj * 1e-9);
-        r[9] = sb_strdupf("%.4g mW", p->avg_power_mw);
-        r[10] = strdup(p->meets ? "yes" : "no");
+        r[5] = sb_strdupf("%lld B", (long long)p->rf_bytes);
+        r[6] = sb_strdupf("%lld", (long long)p->macs_per_cycle);
+        r[7] = sb_strdupf("%g MHz", p->clock_mhz);
+        r[8] = sb_strdupf("%.4g ms", p->latency_ns * 1e-6);
+        r[9] = sb_strdupf("%.4g mJ", p->energy_pj * 1e-9);
+        r[10] = sb_strdupf("%.4g mW", p->avg_power_mw);
+        r[11] = strdup(p->meets ? "yes" : "no");
         sb_table_row(t, (const char *const *)r);
-        for (k = 0; k < 11; k++) free(r[k]);
+        for (k = 0; k < 12; k++) free(r[k]);
     }
     free(ord);
 }
 
+/* One external-memory choice: the preset's own (path NULL) or a part's
+ * file ([flash] and/or [psram] tables, the rest the preset's). */
+static int add_extmem(sb_sweep *s, const char *preset, const char *path, sb_error *err) {
+    sb_sweep_extmem *e = realloc(s->extmem, (size_t)(s->n_extmem + 1) * sizeof *e);
+    sb_sim_hw hw;
+    int rc;
+    if (!e) return sb_error_set(err, SB_ENOMEM, "out of memory for external memories");
+    s->extmem = e;
+    if ((rc = load_hw(preset, path, &hw, err)) < 0) return rc;
+    e = &s->extmem[s->n_extmem++];
+    memset(e, 0, sizeof *e);
+    e->flash = hw.flash;
+    e->psram = hw.psram;
+    snprintf(e->label, sizeof e->label, "%s + %s", hw.flash.name, hw.psram.name);
+    return 0;
+}
+
+/* --extmem FILE adds a part; --extmem DIR every *.toml in it, sorted by
+ * name (a catalogue: backends/sram/extmem). None given: the preset's. */
+static int load_extmem(sb_sweep *s, const sweep_args *a, sb_error *err) {
+    int i, rc = 0;
+    if (!a->n_extmem) return add_extmem(s, a->preset, NULL, err);
+    for (i = 0; i < a->n_extmem && rc == 0; i++) {
+        struct stat st;
+        if (stat(a->extmem[i], &st) != 0 || !S_ISDIR(st.st_mode)) {
+            rc = add_extmem(s, a->preset, a->extmem[i], err);
+            continue;
+        }
+        char *pat = sb_strdupf("%s/*.toml", a->extmem[i]);
+        glob_t g;
+        memset(&g, 0, sizeof g);
+        if (!pat) return sb_error_set(err, SB_ENOMEM, "out of memory");
+        if (glob(pat, 0, NULL, &g) != 0 || g.gl_pathc == 0)
+            rc = sb_error_set(err, SB_ENOENT, "%s: no *.toml in this folder: expected parts with [flash] and/or [psram] tables", a->extmem[i]);
+        for (size_t k = 0; k < g.gl_pathc && rc == 0; k++) rc = add_extmem(s, a->preset, g.gl_pathv[k], err);
+        globfree(&g);
+        free(pat);
+    }
+    return rc;
+}
+
 static int build(sb_sweep *s, const sweep_args *a, sb_model_file **mfs, sb_error *err) {
-    int m, e, rc, ic, iw, ip, im, ik;
+    int m, e, rc, ic, iw, ip, ir, im, ik;
     size_t n;
     char *files[MAX_MODELS];
     int n_files = 0;
     glob_t g;
+    axis rf = a->rf;
     memset(&g, 0, sizeof g);
     if ((rc = load_hw(a->preset, NULL, &s->base, err)) < 0) return rc;
-    s->n_extmem = a->n_extmem ? a->n_extmem : 1;
-    s->extmem = calloc((size_t)s->n_extmem, sizeof *s->extmem);
-    if (!s->extmem) return SB_ENOMEM;
-    for (e = 0; e < s->n_extmem; e++) {
-        sb_sim_hw hw;
-        if ((rc = load_hw(a->preset, a->n_extmem ? a->extmem[e] : NULL, &hw, err)) < 0) return rc;
-        s->extmem[e].flash = hw.flash, s->extmem[e].psram = hw.psram;
-        snprintf(s->extmem[e].label, sizeof s->extmem[e].label, "%s + %s", hw.flash.name, hw.psram.name);
-    }
+    if (!rf.n) rf = (axis){{(double)s->base.rf_bytes}, 1};
+    if ((rc = load_extmem(s, a, err)) < 0) return rc;
     /* models: as given, else every shipped .sbm */
     for (m = 0; m < a->n_models; m++) files[n_files++] = (char *)a->models[m];
     if (!n_files && glob("plugins/models/*/*.sbm", 0, NULL, &g) == 0)
@@ -442,7 +485,7 @@ static int build(sb_sweep *s, const sweep_args *a, sb_model_file **mfs, sb_error
         cJSON_Delete(res);
     }
     n = (size_t)n_files * (size_t)s->n_extmem * (size_t)a->cap.n * (size_t)a->word.n * (size_t)a->ports.n *
-        (size_t)a->macs.n * (size_t)a->clock.n;
+        (size_t)rf.n * (size_t)a->macs.n * (size_t)a->clock.n;
     s->pts = calloc(n ? n : 1, sizeof *s->pts);
     if (!s->pts) return sb_error_set(err, SB_ENOMEM, "out of memory for %zu design points", n);
     for (m = 0; m < n_files; m++)
@@ -450,16 +493,18 @@ static int build(sb_sweep *s, const sweep_args *a, sb_model_file **mfs, sb_error
             for (ic = 0; ic < a->cap.n; ic++)
                 for (iw = 0; iw < a->word.n; iw++)
                     for (ip = 0; ip < a->ports.n; ip++)
-                        for (im = 0; im < a->macs.n; im++)
-                            for (ik = 0; ik < a->clock.n; ik++) {
-                                sb_sweep_point *p = &s->pts[s->n_pts++];
-                                p->model = m, p->extmem = e;
-                                p->capacity_bytes = (int64_t)a->cap.v[ic];
-                                p->word_bits = (int)a->word.v[iw];
-                                p->ports = (int)a->ports.v[ip];
-                                p->macs_per_cycle = (int64_t)a->macs.v[im];
-                                p->clock_mhz = a->clock.v[ik];
-                            }
+                        for (ir = 0; ir < rf.n; ir++)
+                            for (im = 0; im < a->macs.n; im++)
+                                for (ik = 0; ik < a->clock.n; ik++) {
+                                    sb_sweep_point *p = &s->pts[s->n_pts++];
+                                    p->model = m, p->extmem = e;
+                                    p->capacity_bytes = (int64_t)a->cap.v[ic];
+                                    p->word_bits = (int)a->word.v[iw];
+                                    p->ports = (int)a->ports.v[ip];
+                                    p->rf_bytes = (int64_t)rf.v[ir];
+                                    p->macs_per_cycle = (int64_t)a->macs.v[im];
+                                    p->clock_mhz = a->clock.v[ik];
+                                }
     return 0;
 }
 
@@ -488,13 +533,11 @@ static int write_outputs(sb_sweep *s, const sweep_args *a, const char *dir, long
                    "path of the SRAM simulator (sb_sim_analyze: closed-form counts x per-event costs) in %.3f s wall time "
                    "with %d worker threads (libuv pool). All latency, energy and power figures are simulated; accuracy, "
                    "where shown, is measured on real images by a stored run.", s->n_pts, feasible, s->wall_s, s->workers);
-    sb_doc_para(d, "Scheduling (the tile search) ran %zu times%s; the other points share the schedule of the point "
-                   "with the same model, external memory, capacity, word width and ports, whose event counts do not "
-                   "depend on MACs per cycle or clock, re-costed for their own (sb_sim_layer_cost; column schedule = "
-                   "repriced in sweep.csv; lower bounds are the point's own). --exact schedules every point.",
-                s->n_scheduled, s->exact ? " (--exact: every point)" : "");
+    sb_doc_para(d, "Every feasible point was scheduled for its own hardware (%zu runs of the tile search): its figures "
+                   "are those of a single sb_sim_analyze of that hardware, value for value.", s->n_scheduled);
     sb_doc_para(d, "Base hardware: %s (every per-event cost and its source is in that file). Changed per point: SRAM "
-                   "capacity, word width, ports, MACs per cycle, clock, external memories. Assumption carried over from "
+                   "capacity, word width, ports, register-file bytes, MACs per cycle, clock, external memories. "
+                   "Assumption carried over from "
                    "the presets: energy per accessed bit and leakage per bit cell stay as in the base, so read/write/"
                    "idle-clock energy scale with the word width and leakage with the capacity; a real macro of another "
                    "size would differ (docs/views.md).", a->preset);
@@ -536,7 +579,6 @@ static int sweep_main(int argc, char **argv) {
         rc = rc == -2 ? SB_EXIT_CONFIG : SB_EXIT_USAGE;
         goto out;
     }
-    s.exact = a.exact;
     s.workers = a.workers > 0 ? a.workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (s.workers < 1) s.workers = 1;
     /* libuv sizes its pool on first use */
@@ -583,7 +625,8 @@ const sb_command sb_cmd_sweep = {
     "\n"
     "Evaluates every combination of the axes below on the analytical path of the SRAM\n"
     "simulator (no images: closed-form counts x per-event costs), asynchronously on the\n"
-    "libuv thread pool, and writes sweep.csv, sweep.md, sweep.html and Pareto charts\n"
+    "libuv thread pool; every point is scheduled for its own hardware, so its figures\n"
+    "equal a single run's. Writes sweep.csv, sweep.md, sweep.html and Pareto charts\n"
     "(latency vs energy; accuracy vs energy when accuracies are known) into the output\n"
     "folder. Designs that do not fit the SRAM are listed as infeasible with the reason.\n"
     "\n"
@@ -596,17 +639,18 @@ const sb_command sb_cmd_sweep = {
     "  --capacity LIST          SRAM bytes, e.g. 256,1k,64k (default 256 B ... 512 kB, x2)\n"
     "  --word-bits LIST         default 8,16,32,64\n"
     "  --ports LIST             default 1,2\n"
+    "  --regfile-bytes LIST     register-file bytes, 1..1024 (default the preset's)\n"
     "  --macs LIST              MACs per cycle, default 1,2,4,...,64\n"
     "  --clock-mhz LIST         default 25,50,100,145\n"
-    "  --extmem FILE            TOML with [flash] and [psram] tables, sourced as in the\n"
-    "                           presets (repeat; default the preset's own)\n"
+    "  --extmem FILE|DIR        a part: TOML with [flash] and/or [psram] tables, sourced\n"
+    "                           as in the presets (the other memory stays the preset's);\n"
+    "                           a folder adds each *.toml in it, e.g. the catalogue\n"
+    "                           backends/sram/extmem (repeat; default the preset's own)\n"
     "  --latency-budget-ms X    mark designs within this latency per inference\n"
     "  --energy-budget-mj Y     mark designs within this energy per inference\n"
     "  --accuracy-from DIR      measured accuracy per model from a stored run\n"
     "  --output-dir DIR         default results/<YYYYmmdd-HHMMSS>-sweep\n"
     "  --workers N              threads (default: online CPUs)\n"
-    "  --exact                  run the scheduler for every point (default: once per\n"
-    "                           memory configuration, MACs and clock re-costed)\n"
     "  --no-charts              do not call gnuplot\n"
     "  -q, --quiet              do not print the markdown\n"
     "\n"

@@ -22,7 +22,7 @@ const char *const sb_cfg_backend_keys[] = {"name", "plugin", "config", NULL};
 static const char *const run_keys[] = {"name", "output", "workers", "plugin_path", "cache_dir", NULL};
 static const char *const top_keys[] = {"run", "dataset", "model", "backend", "sweep", NULL};
 static const char *const sweep_keys[] = {"preset", "models", "capacity_bytes", "word_bits", "ports", "macs_per_cycle",
-                                         "clock_mhz", "extmem", "latency_budget_ms", "energy_budget_mj", "exact", NULL};
+                                         "clock_mhz", "extmem", "latency_budget_ms", "energy_budget_mj", "regfile_bytes", NULL};
 
 static int in_list(const char *const *list, const char *key) {
     for (; *list; list++)
@@ -445,12 +445,11 @@ static int sweep_default_models(sb_config *cfg, sb_error *err) {
 }
 
 static int load_sweep(sb_config *cfg, sb_error *err) {
-    const sb_toml *t = sb_toml_get(cfg->root, "sweep"), *ex;
+    const sb_toml *t = sb_toml_get(cfg->root, "sweep");
     sb_cfg_sweep *sw = &cfg->sweep;
     char *preset = NULL;
     int rc;
     sw->latency_budget_ms = sw->energy_budget_mj = NAN;
-    sw->exact = -1;
     if (t) {
         if (t->type != SB_TOML_TABLE) return wrong_type(t, "key", "a [sweep] table", err);
         sw->present = 1;
@@ -461,6 +460,7 @@ static int load_sweep(sb_config *cfg, sb_error *err) {
             (rc = sweep_axis(t, "capacity_bytes", 1, &sw->capacity_bytes, err)) < 0 ||
             (rc = sweep_axis(t, "word_bits", 1, &sw->word_bits, err)) < 0 ||
             (rc = sweep_axis(t, "ports", 1, &sw->ports, err)) < 0 ||
+            (rc = sweep_axis(t, "regfile_bytes", 1, &sw->regfile_bytes, err)) < 0 ||
             (rc = sweep_axis(t, "macs_per_cycle", 1, &sw->macs_per_cycle, err)) < 0 ||
             (rc = sweep_axis(t, "clock_mhz", 0, &sw->clock_mhz, err)) < 0 ||
             (rc = sweep_budget(t, "latency_budget_ms", &sw->latency_budget_ms, err)) < 0 ||
@@ -472,10 +472,6 @@ static int load_sweep(sb_config *cfg, sb_error *err) {
             sw->preset = sb_path_join(cfg->dir, preset);
             free(preset);
             if (!sw->preset) return sb_error_set(err, SB_ENOMEM, "out of memory");
-        }
-        if ((ex = sb_toml_get(t, "exact")) != NULL) {
-            if (ex->type != SB_TOML_BOOL) return wrong_type(ex, "[sweep] key", "true or false", err);
-            sw->exact = ex->b;
         }
     }
     return sw->models ? 0 : sweep_default_models(cfg, err);
@@ -491,6 +487,7 @@ static void sweep_free(sb_cfg_sweep *sw) {
     free(sw->capacity_bytes.v);
     free(sw->word_bits.v);
     free(sw->ports.v);
+    free(sw->regfile_bytes.v);
     free(sw->macs_per_cycle.v);
     free(sw->clock_mhz.v);
 }

@@ -49,9 +49,8 @@ typedef struct sb_cfg_sweep {
     size_t n_models;   /* plugin "sbm" by their `path`                    */
     char **extmem;
     size_t n_extmem;
-    sb_cfg_axis capacity_bytes, word_bits, ports, macs_per_cycle, clock_mhz;
+    sb_cfg_axis capacity_bytes, word_bits, ports, regfile_bytes, macs_per_cycle, clock_mhz;
     double latency_budget_ms, energy_budget_mj; /* NaN: none              */
-    int exact;         /* -1: not given                                  */
 } sb_cfg_sweep;
 
 /* [run] name is part of the results folder's name, "<YYYYmmdd-HHMMSS>-<name>"

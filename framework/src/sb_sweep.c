@@ -16,6 +16,7 @@ void sb_sweep_hw(const sb_sweep *s, const sb_sweep_point *p, sb_sim_hw *hw) {
     hw->capacity_bytes = p->capacity_bytes;
     hw->word_bits = p->word_bits;
     hw->ports = p->ports;
+    hw->rf_bytes = p->rf_bytes;
     hw->macs_per_cycle = p->macs_per_cycle;
     hw->period_ns = 1e3 / p->clock_mhz;
     /* the presets' assumption: energy per accessed bit and leakage per bit
@@ -43,128 +44,176 @@ static void set_error(sb_sweep_point *p, int rc, const char *msg) {
     p->latency_ns = p->energy_pj = p->avg_power_mw = p->bound_latency_ns = p->bound_energy_pj = NAN;
 }
 
-/* Same schedule, other MACs per cycle and clock: the counts stand, only
- * their timing and energy change; the bounds are those of the point's own
- * hardware. */
-static void reprice(const sb_sweep *s, sb_sweep_point *p, const sb_sim_report *rep) {
-    sb_sim_hw hw;
-    sb_sim_bounds B;
-    double lat = 0, e = 0;
-    int i;
-    sb_sweep_hw(s, p, &hw);
-    for (i = 0; i < rep->n_layers; i++) {
-        sb_sim_layer L = rep->layers[i];
-        sb_sim_layer_cost(&hw, &L);
-        lat += L.latency_ns;
-        e += L.energy_pj;
-    }
-    p->latency_ns = lat;
-    p->energy_pj = e;
-    p->avg_power_mw = lat > 0 ? e / lat : NAN; /* pJ / ns = mW */
-    sb_sim_bounds_of(&hw, s->graphs[p->model], rep, &B);
-    p->bound_latency_ns = B.latency_ns;
-    p->bound_energy_pj = B.energy_pj;
-    p->sram_peak_bytes = rep->sram_peak_bytes;
-    p->repriced = 1;
+/* Points that differ only in MACs per cycle and clock share their memory
+ * configuration: one work item holds them, so that one thread schedules
+ * them one after another (the pool balances items of very different cost:
+ * the tile search grows with capacity). */
+static int same_memory(const sb_sweep_point *a, const sb_sweep_point *b) {
+    return a->model == b->model && a->extmem == b->extmem && a->capacity_bytes == b->capacity_bytes &&
+           a->word_bits == b->word_bits && a->ports == b->ports && a->rf_bytes == b->rf_bytes;
 }
 
-static int same_group(const sb_sweep_point *a, const sb_sweep_point *b) {
-    return a->model == b->model && a->extmem == b->extmem && a->capacity_bytes == b->capacity_bytes &&
-           a->word_bits == b->word_bits && a->ports == b->ports;
+/* The scheduler's buffers, one per worker thread at most: a work item
+ * takes one and gives it back (allocating them per item or per op costs
+ * page faults and system time). */
+typedef struct scratch_pool {
+    uv_mutex_t lock;
+    sb_sim_scratch **idle;
+    size_t n;
+} scratch_pool;
+
+static sb_sim_scratch *scratch_take(scratch_pool *p) {
+    sb_sim_scratch *t = NULL;
+    uv_mutex_lock(&p->lock);
+    if (p->n) t = p->idle[--p->n];
+    uv_mutex_unlock(&p->lock);
+    return t ? t : sb_sim_scratch_new(); /* NULL: the analysis allocates its own */
+}
+
+/* The pool has room for every scratch (one per work item at most). */
+static void scratch_give(scratch_pool *p, sb_sim_scratch *t) {
+    if (!t) return;
+    uv_mutex_lock(&p->lock);
+    p->idle[p->n++] = t;
+    uv_mutex_unlock(&p->lock);
 }
 
 typedef struct chunk {
     uv_work_t req;
     sb_sweep *s;
-    size_t lo, hi;   /* one group of points */
+    scratch_pool *pool;
+    size_t lo, hi;
     size_t n_scheduled;
 } chunk;
 
+/* A clock the macro cannot run is no design point, whatever it would cost. */
+static int clock_refused(const sb_sweep *s, sb_sweep_point *p) {
+    char msg[160];
+    if (!sb_sim_clock_too_fast(&s->base, 1e3 / p->clock_mhz)) return 0;
+    snprintf(msg, sizeof msg, "clock %g MHz: faster than sram.min_period_ns = %g (%.4g MHz), the macro's fastest",
+             p->clock_mhz, s->base.min_period_ns, 1e3 / s->base.min_period_ns);
+    set_error(p, SB_EINVAL, msg);
+    return 1;
+}
+
+/* A point's hardware, or 0 with the point marked infeasible: a clock the
+ * macro cannot run, or hardware the sram backend would refuse (the same
+ * rules: a capacity of whole words, the ranges the options take). */
+static int point_hw(const sb_sweep *s, sb_sweep_point *p, sb_sim_hw *hw) {
+    sb_error err = {0};
+    /* a point may be evaluated again (another run of the sweep) */
+    free(p->error);
+    p->error = NULL;
+    p->rc = 0;
+    if (clock_refused(s, p)) return 0;
+    sb_sweep_hw(s, p, hw);
+    if ((p->rc = sb_sim_hw_check(hw, &err)) < 0) {
+        set_error(p, p->rc, err.msg);
+        return 0;
+    }
+    return 1;
+}
+
+/* The reports of the m analysed points into the points at[0..m). */
+static void store_results(sb_sweep *s, const size_t *at, size_t m, sb_sim_report *rep, const int *rc,
+                          const sb_error *err) {
+    for (size_t k = 0; k < m; k++) {
+        sb_sweep_point *p = &s->pts[at[k]];
+        if (rc[k] < 0) {
+            set_error(p, rc[k], err[k].msg);
+            continue;
+        }
+        set_result(p, &rep[k]);
+        sb_sim_report_free(&rep[k]);
+    }
+}
+
+/* The points of one work item, each scheduled for its own hardware: the
+ * figures are those of sb_sim_analyze on sb_sweep_hw(p), value for value
+ * (sb_sim_analyze_group shares only the counting of tried schedules). */
 static void work_cb(uv_work_t *req) {
     chunk *c = req->data;
-    sb_sweep *s = c->s;
-    size_t i;
-    for (i = c->lo; i < c->hi;) {
-        sb_sweep_point *first = &s->pts[i];
-        sb_sim_hw hw;
-        sb_sim_report rep;
-        sb_error err = {0};
-        size_t j;
-        memset(&rep, 0, sizeof rep);
-        for (j = i; j < c->hi && (j == i || (!s->exact && same_group(first, &s->pts[j]))); j++) {
-            /* a point may be evaluated again (another run of the sweep) */
-            free(s->pts[j].error);
-            s->pts[j].error = NULL;
-            s->pts[j].rc = 0;
-            s->pts[j].repriced = 0;
+    size_t n = c->hi - c->lo, m = 0, k;
+    sb_sim_hw *hw = calloc(n, sizeof *hw);
+    sb_sim_report *rep = calloc(n, sizeof *rep);
+    sb_error *err = calloc(n, sizeof *err);
+    size_t *at = calloc(n, sizeof *at);
+    int *rc = calloc(n, sizeof *rc);
+    for (k = c->lo; k < c->hi; k++) {
+        if (hw && rep && err && at && rc) {
+            if (point_hw(c->s, &c->s->pts[k], &hw[m])) at[m++] = k;
+            continue;
         }
-        /* hardware the sram backend would refuse is no design point: the
-         * same rules (a capacity of whole words, the ranges the options
-         * take), checked per point as MACs and clock differ within a group */
-        sb_sweep_hw(s, first, &hw);
-        if ((first->rc = sb_sim_hw_check(&hw, &err)) == 0) {
-            first->rc = sb_sim_analyze(&hw, s->graphs[first->model], &rep, &err);
-            c->n_scheduled++;
-        }
-        if (first->rc < 0) set_error(first, first->rc, err.msg);
-        else set_result(first, &rep);
-        for (j = i + 1; j < c->hi && !s->exact && same_group(first, &s->pts[j]); j++) {
-            sb_error perr = {0};
-            sb_sim_hw phw;
-            sb_sweep_hw(s, &s->pts[j], &phw);
-            if (first->rc < 0) set_error(&s->pts[j], first->rc, err.msg);
-            else if (sb_sim_hw_check(&phw, &perr) < 0) set_error(&s->pts[j], SB_EINVAL, perr.msg);
-            else reprice(s, &s->pts[j], &rep);
-        }
-        sb_sim_report_free(&rep);
-        /* a clock the macro cannot run is no design point, whatever it would cost */
-        for (size_t k = i; k < j; k++)
-            if (sb_sim_clock_too_fast(&s->base, 1e3 / s->pts[k].clock_mhz)) {
-                char msg[160];
-                free(s->pts[k].error);
-                snprintf(msg, sizeof msg, "clock %g MHz: faster than sram.min_period_ns = %g (%.4g MHz), the macro's fastest",
-                         s->pts[k].clock_mhz, s->base.min_period_ns, 1e3 / s->base.min_period_ns);
-                set_error(&s->pts[k], SB_EINVAL, msg);
-            }
-        i = j;
+        free(c->s->pts[k].error);
+        set_error(&c->s->pts[k], SB_ENOMEM, "sweep: out of memory");
     }
+    if (m) {
+        sb_sim_scratch *t = scratch_take(c->pool);
+        sb_sim_analyze_group(hw, (int)m, c->s->graphs[c->s->pts[c->lo].model], t, rep, rc, err);
+        scratch_give(c->pool, t);
+        store_results(c->s, at, m, rep, rc, err);
+    }
+    c->n_scheduled += m;
+    free(hw);
+    free(rep);
+    free(err);
+    free(at);
+    free(rc);
 }
 
 static void after_cb(uv_work_t *req, int status) {
     (void)req, (void)status; /* points carry their own results */
 }
 
-int sb_sweep_run(sb_sweep *s, sb_error *err) {
-    uv_loop_t loop;
-    chunk *chunks;
-    size_t n_chunks = 0, i, j;
-    uint64_t t0;
-    int rc = 0;
-    chunks = calloc(s->n_pts ? s->n_pts : 1, sizeof *chunks);
-    if (!chunks) return sb_error_set(err, SB_ENOMEM, "sweep: out of memory for %zu work items", s->n_pts);
-    /* one work item per group (per point with exact): the pool balances
-     * groups of very different cost (the tile search grows with capacity) */
+/* One work item per run of points of one memory configuration. */
+static size_t make_chunks(sb_sweep *s, scratch_pool *pool, chunk *chunks) {
+    size_t n = 0, i, j;
     for (i = 0; i < s->n_pts; i = j) {
-        for (j = i + 1; j < s->n_pts && !s->exact && same_group(&s->pts[i], &s->pts[j]); j++) {}
-        chunks[n_chunks].s = s;
-        chunks[n_chunks].lo = i;
-        chunks[n_chunks].hi = j;
-        chunks[n_chunks].req.data = &chunks[n_chunks];
-        n_chunks++;
+        for (j = i + 1; j < s->n_pts && same_memory(&s->pts[i], &s->pts[j]); j++) {}
+        chunks[n].s = s;
+        chunks[n].pool = pool;
+        chunks[n].lo = i;
+        chunks[n].hi = j;
+        chunks[n].req.data = &chunks[n];
+        n++;
     }
-    if ((rc = uv_loop_init(&loop)) != 0) {
-        free(chunks);
-        return sb_error_set(err, SB_EIO, "sweep: uv_loop_init: %s", uv_strerror(rc));
-    }
+    return n;
+}
+
+static int run_chunks(sb_sweep *s, chunk *chunks, size_t n_chunks, sb_error *err) {
+    uv_loop_t loop;
+    uint64_t t0;
+    size_t i;
+    int rc;
+    if ((rc = uv_loop_init(&loop)) != 0) return sb_error_set(err, SB_EIO, "sweep: uv_loop_init: %s", uv_strerror(rc));
     t0 = sb_now_ns();
     for (i = 0; i < n_chunks && rc == 0; i++) rc = uv_queue_work(&loop, &chunks[i].req, work_cb, after_cb);
     uv_run(&loop, UV_RUN_DEFAULT); /* what was queued finishes either way */
     s->wall_s = (double)(sb_now_ns() - t0) * 1e-9;
     uv_loop_close(&loop);
-    for (i = 0, s->n_scheduled = 0; i < n_chunks; i++) s->n_scheduled += chunks[i].n_scheduled;
-    free(chunks);
     if (rc != 0) return sb_error_set(err, SB_EIO, "sweep: uv_queue_work: %s", uv_strerror(rc));
     return 0;
+}
+
+int sb_sweep_run(sb_sweep *s, sb_error *err) {
+    scratch_pool pool = {0};
+    size_t n_chunks, i, cap = s->n_pts ? s->n_pts : 1;
+    chunk *chunks = calloc(cap, sizeof *chunks);
+    int rc;
+    pool.idle = calloc(cap, sizeof *pool.idle);
+    if (!chunks || !pool.idle || uv_mutex_init(&pool.lock) != 0) {
+        free(chunks);
+        free(pool.idle);
+        return sb_error_set(err, SB_ENOMEM, "sweep: out of memory for %zu work items", s->n_pts);
+    }
+    n_chunks = make_chunks(s, &pool, chunks);
+    rc = run_chunks(s, chunks, n_chunks, err);
+    for (i = 0, s->n_scheduled = 0; i < n_chunks; i++) s->n_scheduled += chunks[i].n_scheduled;
+    for (i = 0; i < pool.n; i++) sb_sim_scratch_free(pool.idle[i]);
+    uv_mutex_destroy(&pool.lock);
+    free(pool.idle);
+    free(chunks);
+    return rc;
 }
 
 long sb_sweep_mark(sb_sweep *s, double latency_budget_ms, double energy_budget_mj) {

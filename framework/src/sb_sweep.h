@@ -4,7 +4,9 @@
  *
  * A design point is a base hardware description (a preset such as
  * backends/sram/sram256.toml) with some axes changed: SRAM capacity, word
- * width, ports, MACs per cycle, clock, external memories, and the model.
+ * width, ports, register-file bytes, MACs per cycle, clock, external
+ * memories, and the model. Every point is scheduled for its own hardware
+ * (sb_sim_analyze): its figures are exactly those of a single run.
  * Per-event costs follow the preset's own scaling assumptions
  * (docs/views.md): energy per accessed bit and leakage per bit cell carry
  * over, so read/write/idle-clock energy scale with the word width and
@@ -24,6 +26,7 @@ typedef struct sb_sweep_point {
     int extmem;                /* index into the sweep's external memories */
     int64_t capacity_bytes;
     int word_bits, ports;
+    int64_t rf_bytes;          /* register file (regfile.bytes, 1..1024) */
     int64_t macs_per_cycle;
     double clock_mhz;
     /* outputs */
@@ -35,7 +38,6 @@ typedef struct sb_sweep_point {
     unsigned char pareto_le;   /* on the latency-energy front           */
     unsigned char pareto_ae;   /* on the (1 - accuracy)-energy front     */
     unsigned char meets;       /* within the budgets                     */
-    unsigned char repriced;    /* schedule of its group's first point, re-costed */
 } sb_sweep_point;
 
 typedef struct sb_sweep_extmem {
@@ -55,21 +57,17 @@ typedef struct sb_sweep {
     size_t n_pts;
     double wall_s;                  /* evaluation phase                    */
     int workers;
-    int exact;                      /* schedule every point (slow)         */
     size_t n_scheduled;             /* sb_sim_analyze calls made           */
 } sb_sweep;
 
 /* The hardware of one point. */
 void sb_sweep_hw(const sb_sweep *s, const sb_sweep_point *p, sb_sim_hw *hw);
 
-/* Evaluate every point on the libuv thread pool. Scheduling (the tile
- * search of sb_sim_analyze) is the expensive part and depends on the
- * memory configuration; points that differ only in MACs per cycle and
- * clock (adjacent in s->pts, same model, external memory, capacity, word
- * width and ports) form a group: the first is scheduled, the others keep
- * that schedule, whose event counts do not depend on MACs or clock, and
- * are re-costed with sb_sim_layer_cost (repriced = 1). With s->exact every
- * point is scheduled. Returns 0 (points carry their own errors) or SB_E*. */
+/* Evaluate every point on the libuv thread pool: each is scheduled for its
+ * own hardware (sb_sim_analyze of sb_sweep_hw), so its figures equal a
+ * single run's. Adjacent points that differ only in MACs per cycle and
+ * clock go to one work item. Returns 0 (points carry their own errors) or
+ * SB_E*. */
 int sb_sweep_run(sb_sweep *s, sb_error *err);
 
 /* Mark Pareto fronts and budgets (NaN budget: none). Returns the number

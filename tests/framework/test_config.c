@@ -375,7 +375,7 @@ static void test_sweep_table(void **state) {
                                      "[sweep]\npreset = \"hw/p.toml\"\nmodels = [\"a.sbm\", \"/abs/b.sbm\"]\n"
                                      "capacity_bytes = [256, 1024]\nword_bits = [16]\nports = [1, 2]\n"
                                      "macs_per_cycle = [4]\nclock_mhz = [50, 12.5]\nextmem = [\"e.toml\"]\n"
-                                     "latency_budget_ms = 2.5\nenergy_budget_mj = 3\nexact = true\n",
+                                     "latency_budget_ms = 2.5\nenergy_budget_mj = 3\nregfile_bytes = [32, 64]\n",
                                      bench_path(), &cfg, &err), 0);
     assert_int_equal(cfg.sweep.present, 1);
     snprintf(want, sizeof want, "%s/hw/p.toml", tmpdir);
@@ -393,7 +393,8 @@ static void test_sweep_table(void **state) {
     assert_int_equal(cfg.sweep.n_extmem, 1);
     assert_true(cfg.sweep.latency_budget_ms == 2.5);
     assert_true(cfg.sweep.energy_budget_mj == 3);
-    assert_int_equal(cfg.sweep.exact, 1);
+    assert_int_equal(cfg.sweep.regfile_bytes.n, 2);
+    assert_true(cfg.sweep.regfile_bytes.v[1] == 64);
     sb_config_free(&cfg);
     /* no [sweep]: nothing given, models from the sbm [[model]] tables */
     assert_int_equal(sb_config_parse("[dataset]\nplugin = \"d\"\n[[model]]\nplugin = \"sbm\"\npath = \"t.sbm\"\n"
@@ -404,7 +405,7 @@ static void test_sweep_table(void **state) {
     snprintf(want, sizeof want, "%s/t.sbm", tmpdir);
     assert_string_equal(cfg.sweep.models[0], want);
     assert_int_equal(cfg.sweep.capacity_bytes.n, 0);
-    assert_int_equal(cfg.sweep.exact, -1);
+    assert_int_equal(cfg.sweep.regfile_bytes.n, 0);
     assert_null(cfg.sweep.preset);
     sb_config_free(&cfg);
 }
@@ -422,8 +423,9 @@ static void test_sweep_bad(void **state) {
     parse_bad(text, 8, 1, "'ports' item 1: expected a positive integer, found float");
     snprintf(text, sizeof text, "[dataset]\nplugin = \"d\"\n%s[sweep]\nmacs_per_cycle = [0]\n", minimal_tail);
     parse_bad(text, 8, 1, "expected a positive integer");
-    snprintf(text, sizeof text, "[dataset]\nplugin = \"d\"\n%s[sweep]\nexact = 1\n", minimal_tail);
-    parse_bad(text, 8, 1, "'exact': expected true or false, found integer");
+    /* every point is scheduled for itself: the old switch is gone */
+    snprintf(text, sizeof text, "[dataset]\nplugin = \"d\"\n%s[sweep]\nexact = true\n", minimal_tail);
+    parse_bad(text, 8, 1, "unknown key 'exact' in [sweep]");
     snprintf(text, sizeof text, "[dataset]\nplugin = \"d\"\n%s[sweep]\nlatency_budget_ms = \"1\"\n", minimal_tail);
     parse_bad(text, 8, 1, "'latency_budget_ms': expected a number, found string");
     snprintf(text, sizeof text, "[dataset]\nplugin = \"d\"\n%s[sweep]\nmodels = []\n", minimal_tail);

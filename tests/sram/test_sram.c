@@ -461,6 +461,61 @@ static void test_bounds_golden(void **state) {
 
 }
 
+/* sb_sim_analyze_group: descriptions of one memory configuration that
+ * differ in MACs, clock, ports, costs and objective each get exactly
+ * sb_sim_analyze's report (schedules, counts, figures), whichever comes
+ * first in the group and with a scratch reused across calls; one of another
+ * memory configuration is refused. */
+static void test_analyze_group(void **state) {
+    (void)state;
+    sr_seed = 4242;
+    sb_sim_scratch *t = sb_sim_scratch_new();
+    assert_non_null(t);
+    for (int it = 0; it < 4; it++) {
+        enum { N = 6 };
+        sr_graph s;
+        sr_opts p;
+        sb_sim_hw hw[N];
+        sb_sim_report rep[N], one;
+        sb_error err[N];
+        int rc[N];
+        sr_random_net(&s, sr_range(8, 20));
+        load_preset(&p, it % 2 ? "sram1k.toml" : "sram256.toml");
+        hw_of(&p, &hw[0]);
+        memset(err, 0, sizeof err);
+        for (int k = 1; k < N; k++) {
+            hw[k] = hw[0];
+            hw[k].macs_per_cycle = (int64_t)1 << sr_range(0, 6);
+            hw[k].period_ns = 1e3 / sr_range(1, 145);
+            hw[k].ports = sr_range(1, 2);
+            hw[k].leakage_uw *= sr_range(1, 1000);
+            hw[k].objective = sr_range(0, 2);
+        }
+        hw[N - 1].capacity_bytes *= 2; /* another memory configuration */
+        assert_int_equal(sb_sim_analyze_group(hw, N, &s.g, it % 2 ? t : NULL, rep, rc, err), 0);
+        assert_int_equal(rc[N - 1], SB_EINVAL);
+        assert_non_null(strstr(err[N - 1].msg, "another memory configuration"));
+        for (int k = 0; k < N - 1; k++) {
+            sb_error e1 = {0};
+            assert_int_equal(rc[k], 0);
+            assert_int_equal(sb_sim_analyze(&hw[k], &s.g, &one, &e1), 0);
+            assert_int_equal(rep[k].n_layers, one.n_layers);
+            for (int i = 0; i < one.n_layers; i++) {
+                assert_memory_equal(&rep[k].layers[i].s, &one.layers[i].s, sizeof one.layers[i].s);
+                assert_true(sb_sim_counts_equal(&rep[k].layers[i].c, &one.layers[i].c));
+                assert_true(rep[k].layers[i].latency_ns == one.layers[i].latency_ns);
+                assert_true(rep[k].layers[i].energy_pj == one.layers[i].energy_pj);
+            }
+            assert_true(rep[k].latency_ns == one.latency_ns && rep[k].energy_pj == one.energy_pj);
+            assert_true(rep[k].bounds.latency_ns == one.bounds.latency_ns);
+            sb_sim_report_free(&one);
+            sb_sim_report_free(&rep[k]);
+        }
+        sr_free(&s);
+    }
+    sb_sim_scratch_free(t);
+}
+
 /* The scheduler minimises what it is asked to, layer by layer, over a
  * candidate set that double buffering only enlarges (without fusion, which
  * changes which layers exist: test_sram_fusion compares it). */
@@ -504,6 +559,7 @@ int main(void) {
         cmocka_unit_test(test_option_bounds),
         cmocka_unit_test(test_bounds_golden),
         cmocka_unit_test(test_scheduler_objectives),
+        cmocka_unit_test(test_analyze_group),
         cmocka_unit_test(test_search_vs_brute_force),
         cmocka_unit_test(test_forced_orders),
         cmocka_unit_test(test_presets),

@@ -113,11 +113,10 @@ static void test_sweep_small(void **state) {
                      0);
     assert_int_equal(sh("test $(wc -l < '%s/sw/sweep.csv') -eq 9", tmp), 0);
     /* every point feasible at 256 B and within the (huge) budget; at least
-     * one on the front; the two clocks of a configuration share a schedule */
+     * one on the front */
     assert_int_equal(sh("test $(grep -c ',ok,' '%s/sw/sweep.csv') -eq 8", tmp), 0);
-    assert_int_equal(sh("test $(grep -c ',repriced,' '%s/sw/sweep.csv') -eq 6", tmp), 0);
-    assert_int_equal(sh("awk -F, 'NR > 1 && $16 == 1' '%s/sw/sweep.csv' | grep -q .", tmp), 0);
-    assert_int_equal(sh("awk -F, 'NR > 1 && $18 != 1' '%s/sw/sweep.csv' | grep -q . && exit 1 || exit 0", tmp), 0);
+    assert_int_equal(sh("awk -F, 'NR > 1 && $17 == 1' '%s/sw/sweep.csv' | grep -q .", tmp), 0);
+    assert_int_equal(sh("awk -F, 'NR > 1 && $19 != 1' '%s/sw/sweep.csv' | grep -q . && exit 1 || exit 0", tmp), 0);
     /* a clock faster than the macro's minimum period is no design point */
     assert_int_equal(sh("'%s' sweep --model '%s' --capacity 256 --word-bits 16 --ports 1 --macs 4 "
                         "--clock-mhz 100,1000 --output-dir '%s/sw2' --no-charts -q "
@@ -126,7 +125,68 @@ static void test_sweep_small(void **state) {
                      0);
     assert_int_equal(sh("grep -q ',100,ok,' '%s/sw2/sweep.csv'", tmp), 0);
     assert_int_equal(sh("grep ',1000,infeasible,' '%s/sw2/sweep.csv' | grep -q 'sram.min_period_ns'", tmp), 0);
-    assert_int_equal(sh("grep ',1000,' '%s/sw2/sweep.csv' | awk -F, '$16 == 1' | grep -q . && exit 1 || exit 0", tmp), 0);
+    assert_int_equal(sh("grep ',1000,' '%s/sw2/sweep.csv' | awk -F, '$17 == 1' | grep -q . && exit 1 || exit 0", tmp), 0);
+}
+
+/* A sweep.csv row's axes (columns 3..8) and figures (10..15: latency,
+ * energy, power, bounds, peak SRAM). */
+#define FIGS "cut -d, -f3-8,10-15"
+
+/* The sweep's optimum and front are exact: each front point (and the
+ * fastest) equals a sweep of that one point (one sb_sim_analyze), and a
+ * point's figures do not depend on the other clocks in the list. The old
+ * default re-costed one schedule per memory configuration for every clock:
+ * tiny at 64 kB, 32-bit words, 2 ports, 64 MACs, 145 MHz took 44.66 ms
+ * with --clock-mhz 25,145 and 34.61 ms with --clock-mhz 145. */
+static void test_sweep_exact(void **state) {
+    (void)state;
+    if (access(TINY, R_OK) != 0) skip();
+    const char *common = "--capacity 64k --word-bits 32 --ports 2 --macs 4,64 --no-charts -q";
+    assert_int_equal(sh("'%s' sweep --model '%s' %s --regfile-bytes 64,256 --clock-mhz 25,145 --output-dir '%s/sx' "
+                        "--preset '%s/backends/sram/sram256.toml' 2>/dev/null",
+                        SB_PROGRAM, TINY, common, tmp, SB_SRC_ROOT), 0);
+    assert_int_equal(sh("'%s' sweep --model '%s' %s --regfile-bytes 64,256 --clock-mhz 145 --output-dir '%s/sx1' "
+                        "--preset '%s/backends/sram/sram256.toml' 2>/dev/null",
+                        SB_PROGRAM, TINY, common, tmp, SB_SRC_ROOT), 0);
+    assert_int_equal(sh("test $(grep -c ',ok,' '%s/sx/sweep.csv') -eq 8", tmp), 0);
+    /* the 145 MHz points with and without 25 MHz in the list */
+    assert_int_equal(sh("grep ',145,ok,' '%s/sx/sweep.csv' | " FIGS " > '%s/a' && tail -n +2 '%s/sx1/sweep.csv' | " FIGS
+                        " > '%s/b' && test -s '%s/a' && cmp '%s/a' '%s/b'", tmp, tmp, tmp, tmp, tmp, tmp, tmp), 0);
+    /* each front point and the fastest point against a sweep of it alone */
+    assert_int_equal(sh("cd '%s' && (awk -F, 'NR > 1 && $17 == 1' sx/sweep.csv; sort -t, -k10,10g sx/sweep.csv | "
+                        "grep ',ok,' | head -1) > pick && test -s pick && while IFS=, read -r m e cap w p rf mac clk rest; do "
+                        "'%s' sweep --model '%s' --capacity $cap --word-bits $w --ports $p --regfile-bytes $rf --macs $mac "
+                        "--clock-mhz $clk --no-charts -q --output-dir one --preset '%s/backends/sram/sram256.toml' 2>/dev/null "
+                        "&& one=$(tail -n +2 one/sweep.csv | " FIGS ") && mine=$(echo \"$m,$e,$cap,$w,$p,$rf,$mac,$clk,$rest\" | "
+                        FIGS ") && if [ \"$one\" != \"$mine\" ]; then echo \"sweep: $mine; alone: $one\" >&2; exit 1; fi; "
+                        "done < pick", tmp, SB_PROGRAM, TINY, SB_SRC_ROOT), 0);
+}
+
+/* --extmem DIR: every part of the catalogue, each with its own memory in
+ * the label (a part giving [flash] alone keeps the preset's PSRAM); a
+ * folder without parts, or a part with neither table, is refused (exit 3). */
+static void test_sweep_catalogue(void **state) {
+    (void)state;
+    if (access(TINY, R_OK) != 0) skip();
+    assert_int_equal(sh("'%s' sweep --model '%s' --capacity 64k --word-bits 32 --ports 2 --macs 16 --clock-mhz 100 "
+                        "--extmem '%s/backends/sram/extmem' --output-dir '%s/cat' --no-charts -q "
+                        "--preset '%s/backends/sram/sram256.toml' 2>/dev/null",
+                        SB_PROGRAM, TINY, SB_SRC_ROOT, tmp, SB_SRC_ROOT), 0);
+    assert_int_equal(sh("test $(ls '%s/backends/sram/extmem/'*.toml | wc -l) -ge 4", SB_SRC_ROOT), 0);
+    assert_int_equal(sh("test $(grep -c ',ok,' '%s/cat/sweep.csv') -eq $(ls '%s/backends/sram/extmem/'*.toml | wc -l)",
+                        tmp, SB_SRC_ROOT), 0);
+    assert_int_equal(sh("grep -q '\"emram-14nm + qspi-psram\"' '%s/cat/sweep.csv' && "
+                        "grep -q '\"lpddr4-3200-x16 + lpddr4-3200-x16\"' '%s/cat/sweep.csv' && "
+                        "grep -q '\"qspi-nor-flash + hyperram-s27ks0641\"' '%s/cat/sweep.csv'", tmp, tmp, tmp), 0);
+    assert_int_equal(sh("mkdir -p '%s/noparts' && '%s' sweep --model '%s' --capacity 64k --extmem '%s/noparts' "
+                        "--preset '%s/backends/sram/sram256.toml' --output-dir '%s/catbad' --no-charts -q 2>'%s/err.txt'",
+                        tmp, SB_PROGRAM, TINY, tmp, SB_SRC_ROOT, tmp, tmp), 3);
+    assert_int_equal(sh("grep -qF 'noparts: no *.toml in this folder' '%s/err.txt'", tmp), 0);
+    assert_int_equal(sh("printf '[sram]\nword_bits = 16\n' > '%s/noparts/x.toml' && '%s' sweep --model '%s' "
+                        "--capacity 64k --extmem '%s/noparts' --preset '%s/backends/sram/sram256.toml' "
+                        "--output-dir '%s/catbad' --no-charts -q 2>'%s/err.txt'",
+                        tmp, SB_PROGRAM, TINY, tmp, SB_SRC_ROOT, tmp, tmp), 3);
+    assert_int_equal(sh("grep -qF 'x.toml: no [flash] or [psram] table' '%s/err.txt'", tmp), 0);
 }
 
 /* Sweep axes are held to the sram backend's rules: a value it refuses, or
@@ -137,6 +197,7 @@ static void test_sweep_bad_axes(void **state) {
     static const char *bad[][3] = {
         {"--word-bits", "12", "expected 8, 16, 32 or 64"},
         {"--ports", "7", "expected 1 (1RW) or 2 (1RW+1R)"},
+        {"--regfile-bytes", "2048", "expected an integer in 1..1024"},
         {"--capacity", "inf", "expected an integer in 1..1099511627776"},
         {"--capacity", "99999999999999999999", "expected an integer in 1..1099511627776"},
         {"--capacity", "300.7", "expected an integer"},
@@ -175,7 +236,7 @@ static void test_sweep_bad_axes(void **state) {
                         "--output-dir '%s/swm' --no-charts -q --preset '%s/backends/sram/sram256.toml' 2>/dev/null",
                         SB_PROGRAM, TINY, tmp, SB_SRC_ROOT),
                      0);
-    assert_int_equal(sh("grep ',300,64,1,1,100,infeasible,' '%s/swm/sweep.csv' | grep -q 'whole number of 64-bit words'",
+    assert_int_equal(sh("grep ',300,64,1,64,1,100,infeasible,' '%s/swm/sweep.csv' | grep -q 'whole number of 64-bit words'",
                         tmp),
                      0);
     assert_int_equal(sh("test $(grep -c ',ok,' '%s/swm/sweep.csv') -eq 3", tmp), 0);
@@ -196,13 +257,13 @@ static void test_sweep_config(void **state) {
     assert_int_equal(sh("'%s' sweep --config '%s/bench.toml' --output-dir '%s/swc' --no-charts -q 2>/dev/null",
                         SB_PROGRAM, tmp, tmp), 0);
     assert_int_equal(sh("test $(wc -l < '%s/swc/sweep.csv') -eq 3", tmp), 0);
-    assert_int_equal(sh("test $(grep -c ',256,16,1,4,100,' '%s/swc/sweep.csv') -eq 1", tmp), 0);
-    assert_int_equal(sh("test $(grep -c ',1024,16,1,4,100,' '%s/swc/sweep.csv') -eq 1", tmp), 0);
+    assert_int_equal(sh("test $(grep -c ',256,16,1,64,4,100,' '%s/swc/sweep.csv') -eq 1", tmp), 0);
+    assert_int_equal(sh("test $(grep -c ',1024,16,1,64,4,100,' '%s/swc/sweep.csv') -eq 1", tmp), 0);
     /* --ports overrides the table's ports only: 2 x 2 = 4 rows */
     assert_int_equal(sh("'%s' sweep --ports 1,2 --config '%s/bench.toml' --output-dir '%s/swo' --no-charts -q 2>/dev/null",
                         SB_PROGRAM, tmp, tmp), 0);
     assert_int_equal(sh("test $(wc -l < '%s/swo/sweep.csv') -eq 5", tmp), 0);
-    assert_int_equal(sh("test $(grep -c ',1024,16,2,4,100,' '%s/swo/sweep.csv') -eq 1", tmp), 0);
+    assert_int_equal(sh("test $(grep -c ',1024,16,2,64,4,100,' '%s/swo/sweep.csv') -eq 1", tmp), 0);
     /* a wrong [sweep] table is a configuration error (exit 3) */
     assert_int_equal(sh("printf '[sweep]\\nport = [1]\\n' >> '%s/bench.toml'", tmp), 0);
     assert_int_equal(sh("'%s' sweep --config '%s/bench.toml' --output-dir '%s/swe' -q 2>'%s/err.txt'", SB_PROGRAM, tmp,
@@ -213,7 +274,9 @@ static void test_sweep_config(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_usage_errors), cmocka_unit_test(test_report_stored_run),
                                        cmocka_unit_test(test_damaged_run),
-                                       cmocka_unit_test(test_sweep_small), cmocka_unit_test(test_sweep_bad_axes),
+                                       cmocka_unit_test(test_sweep_small), cmocka_unit_test(test_sweep_exact),
+                                       cmocka_unit_test(test_sweep_catalogue),
+                                       cmocka_unit_test(test_sweep_bad_axes),
                                        cmocka_unit_test(test_sweep_config)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }

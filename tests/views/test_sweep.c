@@ -1,5 +1,5 @@
-/* test_sweep.c - Pareto and budget marking of a sweep, and the repricing
- * of a shared schedule against a full sb_sim_analyze. */
+/* test_sweep.c - Pareto and budget marking of a sweep, and every point
+ * (the optimum and the front included) against a single sb_sim_analyze. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -73,46 +73,53 @@ static void fixture_init(fixture *f) {
     f->ext[0].flash = f->s.base.flash, f->ext[0].psram = f->s.base.psram;
     f->s.graphs = f->graphs, f->s.model_names = f->names, f->s.accuracy = f->acc, f->s.n_models = 1;
     f->s.extmem = f->ext, f->s.n_extmem = 1, f->s.pts = f->pts, f->s.n_pts = 4, f->s.workers = 2;
+    for (int i = 0; i < 4; i++) f->pts[i].rf_bytes = f->s.base.rf_bytes;
 }
 
-/* A point that shares its group's schedule with identical hardware must
- * get exactly the analysed totals; with --exact every point is scheduled. */
-static void test_reprice(void **state) {
+/* Every point the sweep reports, the optimum and the front included, is a
+ * single run of its own hardware: sb_sim_analyze of sb_sweep_hw, here on
+ * this thread (the sweep ran on the pool), value for value. The points
+ * differ only in MACs per cycle, clock and register file within one memory
+ * configuration: a sweep that scheduled one of them and re-costed the
+ * others (the old default) fails here. */
+static void test_exact(void **state) {
     static fixture f;
     sb_sweep_point *pts = f.pts;
     sb_sweep *sw = &f.s;
     sb_error err = {0};
-    int i;
+    int i, best = -1;
     (void)state;
     fixture_init(&f);
     for (i = 0; i < 4; i++) {
         pts[i].capacity_bytes = 1024, pts[i].word_bits = 16, pts[i].ports = 1;
-        pts[i].macs_per_cycle = i < 2 ? 4 : 16;
-        pts[i].clock_mhz = i == 3 ? 50 : 100;
+        pts[i].rf_bytes = i == 2 ? 32 : 64;
+        pts[i].macs_per_cycle = i < 2 ? 1 : 64;
+        pts[i].clock_mhz = i == 1 ? 1 : 100;
     }
     assert_int_equal(sb_sweep_run(sw, &err), 0);
-    assert_int_equal(sw->n_scheduled, 1);
-    assert_int_equal(pts[0].rc, 0);
-    assert_int_equal(pts[0].repriced, 0), assert_int_equal(pts[1].repriced, 1);
-    assert_true(fabs(pts[1].latency_ns - pts[0].latency_ns) <= 1e-9 * pts[0].latency_ns);
-    assert_true(fabs(pts[1].energy_pj - pts[0].energy_pj) <= 1e-9 * pts[0].energy_pj);
-    /* repriced points carry their own hardware's bounds, never above them */
-    assert_true(fabs(pts[1].bound_latency_ns - pts[0].bound_latency_ns) <= 1e-9 * pts[0].bound_latency_ns);
-    for (i = 0; i < 4; i++)
+    assert_true(sb_sweep_mark(sw, NAN, NAN) >= 1);
+    assert_int_equal(sw->n_scheduled, 4);
+    for (i = 0; i < 4; i++) {
+        sb_sim_hw hw;
+        sb_sim_report rep;
+        assert_int_equal(pts[i].rc, 0);
+        sb_sweep_hw(sw, &pts[i], &hw);
+        assert_int_equal(hw.rf_bytes, pts[i].rf_bytes);
+        assert_int_equal(sb_sim_analyze(&hw, f.graphs[0], &rep, &err), 0);
+        if (pts[i].latency_ns != rep.latency_ns || pts[i].energy_pj != rep.energy_pj)
+            fail_msg("point %d%s: sweep %.17g ns %.17g pJ, single run %.17g ns %.17g pJ", i,
+                     pts[i].pareto_le ? " (on the front)" : "", pts[i].latency_ns, pts[i].energy_pj, rep.latency_ns,
+                     rep.energy_pj);
+        assert_true(pts[i].avg_power_mw == rep.avg_power_mw);
+        assert_true(pts[i].bound_latency_ns == rep.bounds.latency_ns);
+        assert_true(pts[i].bound_energy_pj == rep.bounds.energy_pj);
+        assert_int_equal(pts[i].sram_peak_bytes, rep.sram_peak_bytes);
         assert_true(pts[i].bound_latency_ns > 0 && pts[i].latency_ns >= pts[i].bound_latency_ns &&
                     pts[i].energy_pj >= pts[i].bound_energy_pj);
-    assert_true(pts[2].bound_latency_ns <= pts[0].bound_latency_ns); /* 4x the MACs: never a higher bound */
-    /* more MACs per cycle never slows a fixed schedule; a slower clock never
-     * speeds it up */
-    assert_true(pts[2].latency_ns <= pts[0].latency_ns);
-    assert_true(pts[3].latency_ns >= pts[2].latency_ns);
-    /* exact: every point scheduled, the first point unchanged */
-    double lat0 = pts[0].latency_ns;
-    sw->exact = 1;
-    assert_int_equal(sb_sweep_run(sw, &err), 0);
-    assert_int_equal(sw->n_scheduled, 4);
-    assert_true(fabs(pts[0].latency_ns - lat0) <= 1e-12 * lat0);
-    for (i = 0; i < 4; i++) assert_int_equal(pts[i].repriced, 0), assert_true(pts[i].latency_ns >= pts[i].bound_latency_ns);
+        if (best < 0 || pts[i].energy_pj < pts[best].energy_pj) best = i;
+        sb_sim_report_free(&rep);
+    }
+    assert_int_equal(pts[best].pareto_le, 1); /* the least energy is on the front */
     for (i = 0; i < 4; i++) free(pts[i].error);
     sr_free(&f.g);
 }
@@ -144,7 +151,7 @@ static void test_refused_hardware(void **state) {
 }
 
 int main(void) {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_mark), cmocka_unit_test(test_reprice),
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_mark), cmocka_unit_test(test_exact),
                                        cmocka_unit_test(test_refused_hardware)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
