@@ -26,7 +26,9 @@ enum { SG_TENSORS = 0, SG_INPUTS = 1, SG_OUTPUTS = 2, SG_OPERATORS = 3 };
 enum { T_SHAPE = 0, T_TYPE = 1, T_BUFFER = 2, T_NAME = 3, T_QUANT = 4, T_SPARSITY = 6 };
 enum { Q_SCALE = 2, Q_ZERO_POINT = 3, Q_DIM = 6 };
 enum { B_DATA = 0, B_OFFSET = 1 };
-enum { O_OPCODE = 0, O_INPUTS = 1, O_OUTPUTS = 2, O_OPTIONS = 4 };
+enum { O_OPCODE = 0, O_INPUTS = 1, O_OUTPUTS = 2, O_OPTIONS_TYPE = 3, O_OPTIONS = 4 };
+/* BuiltinOptions union types */
+enum { BT_CONV = 1, BT_DEPTHWISE = 2, BT_POOL = 5, BT_FC = 8, BT_SOFTMAX = 9, BT_ADD = 11, BT_RESHAPE = 17, BT_MUL = 21 };
 enum { TT_FLOAT32 = 0, TT_INT32 = 2, TT_INT8 = 9 };
 enum {
     BO_ADD = 0, BO_AVERAGE_POOL_2D = 1, BO_CONV_2D = 3, BO_DEPTHWISE_CONV_2D = 4, BO_FULLY_CONNECTED = 9,
@@ -299,27 +301,36 @@ static int new_engine_tensor(ctx *c, sb_tensor **out) {
     return m->n_tensors++;
 }
 
+/* "operator 3: ", or "" for the graph's own tensors (op_index -1). */
+static const char *at_op(int32_t op_index, char *buf, size_t n) {
+    if (op_index < 0) snprintf(buf, n, "%s", "");
+    else snprintf(buf, n, "operator %d: ", (int)op_index);
+    return buf;
+}
+
 static int check_index(ctx *c, int32_t op_index, int32_t ti, const char *role) {
+    char at[32];
     if (ti < 0 || (uint32_t)ti >= c->n_t)
-        return fail(c, SB_EFORMAT, "operator %d: %s tensor %d: expected an index below %u", (int)op_index, role,
+        return fail(c, SB_EFORMAT, "%s%s tensor %d: expected an index below %u", at_op(op_index, at, sizeof at), role,
                     (int)ti, c->n_t);
     return SB_OK;
 }
 
 /* An int8 activation with one scale. */
 static int check_act(ctx *c, int32_t op_index, int32_t ti, const char *role) {
+    char at[32];
     int rc = check_index(c, op_index, ti, role);
     if (rc < 0) return rc;
     const tfl_tensor *x = &c->t[ti];
     if (x->type != TT_INT8)
-        return fail(c, SB_EUNSUPPORTED, "operator %d: %s tensor %d '%s': type %d: expected INT8 (9)", (int)op_index,
+        return fail(c, SB_EUNSUPPORTED, "%s%s tensor %d '%s': type %d: expected INT8 (9)", at_op(op_index, at, sizeof at),
                     role, (int)ti, x->name, x->type);
     if (x->n_scales != 1)
-        return fail(c, SB_EUNSUPPORTED, "operator %d: %s tensor %d '%s': expected one quantization scale, got %d",
-                    (int)op_index, role, (int)ti, x->name, (int)x->n_scales);
+        return fail(c, SB_EUNSUPPORTED, "%s%s tensor %d '%s': expected one quantization scale, got %d",
+                    at_op(op_index, at, sizeof at), role, (int)ti, x->name, (int)x->n_scales);
     if (x->data)
-        return fail(c, SB_EUNSUPPORTED, "operator %d: %s tensor %d '%s': constant: expected an activation",
-                    (int)op_index, role, (int)ti, x->name);
+        return fail(c, SB_EUNSUPPORTED, "%s%s tensor %d '%s': constant: expected an activation",
+                    at_op(op_index, at, sizeof at), role, (int)ti, x->name);
     return SB_OK;
 }
 
@@ -394,6 +405,22 @@ static const char *op_name(int32_t code) {
     case BO_SOFTMAX: return "SOFTMAX";
     case BO_SQUEEZE: return "SQUEEZE";
     default: return NULL;
+    }
+}
+
+/* The BuiltinOptions type each mapped operator reads. */
+static int options_type(int32_t code) {
+    switch (code) {
+    case BO_CONV_2D: return BT_CONV;
+    case BO_DEPTHWISE_CONV_2D: return BT_DEPTHWISE;
+    case BO_AVERAGE_POOL_2D:
+    case BO_MAX_POOL_2D: return BT_POOL;
+    case BO_FULLY_CONNECTED: return BT_FC;
+    case BO_SOFTMAX: return BT_SOFTMAX;
+    case BO_ADD: return BT_ADD;
+    case BO_RESHAPE: return BT_RESHAPE;
+    case BO_MUL: return BT_MUL;
+    default: return -1;
     }
 }
 
@@ -735,6 +762,12 @@ static int read_op(ctx *c, const sb_fb_vec *ov, uint32_t i, tfl_op *o) {
     FB(c, sb_fb_i32(&oc, OC_BUILTIN, 0, &code, c->what, c->err));
     /* schema 3a: the larger of the two fields is the operator */
     o->code = (int8_t)dep > code ? (int8_t)dep : code;
+    /* options of another type than the operator's are absent, as TFLite
+     * reads them (builtin_options_as_...) */
+    uint8_t opt_type;
+    snprintf(c->what, sizeof c->what, "subgraphs[0].operators[%u]", i);
+    FB(c, sb_fb_u8(&ot, O_OPTIONS_TYPE, 0, &opt_type, c->what, c->err));
+    if (opt_type != options_type(o->code)) o->has_opt = 0;
     if (in.len > 4 || out.len != 1)
         return fail(c, SB_EUNSUPPORTED, "operator %u (%s): %u inputs, %u outputs: expected at most 4 and 1", i,
                     op_name(o->code) ? op_name(o->code) : "?", in.len, out.len);
