@@ -6,7 +6,8 @@ The writer lays objects out front to back (each vtable just before its table,
 children after their parent), so every uoffset points forward as FlatBuffers
 requires; `pos` records where named objects landed, for patching bytes.
 
-  make_tflite.py DIR    writes DIR/tiny.tflite and DIR/<variant>.tflite
+  make_tflite.py DIR    writes DIR/tiny.tflite, DIR/tiny_image.tflite (8x8x3 in, 7 classes
+                        out: runs on an image dataset) and DIR/<variant>.tflite
 """
 import os
 import struct
@@ -116,33 +117,35 @@ def lcg(seed):
         yield seed >> 8
 
 
-def tiny(**bad):
-    """conv -> depthwise -> add -> max pool -> average pool -> reshape -> fc -> softmax."""
+def tiny(hw=4, cin=2, classes=4, **bad):
+    """conv -> depthwise -> add -> max pool -> average pool -> reshape -> fc -> softmax,
+    on a [1,hw,hw,cin] input (hw even) with `classes` outputs."""
     r = lcg(7)
-    w_conv = [next(r) % 255 - 127 for _ in range(3 * 3 * 3 * 2)]
+    w_conv = [next(r) % 255 - 127 for _ in range(3 * 3 * 3 * cin)]
     w_dw = [next(r) % 255 - 127 for _ in range(3 * 3 * 3)]
-    w_fc = [next(r) % 255 - 127 for _ in range(4 * 3)]
+    w_fc = [next(r) % 255 - 127 for _ in range(classes * 3)]
     b3 = struct.pack('<3i', 100, -200, 300)
-    b4 = struct.pack('<4i', -50, 60, 0, 7)
+    b4 = struct.pack('<%di' % classes, *[(-50 + 37 * k) for k in range(classes)])
+    h2 = hw // 2
     buffers = [b'', bytes(v & 255 for v in w_conv), b3, bytes(v & 255 for v in w_dw), b3,
                bytes(v & 255 for v in w_fc), b4]
     s_act = [0.05]
     tensors = [
-        tensor([1, 4, 4, 2], bad.get('input_type', INT8), 0, 'input', [0.5], [-3]),
-        tensor(bad.get('conv_w_shape', [3, 3, 3, 2]), INT8, 1, 'conv_w', [0.01, 0.02, 0.015], [0, 0, 0]),
+        tensor([1, hw, hw, cin], bad.get('input_type', INT8), 0, 'input', [0.5], [-3]),
+        tensor(bad.get('conv_w_shape', [3, 3, 3, cin]), INT8, 1, 'conv_w', [0.01, 0.02, 0.015], [0, 0, 0]),
         tensor([3], INT32, 2, 'conv_b', [0.005, 0.01, 0.0075], [0, 0, 0]),
-        tensor(bad.get('conv_out_shape', [1, 4, 4, 3]), INT8, 0, 'conv_out', s_act, [-128]),
+        tensor(bad.get('conv_out_shape', [1, hw, hw, 3]), INT8, 0, 'conv_out', s_act, [-128]),
         tensor([1, 3, 3, 3], INT8, 3, 'dw_w', [0.02], [0]),
         tensor([3], INT32, 4, 'dw_b', [0.001], [0]),
-        tensor([1, 4, 4, 3], INT8, 0, 'dw_out', [0.1], [5]),
-        tensor([1, 4, 4, 3], INT8, 0, 'add_out', [0.12], [-10]),
-        tensor([1, 2, 2, 3], INT8, 0, 'max_out', [0.12], [-10]),
+        tensor([1, hw, hw, 3], INT8, 0, 'dw_out', [0.1], [5]),
+        tensor([1, hw, hw, 3], INT8, 0, 'add_out', [0.12], [-10]),
+        tensor([1, h2, h2, 3], INT8, 0, 'max_out', [0.12], [-10]),
         tensor([1, 1, 1, 3], INT8, 0, 'avg_out', [0.12], [-10]),
         tensor([1, 3], INT8, 0, 'flat', [0.12], [-10]),
-        tensor([4, 3], INT8, 5, 'fc_w', [0.03], [0]),
-        tensor([4], INT32, 6, 'fc_b', [0.0036], [0]),
-        tensor([1, 4], INT8, 0, 'logits', [0.2], [3]),
-        tensor([1, 4], INT8, 0, 'probs', [1 / 256], [-128]),
+        tensor([classes, 3], INT8, 5, 'fc_w', [0.03], [0]),
+        tensor([classes], INT32, 6, 'fc_b', [0.0036], [0]),
+        tensor([1, classes], INT8, 0, 'logits', [0.2], [3]),
+        tensor([1, classes], INT8, 0, 'probs', [1 / 256], [-128]),
     ]
     codes = [CONV_2D, DEPTHWISE_CONV_2D, ADD, MAX_POOL_2D, AVERAGE_POOL_2D, RESHAPE, FULLY_CONNECTED,
              bad.get('last_op', SOFTMAX)]
@@ -162,7 +165,7 @@ def tiny(**bad):
            opt_type=2),
         op(2, [3, 6], [7], Table({0: ('u8', 0)}), opt_type=11),
         op(3, [7], [8], pool(2, 2), opt_type=5),
-        op(4, [8], [9], pool(2, 1), opt_type=5),
+        op(4, [8], [9], pool(h2, 1), opt_type=5),
         op(5, [9], [10], Table({0: ('ref', Vec('i32', [1, 3]))}), opt_type=17),
         op(6, bad.get('fc_inputs', [10, 11, 12]), [13], Table({0: ('u8', 0)}), opt_type=8),
         op(7, [13], [14], Table({0: ('f32', 1.0)}), opt_type=9),
@@ -208,6 +211,8 @@ def main():
     good, v = variants()
     with open(os.path.join(out, 'tiny.tflite'), 'wb') as f:
         f.write(good)
+    with open(os.path.join(out, 'tiny_image.tflite'), 'wb') as f:
+        f.write(tiny(hw=8, cin=3, classes=7)[0])
     for name, (b, _) in v.items():
         with open(os.path.join(out, name + '.tflite'), 'wb') as f:
             f.write(b)
