@@ -32,7 +32,7 @@ enum { BT_CONV = 1, BT_DEPTHWISE = 2, BT_POOL = 5, BT_FC = 8, BT_SOFTMAX = 9, BT
 enum { TT_FLOAT32 = 0, TT_INT32 = 2, TT_INT8 = 9 };
 enum {
     BO_ADD = 0, BO_AVERAGE_POOL_2D = 1, BO_CONV_2D = 3, BO_DEPTHWISE_CONV_2D = 4, BO_FULLY_CONNECTED = 9,
-    BO_MAX_POOL_2D = 17, BO_MUL = 18, BO_RESHAPE = 22, BO_SOFTMAX = 25, BO_SQUEEZE = 43
+    BO_MAX_POOL_2D = 17, BO_MUL = 18, BO_RESHAPE = 22, BO_SOFTMAX = 25, BO_SQUEEZE = 43, BO_QUANTIZE = 114
 };
 enum { ACT_NONE = 0, ACT_RELU = 1, ACT_RELU_N1_TO_1 = 2, ACT_RELU6 = 3 };
 enum { PAD_SAME = 0, PAD_VALID = 1 };
@@ -404,6 +404,7 @@ static const char *op_name(int32_t code) {
     case BO_RESHAPE: return "RESHAPE";
     case BO_SOFTMAX: return "SOFTMAX";
     case BO_SQUEEZE: return "SQUEEZE";
+    case BO_QUANTIZE: return "QUANTIZE";
     default: return NULL;
     }
 }
@@ -692,6 +693,57 @@ static int map_pool(ctx *c, const tfl_op *o, int is_max) {
     return act_range(c, o->index, act, y, &op->act_min, &op->act_max, &op->act);
 }
 
+/* MUL: TFLite's MulElementwise / BroadcastMul (b [1,1,1,C] over H, W). */
+static int map_mul(ctx *c, const tfl_op *o) {
+    int rc;
+    int32_t act;
+    sb_op *op;
+    if (o->n_in != 2) return fail(c, SB_EFORMAT, "operator %d: %d inputs: expected 2", (int)o->index, (int)o->n_in);
+    if ((rc = check_act(c, o->index, o->in[0], "input")) || (rc = check_act(c, o->index, o->in[1], "input")) ||
+        (rc = check_act(c, o->index, o->out, "output")) || (rc = opt_u8(c, o, 0, 0, &act)))
+        return rc;
+    const tfl_tensor *a = &c->t[o->in[0]], *b = &c->t[o->in[1]], *y = &c->t[o->out];
+    int bcast = a->rank == 4 && b->rank == 4 && b->shape[0] == 1 && b->shape[1] == 1 && b->shape[2] == 1 &&
+                b->shape[3] == a->shape[3];
+    if (!same_shape(a, y) || !(same_shape(a, b) || bcast))
+        return fail(c, SB_EUNSUPPORTED, "operator %d: MUL: expected inputs of one shape, or b [1,1,1,C]", (int)o->index);
+    if ((rc = engine_act(c, o->in[0])) < 0 || (rc = engine_act(c, o->in[1])) < 0) return rc;
+    if ((rc = new_op(c, o, SB_OP_MUL, &op)) || (rc = requant_arrays(c, op, 1))) return rc;
+    op->inputs[0] = a->engine;
+    op->inputs[1] = b->engine;
+    op->n_inputs = 2;
+    double real = (double)a->scales[0] * (double)b->scales[0] / (double)y->scales[0];
+    if ((rc = requant(c, o->index, real, (int32_t *)op->multiplier, (int32_t *)op->shift))) return rc;
+    ((float *)op->scale_f32)[0] = (float)real;
+    return act_range(c, o->index, act, y, &op->act_min, &op->act_max, &op->act);
+}
+
+/* QUANTIZE int8 -> int8 (TFLite's Requantize): a 256-entry table of
+ * zo + MBQM(q - zi, m, s), exact for every input. */
+static int map_quantize(ctx *c, const tfl_op *o) {
+    int rc;
+    sb_op *op;
+    if (o->n_in != 1) return fail(c, SB_EFORMAT, "operator %d: %d inputs: expected 1", (int)o->index, (int)o->n_in);
+    if ((rc = check_act(c, o->index, o->in[0], "input")) || (rc = check_act(c, o->index, o->out, "output"))) return rc;
+    const tfl_tensor *x = &c->t[o->in[0]], *y = &c->t[o->out];
+    if (!same_shape(x, y)) return fail(c, SB_EFORMAT, "operator %d: QUANTIZE changes the shape", (int)o->index);
+    int32_t m, sh;
+    if ((rc = requant(c, o->index, (double)x->scales[0] / (double)y->scales[0], &m, &sh))) return rc;
+    int8_t *table = keep(c->m, 256);
+    if (!table) return oom(c);
+    for (int32_t q = -128; q < 128; q++) {
+        int32_t v = y->zero_point + sb_mbqm(q - x->zero_point, m, sh);
+        table[q + 128] = (int8_t)(v < -128 ? -128 : v > 127 ? 127 : v);
+    }
+    if ((rc = engine_act(c, o->in[0])) < 0) return rc;
+    if ((rc = new_op(c, o, SB_OP_LUT, &op))) return rc;
+    op->inputs[0] = x->engine;
+    op->n_inputs = 1;
+    op->lut = table;
+    op->act = "identity";
+    return SB_OK;
+}
+
 /* RESHAPE / SQUEEZE: the output is the input's bytes. */
 static int map_alias(ctx *c, const tfl_op *o) {
     int rc;
@@ -788,6 +840,8 @@ static int map_op(ctx *c, const tfl_op *o, int is_last) {
     case BO_RESHAPE:
     case BO_SQUEEZE: return map_alias(c, o);
     case BO_SOFTMAX: return map_softmax(c, o, is_last);
+    case BO_MUL: return map_mul(c, o);
+    case BO_QUANTIZE: return map_quantize(c, o);
     default: {
         const tfl_tensor *y = &c->t[o->out];
         return fail(c, SB_EUNSUPPORTED, "operator %d: builtin operator %d%s%s%s (output tensor %d '%s'): not supported "

@@ -100,7 +100,7 @@ def serialize(root):
 
 # builtin operator codes (schema.fbs)
 ADD, AVERAGE_POOL_2D, CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED = 0, 1, 3, 4, 9
-MAX_POOL_2D, RESHAPE, SOFTMAX, TANH = 17, 22, 25, 28
+MAX_POOL_2D, MUL, RESHAPE, SOFTMAX, TANH, QUANTIZE = 17, 18, 22, 25, 28, 114
 INT8, INT32, FLOAT32 = 9, 2, 0
 
 
@@ -117,9 +117,10 @@ def lcg(seed):
         yield seed >> 8
 
 
-def tiny(hw=4, cin=2, classes=4, **bad):
+def tiny(hw=4, cin=2, classes=4, more=False, **bad):
     """conv -> depthwise -> add -> max pool -> average pool -> reshape -> fc -> softmax,
-    on a [1,hw,hw,cin] input (hw even) with `classes` outputs."""
+    on a [1,hw,hw,cin] input (hw even) with `classes` outputs. more=True puts
+    MUL (by the depthwise output) and QUANTIZE (to another scale) before the max pool."""
     r = lcg(7)
     w_conv = [next(r) % 255 - 127 for _ in range(3 * 3 * 3 * cin)]
     w_dw = [next(r) % 255 - 127 for _ in range(3 * 3 * 3)]
@@ -148,7 +149,7 @@ def tiny(hw=4, cin=2, classes=4, **bad):
         tensor([1, classes], INT8, 0, 'probs', [1 / 256], [-128]),
     ]
     codes = [CONV_2D, DEPTHWISE_CONV_2D, ADD, MAX_POOL_2D, AVERAGE_POOL_2D, RESHAPE, FULLY_CONNECTED,
-             bad.get('last_op', SOFTMAX)]
+             bad.get('last_op', SOFTMAX), MUL, QUANTIZE]
 
     def op(code_index, ins, outs, opts=None, name=None, opt_type=0):
         f = {0: ('u32', code_index), 1: ('ref', Vec('i32', ins)), 2: ('ref', Vec('i32', outs))}
@@ -170,6 +171,11 @@ def tiny(hw=4, cin=2, classes=4, **bad):
         op(6, bad.get('fc_inputs', [10, 11, 12]), [13], Table({0: ('u8', 0)}), opt_type=8),
         op(7, [13], [14], Table({0: ('f32', 1.0)}), opt_type=9),
     ]
+    if more:  # add_out (7) -> MUL by dw_out (6) -> 15 -> QUANTIZE -> 16 -> max pool
+        tensors += [tensor([1, hw, hw, 3], INT8, 0, 'mul_out', [0.3], [-20]),
+                    tensor([1, hw, hw, 3], INT8, 0, 'requant', [0.12], [-10])]
+        ops[3:3] = [op(8, [7, 6], [15], Table({0: ('u8', 1)}), opt_type=21), op(9, [15], [16])]
+        ops[5] = op(3, [16], [8], pool(2, 2), opt_type=5)
     sub = Table({0: ('ref', Vec('table', tensors, name='tensors_vec')), 1: ('ref', Vec('i32', [0])),
                  2: ('ref', Vec('i32', [14])), 3: ('ref', Vec('table', ops)), 4: ('ref', 'main')})
     model = Table({0: ('u32', 3),
@@ -199,7 +205,7 @@ def variants():
     v['float_input'] = (tiny(input_type=FLOAT32)[0], "input tensor 0 'input': type 0: expected INT8 (9)")
     v['huge_dim'] = (tiny(conv_out_shape=[1, 4, 1 << 30, 3])[0], "tensor 3 'conv_out': shape[2] = 1073741824")
     v['huge_elems'] = (tiny(conv_out_shape=[1, 1 << 20, 1 << 20, 3])[0], 'more than 268435456 elements')
-    v['opcode_out_of_range'] = (tiny(conv_opcode=40)[0], 'operator 0: opcode_index 40: expected an index below 8')
+    v['opcode_out_of_range'] = (tiny(conv_opcode=40)[0], 'operator 0: opcode_index 40: expected an index below 10')
     v['tensor_out_of_range'] = (tiny(fc_inputs=[10, 99, 12])[0], 'operator 6: weights tensor 99: expected an index below 15')
     v['weights_shape'] = (tiny(conv_w_shape=[3, 3, 3, 5])[0], "operator 0: weights 'conv_w' [3,3,3,5]")
     return good, v
@@ -213,6 +219,8 @@ def main():
         f.write(good)
     with open(os.path.join(out, 'tiny_image.tflite'), 'wb') as f:
         f.write(tiny(hw=8, cin=3, classes=7)[0])
+    with open(os.path.join(out, 'tiny_more.tflite'), 'wb') as f:
+        f.write(tiny(more=True)[0])
     for name, (b, _) in v.items():
         with open(os.path.join(out, name + '.tflite'), 'wb') as f:
             f.write(b)
