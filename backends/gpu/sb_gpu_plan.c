@@ -45,10 +45,7 @@ static int sb_gpu_plan_out(const sb_graph *g, const sb_op *op, int32_t n, const 
     uint64_t m = 0, s = 0, f = 0;
     int rc = 0;
     memset(o, 0, sizeof *o);
-    if (op->single_round) /* single rounding: not in the GPU kernels yet */
-        return sb_error_set(err, SB_EUNSUPPORTED, "op '%s': single-rounding requantisation: not supported on gpu",
-                            op->name ? op->name : "?");
-    o->fixed = g->requant == SB_REQUANT_FIXED;
+    o->fixed = sb_fixed_kind(g, op);
     o->zo = g->tensors[op->output].zero_point;
     o->act_min = op->act_min;
     o->act_max = op->act_max;
@@ -150,13 +147,11 @@ static int sb_gpu_plan_pool(const sb_graph *g, const sb_op *op, int batch, const
     const sb_tensor *x = &g->tensors[op->inputs[0]], *y = &g->tensors[op->output];
     sb_gpu_pool_args *a = &l->a.pool;
     int32_t oc;
-    if (op->avg_count > 0) /* TFLite's rounded division: not in the GPU kernels yet */
-        return sb_error_set(err, SB_EUNSUPPORTED, "op '%s': gavgpool with TFLite's division (avg_count): not supported on gpu",
-                            op->name ? op->name : "?");
     a->x = sb_gpu_p8(ta[op->inputs[0]]);
     a->y = (int8_t *)(uintptr_t)ta[op->output];
     a->n = batch;
     a->zi = x->zero_point;
+    a->avg_count = op->type == SB_OP_GAVGPOOL ? op->avg_count : 0;
     sb_gpu_hwc(x, &a->h, &a->w, &a->c);
     sb_gpu_hwc(y, &a->oh, &a->ow, &oc);
     a->kh = op->kernel_h; a->kw = op->kernel_w;
