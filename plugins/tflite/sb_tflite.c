@@ -47,6 +47,7 @@ typedef struct tfl_tensor {
     int32_t n_scales;
     float *scales;          /* owned */
     int32_t zero_point;     /* per-tensor (every per-channel zero point must be 0) */
+    int32_t quant_dim;      /* the dimension of per-channel scales */
     const uint8_t *data;    /* constant bytes inside the file copy, or NULL */
     size_t nbytes;
     int32_t engine;         /* engine tensor index, -1 before use */
@@ -197,6 +198,7 @@ static int read_quant(ctx *c, const sb_fb_table *tt, tfl_tensor *x, uint32_t i) 
     if (!present) return SB_OK;
     FB(c, sb_fb_vector(&q, Q_SCALE, 4, &sc, c->what, c->err));
     FB(c, sb_fb_vector(&q, Q_ZERO_POINT, 8, &zp, c->what, c->err));
+    FB(c, sb_fb_i32(&q, Q_DIM, 0, &x->quant_dim, c->what, c->err));
     if (sc.len == 0) return SB_OK;
     if (zp.len != sc.len)
         return fail(c, SB_EFORMAT, "tensor %u '%s': %u scales and %u zero points: expected as many", i, x->name, sc.len,
@@ -529,6 +531,12 @@ static int weighted(ctx *c, const tfl_op *o, sb_op *op, int32_t n_out, int64_t w
     if (w->zero_point != 0)
         return fail(c, SB_EUNSUPPORTED, "operator %d: weights '%s': zero point %d: expected 0 (symmetric)",
                     (int)o->index, w->name, (int)w->zero_point);
+    /* per-channel scales run along the output channels: dimension 0 of
+     * conv / fc weights [O,...], 3 of depthwise weights [1,KH,KW,C] */
+    int32_t want_dim = op->type == SB_OP_DWCONV2D ? 3 : 0;
+    if (w->n_scales > 1 && w->quant_dim != want_dim)
+        return fail(c, SB_EUNSUPPORTED, "operator %d: weights '%s': quantized_dimension %d: expected %d",
+                    (int)o->index, w->name, (int)w->quant_dim, (int)want_dim);
     int ew = engine_const(c, o->index, o->in[1], TT_INT8, w_elems, "weights");
     if (ew < 0) return ew;
     op->inputs[0] = c->t[o->in[0]].engine;
@@ -772,6 +780,11 @@ static int map_softmax(ctx *c, const tfl_op *o, int is_last) {
     }
     if (!(beta > 0.0f) || !isfinite(beta))
         return fail(c, SB_EUNSUPPORTED, "operator %d: SOFTMAX beta %g: expected positive", (int)o->index, (double)beta);
+    /* one row (the int32 sum of exps in Q12.19 holds 4095 terms) */
+    const tfl_tensor *x = &c->t[o->in[0]];
+    if (x->elems != x->shape[x->rank ? x->rank - 1 : 0] || x->elems > 4095)
+        return fail(c, SB_EUNSUPPORTED, "operator %d: SOFTMAX over %lld elements: expected one row of at most 4095",
+                    (int)o->index, (long long)x->elems);
     /* PreprocessSoftmaxScaling and CalculateInputRadius, 5 integer bits */
     double real = (double)beta * (double)c->t[o->in[0]].scales[0] * (double)(1 << 26);
     if (real > (double)(((int64_t)1 << 31) - 1)) real = (double)(((int64_t)1 << 31) - 1);

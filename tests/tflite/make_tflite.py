@@ -104,10 +104,13 @@ MAX_POOL_2D, MUL, RESHAPE, SOFTMAX, TANH, QUANTIZE = 17, 18, 22, 25, 28, 114
 INT8, INT32, FLOAT32 = 9, 2, 0
 
 
-def tensor(shape, ttype, buffer, name, scales=None, zps=None):
+def tensor(shape, ttype, buffer, name, scales=None, zps=None, qdim=None):
     f = {0: ('ref', Vec('i32', shape)), 1: ('u8', ttype), 2: ('u32', buffer), 3: ('ref', name)}
     if scales is not None:
-        f[4] = ('ref', Table({2: ('ref', Vec('f32', scales)), 3: ('ref', Vec('i64', zps))}))
+        q = {2: ('ref', Vec('f32', scales)), 3: ('ref', Vec('i64', zps))}
+        if qdim is not None:
+            q[6] = ('i32', qdim)
+        f[4] = ('ref', Table(q))
     return Table(f, name='tensor_' + name)
 
 
@@ -133,7 +136,8 @@ def tiny(hw=4, cin=2, classes=4, more=False, **bad):
     s_act = [0.05]
     tensors = [
         tensor([1, hw, hw, cin], bad.get('input_type', INT8), 0, 'input', [0.5], [-3]),
-        tensor(bad.get('conv_w_shape', [3, 3, 3, cin]), INT8, 1, 'conv_w', [0.01, 0.02, 0.015], [0, 0, 0]),
+        tensor(bad.get('conv_w_shape', [3, 3, 3, cin]), INT8, 1, 'conv_w', [0.01, 0.02, 0.015], [0, 0, 0],
+               bad.get('conv_w_qdim')),
         tensor([3], INT32, 2, 'conv_b', [0.005, 0.01, 0.0075], [0, 0, 0]),
         tensor(bad.get('conv_out_shape', [1, hw, hw, 3]), INT8, 0, 'conv_out', s_act, [-128]),
         tensor([1, 3, 3, 3], INT8, 3, 'dw_w', [0.02], [0]),
@@ -207,6 +211,7 @@ def variants():
     v['huge_elems'] = (tiny(conv_out_shape=[1, 1 << 20, 1 << 20, 3])[0], 'more than 268435456 elements')
     v['opcode_out_of_range'] = (tiny(conv_opcode=40)[0], 'operator 0: opcode_index 40: expected an index below 10')
     v['tensor_out_of_range'] = (tiny(fc_inputs=[10, 99, 12])[0], 'operator 6: weights tensor 99: expected an index below 15')
+    v['weights_qdim'] = (tiny(conv_w_qdim=3)[0], "operator 0: weights 'conv_w': quantized_dimension 3: expected 0")
     v['weights_shape'] = (tiny(conv_w_shape=[3, 3, 3, 5])[0], "operator 0: weights 'conv_w' [3,3,3,5]")
     return good, v
 
