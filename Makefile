@@ -5,19 +5,20 @@
 #   make bench   build, then ./build/srambench run bench.toml
 #   make test    build, then every test suite (meson test)
 #   make build   install build dependencies, configure, build
+#   make venv    the pinned Python reference runtime of the tflite tests
 #   make clean   remove the build folder
 BUILD ?= build
 BENCH ?= bench.toml
 NINJAFLAGS ?=
 DEPS_BUILD = meson ninja-build pkg-config gcc libuv1-dev libcjson-dev libjpeg-dev libzip-dev gnuplot-nox
-DEPS_TEST  = libcmocka-dev python3 python3-numpy python3-torch python3-torchvision python3-pil clang valgrind
+DEPS_TEST  = libcmocka-dev python3 python3-venv python3-numpy python3-torch python3-torchvision python3-pil clang valgrind
 
-.PHONY: bench test build deps deps-test clean check-sanitize fuzz
+.PHONY: bench test build deps deps-test clean check-sanitize fuzz venv
 
 bench: build
 	./$(BUILD)/srambench run $(BENCH)
 
-test: deps-test build
+test: deps-test build venv
 	meson test -C $(BUILD) --print-errorlogs --num-processes 2
 
 # meson setup once; afterwards ninja re-runs meson itself when a meson.build
@@ -25,6 +26,15 @@ test: deps-test build
 build: deps
 	@if [ ! -f $(BUILD)/build.ninja ]; then meson setup --reconfigure $(BUILD) >/dev/null 2>&1 || meson setup $(BUILD); fi
 	ninja -C $(BUILD) $(NINJAFLAGS)
+
+# LiteRT, the tflite tests' reference (tests/tflite/requirements.txt), in
+# $(BUILD)/venv; Debian's numpy stays visible to the other tests.
+VENV = $(BUILD)/venv
+venv: $(VENV)/.installed
+$(VENV)/.installed: tests/tflite/requirements.txt
+	/usr/bin/python3 -m venv --system-site-packages $(VENV)
+	$(VENV)/bin/pip install --quiet -r tests/tflite/requirements.txt
+	touch $@
 
 deps:
 	@./tools/install-deps.sh $(DEPS_BUILD)

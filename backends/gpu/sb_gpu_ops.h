@@ -26,7 +26,7 @@ typedef struct sb_gpu_out {          /* the requantisation of one op */
     const int32_t *mult;             /* per channel (conv/dw/fc) or [1]    */
     const int32_t *shift;
     const float *scale_f32;          /* float mode                          */
-    int32_t fixed;                   /* 1: SB_REQUANT_FIXED, 0: float      */
+    int32_t fixed;                   /* sb_fixed_kind: 0 float, 1 fixed, 2 fixed rounded once */
     int32_t zo, act_min, act_max;
 } sb_gpu_out;
 
@@ -62,6 +62,7 @@ typedef struct sb_gpu_pool_args {    /* gavgpool, maxpool                   */
     int32_t n, h, w, c, oh, ow;
     int32_t kh, kw, sh, sw, dh, dw, pt, pl;
     int32_t zi;
+    int32_t avg_count;               /* gavgpool: sb_op.avg_count           */
 } sb_gpu_pool_args;
 
 /* __dp4a where the hardware has it (sm_61+), the same sum elsewhere. */
@@ -99,7 +100,7 @@ SB_HD static inline int32_t sb_gpu_nhwc(int64_t e, int32_t oh, int32_t ow, int32
 }
 
 SB_HD static inline int8_t sb_gpu_requant(const sb_gpu_out *o, int32_t ch, int32_t acc) {
-    int32_t r = o->fixed ? sb_mbqm(acc, o->mult[ch], o->shift[ch]) : sb_fmul_round(acc, o->scale_f32[ch]);
+    int32_t r = o->fixed ? sb_mbqm_kind(o->fixed, acc, o->mult[ch], o->shift[ch]) : sb_fmul_round(acc, o->scale_f32[ch]);
     return sb_clamp8(sb_add_zp(o->zo, r), o->act_min, o->act_max);
 }
 
@@ -164,9 +165,10 @@ SB_HD static inline void sb_gpu_dwconv_one(const sb_gpu_conv_args *a, int64_t e)
 SB_HD static inline void sb_gpu_add_one(const sb_gpu_eltwise_args *a, int64_t e) {
     int32_t da = (int32_t)a->a[e] - a->za, db = (int32_t)a->b[e] - a->zb, r;
     if (a->out.fixed) {
-        int32_t la = sb_mbqm((int32_t)((uint32_t)da << a->left_shift), a->out.mult[0], a->out.shift[0]);
-        int32_t lb = sb_mbqm((int32_t)((uint32_t)db << a->left_shift), a->mult_b, a->shift_b);
-        r = sb_mbqm((int32_t)((uint32_t)la + (uint32_t)lb), a->mult_out, a->shift_out); /* as sb_out_add */
+        int k = a->out.fixed;
+        int32_t la = sb_mbqm_kind(k, (int32_t)((uint32_t)da << a->left_shift), a->out.mult[0], a->out.shift[0]);
+        int32_t lb = sb_mbqm_kind(k, (int32_t)((uint32_t)db << a->left_shift), a->mult_b, a->shift_b);
+        r = sb_mbqm_kind(k, (int32_t)((uint32_t)la + (uint32_t)lb), a->mult_out, a->shift_out); /* as sb_out_add */
     } else {
         float fa = a->out.scale_f32[0] * (float)da;
         float fb = a->scale_b_f32 * (float)db;
@@ -197,6 +199,11 @@ SB_HD static inline void sb_gpu_gavgpool_one(const sb_gpu_pool_args *a, int64_t 
     const int8_t *xp = a->x + b * a->h * a->w * a->c + ch;
     int32_t sum = 0;
     for (int32_t i = 0; i < a->h * a->w; i++) sum += (int32_t)xp[(int64_t)i * a->c] - a->zi;
+    if (a->avg_count > 0) { /* TFLite's division, as sb_out_gavgpool */
+        int32_t raw = sum + a->avg_count * a->zi;
+        a->y[e] = sb_clamp8(sb_div_round_away(raw, a->avg_count), a->out.act_min, a->out.act_max);
+        return;
+    }
     a->y[e] = sb_gpu_requant(&a->out, 0, sum);
 }
 

@@ -45,7 +45,7 @@ static int sb_gpu_plan_out(const sb_graph *g, const sb_op *op, int32_t n, const 
     uint64_t m = 0, s = 0, f = 0;
     int rc = 0;
     memset(o, 0, sizeof *o);
-    o->fixed = g->requant == SB_REQUANT_FIXED;
+    o->fixed = sb_fixed_kind(g, op);
     o->zo = g->tensors[op->output].zero_point;
     o->act_min = op->act_min;
     o->act_max = op->act_max;
@@ -151,6 +151,7 @@ static int sb_gpu_plan_pool(const sb_graph *g, const sb_op *op, int batch, const
     a->y = (int8_t *)(uintptr_t)ta[op->output];
     a->n = batch;
     a->zi = x->zero_point;
+    a->avg_count = op->type == SB_OP_GAVGPOOL ? op->avg_count : 0;
     sb_gpu_hwc(x, &a->h, &a->w, &a->c);
     sb_gpu_hwc(y, &a->oh, &a->ow, &oc);
     a->kh = op->kernel_h; a->kw = op->kernel_w;

@@ -29,6 +29,10 @@ void sb_gavgpool_fast(const sb_graph *g, const sb_op *op, const int8_t *x, int8_
         const int8_t *restrict xr = x + (size_t)p * C;
         for (int32_t c = 0; c < C; c++) sum[c] += xr[c];
     }
-    sb_requant_row(g->requant == SB_REQUANT_FIXED, sum, C, op->multiplier, op->shift, op->scale_f32, 0,
+    if (op->avg_count > 0) {
+        for (int32_t c = 0; c < C; c++) y[c] = sb_out_gavgpool(g, op, sum[c]);
+        return;
+    }
+    sb_requant_row(sb_fixed_kind(g, op), sum, C, op->multiplier, op->shift, op->scale_f32, 0,
                    SB_T(g, op->output)->zero_point, op->act_min, op->act_max, y);
 }

@@ -195,7 +195,7 @@ static void kern_vnni_fused(const int16_t *const *xr, const int16_t *w, int32_t 
 #ifdef SB_HAVE_X86
 static void gemm_vnni_fused(const sb_graph *g, const sb_op *op, const sb_packed_w *pw, const int16_t *x16,
                             int32_t P, int8_t *y) {
-    fuse_ctx fc = {g->requant == SB_REQUANT_FIXED, g->tensors[op->output].zero_point, op->act_min, op->act_max};
+    fuse_ctx fc = {sb_fixed_kind(g, op), g->tensors[op->output].zero_point, op->act_min, op->act_max};
     const int16_t *xr[PB_VNNI];
     int8_t *yr[PB_VNNI];
     int32_t nkp = pw->K2 / 2;
@@ -223,7 +223,8 @@ static void gemm_vnni_fused(const sb_graph *g, const sb_op *op, const sb_packed_
 void sb_gemm_s16(const sb_graph *g, const sb_op *op, const sb_packed_w *pw,
                  const int16_t *x16, int32_t P, int8_t *y) {
 #ifdef SB_HAVE_X86
-    if (sb_isa_now() == SB_ISA_AVX512VNNI) {
+    /* the fused output stage has TFLite's double rounding only */
+    if (sb_isa_now() == SB_ISA_AVX512VNNI && !op->single_round) {
         gemm_vnni_fused(g, op, pw, x16, P, y);
         return;
     }

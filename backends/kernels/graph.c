@@ -299,6 +299,10 @@ static int check_op(vctx *v) {
             if ((rc = expect_shape(v, y, "output", 4, want)) || (rc = check_depth(v, (int64_t)x->shape[1] * x->shape[2])))
                 break;
         }
+        if (op->avg_count != 0 && op->avg_count != x->shape[1] * x->shape[2]) {
+            rc = VFAIL(v, "avg_count %d: expected 0 or H*W = %d", (int)op->avg_count, (int)(x->shape[1] * x->shape[2]));
+            break;
+        }
         rc = check_requant(v, 1);
         break;
     case SB_OP_MAXPOOL:

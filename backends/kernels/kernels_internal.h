@@ -137,7 +137,7 @@ int sb_op_run_f32(const sb_graph *g, int32_t op_index, const sb_f32_w *fw, float
                   void *scratch, sb_error *err);
 
 /* A row of requantisations (outstage.c): per_channel ? m[j] : m[0] (and s,
- * f); fixed selects MBQM, else the float scale. Same bytes as the inline
+ * f); fixed selects MBQM (1 double, 2 single rounding: sb_fixed_kind), else the float scale. Same bytes as the inline
  * output stages. */
 void sb_requant_row(int fixed, const int32_t *acc, int32_t n, const int32_t *m, const int32_t *s, const float *f,
                     int per_channel, int32_t zo, int32_t lo, int32_t hi, int8_t *y);

@@ -23,7 +23,7 @@ void sb_mul_fast(const sb_graph *g, const sb_op *op, const int8_t *a, const int8
     int64_t n = sb_tensor_elems(SB_T(g, op->output)), nb = sb_tensor_elems(SB_T(g, op->inputs[1]));
     int32_t C = ta->shape[ta->rank - 1];
     int32_t za = ta->zero_point, zb = SB_T(g, op->inputs[1])->zero_point;
-    int32_t zo = SB_T(g, op->output)->zero_point, fixed = g->requant == SB_REQUANT_FIXED;
+    int32_t zo = SB_T(g, op->output)->zero_point, fixed = sb_fixed_kind(g, op);
     int32_t *restrict p = scratch;
     for (int64_t i = 0; i < n; i += C) {
         const int8_t *restrict ar = a + i, *restrict br = nb == n ? b + i : b;

@@ -22,7 +22,7 @@ static void requant_row_scalar(int fixed, const int32_t *acc, int32_t n, const i
                                const float *f, int per_channel, int32_t zo, int32_t lo, int32_t hi, int8_t *y) {
     for (int32_t j = 0; j < n; j++) {
         int32_t k = per_channel ? j : 0;
-        int32_t r = fixed ? sb_mbqm(acc[j], m[k], s[k]) : sb_fmul_round(acc[j], f[k]);
+        int32_t r = fixed ? sb_mbqm_kind(fixed, acc[j], m[k], s[k]) : sb_fmul_round(acc[j], f[k]);
         y[j] = sb_clamp8(sb_add_zp(zo, r), lo, hi);
     }
 }
@@ -149,7 +149,7 @@ SB_T512 static void requant_row_avx512(int fixed, const int32_t *acc, int32_t n,
 void sb_requant_row(int fixed, const int32_t *acc, int32_t n, const int32_t *m, const int32_t *s, const float *f,
                     int per_channel, int32_t zo, int32_t lo, int32_t hi, int8_t *y) {
 #ifdef SB_HAVE_X86
-    int isa = sb_isa_now();
+    int isa = fixed == 2 ? SB_ISA_PORTABLE : sb_isa_now(); /* single rounding: scalar only */
     if (isa >= SB_ISA_AVX512VNNI) {
         requant_row_avx512(fixed, acc, n, m, s, f, per_channel, zo, lo, hi, y);
         return;
@@ -163,7 +163,7 @@ void sb_requant_row(int fixed, const int32_t *acc, int32_t n, const int32_t *m, 
 }
 
 void sb_out_conv_row(const sb_graph *g, const sb_op *op, const int32_t *acc, int32_t o0, int32_t n, int8_t *y) {
-    int fixed = g->requant == SB_REQUANT_FIXED;
+    int fixed = sb_fixed_kind(g, op);
     sb_requant_row(fixed, acc, n, fixed ? op->multiplier + o0 : NULL, fixed ? op->shift + o0 : NULL,
                    fixed ? NULL : op->scale_f32 + o0, 1, g->tensors[op->output].zero_point, op->act_min,
                    op->act_max, y);
@@ -172,7 +172,7 @@ void sb_out_conv_row(const sb_graph *g, const sb_op *op, const int32_t *acc, int
 void sb_add_fast(const sb_graph *g, const sb_op *op, const int8_t *a, const int8_t *b, int8_t *y) {
     int64_t n = sb_tensor_elems(SB_T(g, op->output));
 #ifdef SB_HAVE_X86
-    if (g->requant == SB_REQUANT_FIXED && sb_isa_now() >= SB_ISA_AVX2) {
+    if (g->requant == SB_REQUANT_FIXED && !op->single_round && sb_isa_now() >= SB_ISA_AVX2) {
         add_row_avx2(g, op, a, b, n, y);
         return;
     }

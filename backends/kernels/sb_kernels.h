@@ -57,6 +57,25 @@ SB_HD static inline int32_t sb_mbqm(int32_t x, int32_t multiplier, int32_t shift
     return sb_rdbp(sb_srdhm((int32_t)((uint32_t)x << left), multiplier), right);
 }
 
+/* TFLite's MultiplyByQuantizedMultiplier built with TFLITE_SINGLE_ROUNDING
+ * (LiteRT): x * m / 2^(31 - shift) rounded half up, in one step. */
+SB_HD static inline int32_t sb_mbqm_sr(int32_t x, int32_t multiplier, int32_t shift) {
+    int32_t total = 31 - shift;                 /* 1..62 for shift in -31..30 */
+    int64_t round = (int64_t)1 << (total - 1);
+    int64_t r = ((int64_t)x * multiplier + round) >> total; /* arithmetic shift: floor */
+    return (int32_t)r;
+}
+
+/* An op's requantisation: 0 float, 1 fixed with TFLite's double rounding,
+ * 2 fixed with single rounding (sb_op.single_round). */
+static inline int sb_fixed_kind(const sb_graph *g, const sb_op *op) {
+    return g->requant != SB_REQUANT_FIXED ? 0 : op->single_round ? 2 : 1;
+}
+
+SB_HD static inline int32_t sb_mbqm_kind(int kind, int32_t x, int32_t multiplier, int32_t shift) {
+    return kind == 2 ? sb_mbqm_sr(x, multiplier, shift) : sb_mbqm(x, multiplier, shift);
+}
+
 /* Float mode: round half to even of a float32 product (no FMA: the build
  * uses -ffp-contract=off). */
 SB_HD static inline int32_t sb_round_i32(float v) {
@@ -87,7 +106,7 @@ SB_HD static inline int8_t sb_clamp8(int32_t v, int32_t lo, int32_t hi) {
 /* conv2d / dwconv2d / fc: acc already holds bias + sum (x - zi) * w. */
 static inline int8_t sb_out_conv(const sb_graph *g, const sb_op *op, int32_t ch, int32_t acc) {
     int32_t zo = g->tensors[op->output].zero_point;
-    int32_t r = g->requant == SB_REQUANT_FIXED ? sb_mbqm(acc, op->multiplier[ch], op->shift[ch])
+    int32_t r = g->requant == SB_REQUANT_FIXED ? sb_mbqm_kind(sb_fixed_kind(g, op), acc, op->multiplier[ch], op->shift[ch])
                                                : sb_fmul_round(acc, op->scale_f32[ch]);
     return sb_clamp8(sb_add_zp(zo, r), op->act_min, op->act_max);
 }
@@ -98,11 +117,12 @@ static inline int8_t sb_out_add(const sb_graph *g, const sb_op *op, int8_t a, in
     int32_t zo = g->tensors[op->output].zero_point;
     int32_t r;
     if (g->requant == SB_REQUANT_FIXED) {
-        int32_t la = sb_mbqm((int32_t)((uint32_t)(a - za) << op->left_shift), op->multiplier[0], op->shift[0]);
-        int32_t lb = sb_mbqm((int32_t)((uint32_t)(b - zb) << op->left_shift), op->multiplier_b, op->shift_b);
+        int k = sb_fixed_kind(g, op);
+        int32_t la = sb_mbqm_kind(k, (int32_t)((uint32_t)(a - za) << op->left_shift), op->multiplier[0], op->shift[0]);
+        int32_t lb = sb_mbqm_kind(k, (int32_t)((uint32_t)(b - zb) << op->left_shift), op->multiplier_b, op->shift_b);
         /* wrapping, as the vector path's 32-bit add (validated scales keep
          * the sum in range; absurd shifts must not make it undefined) */
-        r = sb_mbqm((int32_t)((uint32_t)la + (uint32_t)lb), op->multiplier_out, op->shift_out);
+        r = sb_mbqm_kind(k, (int32_t)((uint32_t)la + (uint32_t)lb), op->multiplier_out, op->shift_out);
     } else {
         float fa = op->scale_f32[0] * (float)(a - za);
         float fb = op->scale_b_f32 * (float)(b - zb);
@@ -116,15 +136,26 @@ static inline int8_t sb_out_mul(const sb_graph *g, const sb_op *op, int8_t a, in
     int32_t zb = g->tensors[op->inputs[1]].zero_point;
     int32_t zo = g->tensors[op->output].zero_point;
     int32_t p = (a - za) * (b - zb);
-    int32_t r = g->requant == SB_REQUANT_FIXED ? sb_mbqm(p, op->multiplier[0], op->shift[0])
+    int32_t r = g->requant == SB_REQUANT_FIXED ? sb_mbqm_kind(sb_fixed_kind(g, op), p, op->multiplier[0], op->shift[0])
                                                : sb_fmul_round(p, op->scale_f32[0]);
     return sb_clamp8(sb_add_zp(zo, r), op->act_min, op->act_max);
 }
 
+/* TFLite's rounded division of the average pool: num / den rounded half
+ * away from zero (reference_integer_ops::AveragePool). */
+SB_HD static inline int32_t sb_div_round_away(int32_t num, int32_t den) {
+    return num > 0 ? (num + den / 2) / den : (num - den / 2) / den;
+}
+
 /* gavgpool: sum already holds sum over H,W of (x - zi). */
 static inline int8_t sb_out_gavgpool(const sb_graph *g, const sb_op *op, int32_t sum) {
+    if (op->avg_count > 0) {
+        /* TFLite sums the raw values: add back the zero point of each term */
+        int32_t raw = sum + op->avg_count * g->tensors[op->inputs[0]].zero_point;
+        return sb_clamp8(sb_div_round_away(raw, op->avg_count), op->act_min, op->act_max);
+    }
     int32_t zo = g->tensors[op->output].zero_point;
-    int32_t r = g->requant == SB_REQUANT_FIXED ? sb_mbqm(sum, op->multiplier[0], op->shift[0])
+    int32_t r = g->requant == SB_REQUANT_FIXED ? sb_mbqm_kind(sb_fixed_kind(g, op), sum, op->multiplier[0], op->shift[0])
                                                : sb_fmul_round(sum, op->scale_f32[0]);
     return sb_clamp8(sb_add_zp(zo, r), op->act_min, op->act_max);
 }

@@ -30,7 +30,7 @@ extern "C" {
 #endif
 
 #define SB_ABI_MAJOR 1
-#define SB_ABI_MINOR 0
+#define SB_ABI_MINOR 1
 
 /* The symbol every plugin exports (a pointer to its descriptor). */
 #define SB_PLUGIN_ENTRY_SYMBOL "sb_plugin_entry"
@@ -331,6 +331,17 @@ typedef struct sb_op {
     /* optional float32 weights/bias for the fp32 path (NULL when absent) */
     const float *weights_f32;
     const float *bias_f32;
+
+    /* gavgpool (ABI 1.1): 0, the .sbm arithmetic (requantise the sum); H*W,
+     * TFLite's AVERAGE_POOL_2D: the sum of the raw int8 inputs divided by
+     * avg_count, rounded half away from zero, then clamped (no zero point:
+     * input and output share their quantization). */
+    int32_t avg_count;
+    /* fixed mode (ABI 1.1): 0, TFLite's MultiplyByQuantizedMultiplier with
+     * its two roundings (sb_mbqm); 1, the same product rounded once
+     * (TFLITE_SINGLE_ROUNDING, sb_mbqm_sr), as LiteRT's FULLY_CONNECTED
+     * computes (docs/tflite.md). */
+    int32_t single_round;
 } sb_op;
 
 typedef struct sb_graph {

@@ -188,6 +188,12 @@ static void accuracy(const sb_run *run, sb_job *job, size_t n_done) {
             bal += (double)hit[c] / (double)tot[c];
             used++;
         }
+    if (used == 0 && n_done > 0) { /* a dataset without labels (synthetic inputs): cost only */
+        const char *why = "the dataset has no labels (synthetic inputs): a hardware-cost workload, no accuracy";
+        set_null(&job->figs[SB_FIG_ACCURACY], SB_FIG_ACCURACY, why);
+        set_null(&job->figs[SB_FIG_BALANCED_ACCURACY], SB_FIG_BALANCED_ACCURACY, why);
+        goto out;
+    }
     snprintf(note, sizeof note, "%zu of %zu images correct", correct, n_done);
     set_val(&job->figs[SB_FIG_ACCURACY], SB_FIG_ACCURACY, (double)correct / (double)n_done, "measured", note);
     snprintf(note, sizeof note, "mean recall over the %d classes present", used);

@@ -67,6 +67,7 @@ typedef struct sb_run_dataset {
     int n_classes;
     size_t *class_counts; /* of the selection, per class         */
     int prepared_size_px; /* last size prepare() ran for         */
+    int unlabelled;       /* no sample has a label: cost only    */
     struct cJSON *restored; /* resume: its entry in results.json */
 } sb_run_dataset;
 

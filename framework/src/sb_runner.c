@@ -156,8 +156,20 @@ static int select_samples(sb_run_dataset *ds, sb_error *err) {
             order[i - 1] = order[j];
             order[j] = t;
         }
+    /* a dataset without any label (synthetic inputs) is run for cost only */
+    int any_label = 0;
+    for (i = 0; i < n && !any_label; i++) {
+        int lbl = ds->api->label(ds->h, i);
+        any_label = lbl >= 0 && lbl < ds->n_classes;
+    }
+    ds->unlabelled = !any_label;
     for (i = 0; i < n; i++) {
         int lbl = ds->api->label(ds->h, order[i]);
+        if (!any_label) {
+            if (c->limit && ds->n_sel >= (size_t)c->limit) break;
+            ds->sel[ds->n_sel++] = order[i];
+            continue;
+        }
         if (lbl < 0 || lbl >= ds->n_classes) continue; /* unlabelled: cannot be scored */
         if (c->per_class && ds->class_counts[lbl] >= (size_t)c->per_class) continue;
         if (c->limit && ds->n_sel >= (size_t)c->limit) break;
@@ -203,9 +215,9 @@ int sb_runner_check_graph(const sb_graph *g, const char *model, sb_error *err) {
         return sb_error_set(err, SB_EFORMAT, "model '%s': input/output tensor index out of range", model);
     in = &g->tensors[g->input];
     out = &g->tensors[g->output];
-    if (in->dtype != SB_DT_INT8 || in->rank != 4 || in->shape[0] != 1 || in->shape[3] != 3 ||
-        in->shape[1] != in->shape[2] || in->shape[1] <= 0)
-        return sb_error_set(err, SB_EFORMAT, "model '%s': input tensor '%s': expected int8 [1,S,S,3]",
+    if (in->dtype != SB_DT_INT8 || in->rank != 4 || in->shape[0] != 1 || in->shape[1] <= 0 || in->shape[2] <= 0 ||
+        in->shape[3] <= 0)
+        return sb_error_set(err, SB_EFORMAT, "model '%s': input tensor '%s': expected int8 [1,H,W,C]",
                             model, in->name ? in->name : "?");
     if (out->dtype != SB_DT_INT8 || g->n_classes <= 0)
         return sb_error_set(err, SB_EFORMAT, "model '%s': output tensor: expected int8 logits", model);
@@ -216,6 +228,11 @@ int sb_runner_check_graph(const sb_graph *g, const char *model, sb_error *err) {
     return 0;
 }
 
+/* Elements of a checked [1,H,W,C] input. */
+static size_t input_elems(const sb_tensor *t) {
+    return (size_t)t->shape[1] * (size_t)t->shape[2] * (size_t)t->shape[3];
+}
+
 /* The graph must also give logits that match the dataset's classes. */
 static int check_graph(const sb_run_dataset *ds, const sb_run_model *m, int *size_px, sb_error *err) {
     const sb_graph *g = m->graph;
@@ -224,7 +241,25 @@ static int check_graph(const sb_run_dataset *ds, const sb_run_model *m, int *siz
     if (g->n_classes != ds->n_classes)
         return sb_error_set(err, SB_EINVAL, "model '%s' has %d classes but dataset '%s' has %d: expected the same",
                             m->cfg->name, g->n_classes, ds->cfg->inst.name, ds->n_classes);
-    *size_px = g->tensors[g->input].shape[1];
+    const int32_t *s = g->tensors[g->input].shape;
+    if (s[3] == 3 && s[1] == s[2]) {
+        *size_px = s[1];
+        return 0;
+    }
+    /* Not an image (keyword spotting's [1,49,10,1], an autoencoder's
+     * [1,1,1,640]): only a dataset without labels (synthetic inputs, run for
+     * cost) may feed it, with the first H*W*C bytes of its S x S images. */
+    if (!ds->unlabelled)
+        return sb_error_set(err, SB_EINVAL,
+                            "model '%s': input [1,%d,%d,%d] is not an image [1,S,S,3]: dataset '%s' has labelled "
+                            "images; a non-image input takes a dataset without labels (e.g. synthetic)",
+                            m->cfg->name, (int)s[1], (int)s[2], (int)s[3], ds->cfg->inst.name);
+    size_t need = (input_elems(&g->tensors[g->input]) + 2) / 3, side = 1;
+    while (side * side < need) side++;
+    if (side > 16384)
+        return sb_error_set(err, SB_EINVAL, "model '%s': input of %zu elements: too large", m->cfg->name,
+                            input_elems(&g->tensors[g->input]));
+    *size_px = (int)side;
     return 0;
 }
 
@@ -381,6 +416,7 @@ static void chunk_work(uv_work_t *req) {
     sb_run_dataset *ds = &run->datasets[job->ds];
     const sb_graph *g = run->models[job->model].graph;
     const sb_backend_plugin *be = run->backends[job->be].api;
+    /* a non-image input reads the first of these bytes (check_graph) */
     size_t px = (size_t)job->size_px * (size_t)job->size_px * 3, i, k;
     size_t n_out = (size_t)(g->n_classes > 0 ? g->n_classes : 1);
     uint8_t *rgb = malloc(px);
