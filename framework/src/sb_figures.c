@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "sb_config.h"
 #include "sb_run.h"
 #include "sb_util.h"
 
@@ -300,6 +301,26 @@ static void backend_metrics(sb_job *job) {
     }
 }
 
+/* A simulated figure computed from a value nobody sourced says so. */
+static void note_unsourced(sb_fig *f, const char *keys) {
+    char *note;
+    if (!f->has || !f->prov || strcmp(f->prov, "simulated") != 0) return;
+    note = sb_strdupf("simulated (with unsourced overrides: %s)%s%s", keys, f->note ? "; " : "",
+                      f->note ? f->note : "");
+    if (!note) return;
+    free(f->note);
+    f->note = note;
+}
+
+static void note_unsourced_all(const sb_run *run, sb_job *job) {
+    char *keys = sb_options_unsourced(&run->backends[job->be].opts.opts);
+    size_t i;
+    if (!keys) return;
+    for (i = 0; i < SB_FIG_COUNT; i++) note_unsourced(&job->figs[i], keys);
+    for (i = 0; i < job->n_bm; i++) note_unsourced(&job->bm[i], keys);
+    free(keys);
+}
+
 void sb_job_compute(const sb_run *run, sb_job *job) {
     size_t n_done = atomic_load(&job->n_done), i;
     series lat, en;
@@ -313,6 +334,7 @@ void sb_job_compute(const sb_run *run, sb_job *job) {
         for (i = 0; i < SB_FIG_COUNT; i++) set_null(&job->figs[i], (int)i, why ? why : "");
         free(why);
         if (job->status == SB_JOB_CANCELLED) backend_metrics(job);
+        note_unsourced_all(run, job);
         return;
     }
     if (n_done == 0) {
@@ -332,6 +354,7 @@ void sb_job_compute(const sb_run *run, sb_job *job) {
     free(lat.v);
     free(en.v);
     backend_metrics(job);
+    note_unsourced_all(run, job);
 }
 
 /* The provenance word as one of our own constants (sb_fig.prov is never

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sb_config.h"
 #include "sb_util.h"
 
 #ifndef SB_VERSION
@@ -252,6 +253,20 @@ static void skipped_json(cJSON *o, const sb_run_dataset *ds, const sb_job *job) 
     cJSON_AddItemToObject(o, "skipped", arr);
 }
 
+/* Inline values over sourced figures given no source: key -> the source
+ * the framework recorded ("user override, unsourced (bench.toml:12)"). */
+static cJSON *unsourced_json(const sb_options *o) {
+    cJSON *u = cJSON_CreateObject();
+    char key[256];
+    for (size_t i = 0; o && i < o->n; i++) {
+        size_t stem = sb_option_unsourced_stem(&o->items[i]);
+        if (!stem) continue;
+        snprintf(key, sizeof key, "%.*s", (int)stem, o->items[i].key);
+        cJSON_AddStringToObject(u, key, o->items[i].s);
+    }
+    return u;
+}
+
 static cJSON *job_json(const sb_run *run, const sb_job *job) {
     const sb_run_dataset *ds = &run->datasets[job->ds];
     cJSON *o, *metrics, *bm, *samples;
@@ -265,6 +280,7 @@ static cJSON *job_json(const sb_run *run, const sb_job *job) {
     cJSON_AddStringToObject(o, "backend", run->backends[job->be].cfg->name);
     cJSON_AddStringToObject(o, "backend_plugin", run->backends[job->be].cfg->plugin);
     cJSON_AddStringToObject(o, "model_plugin", run->models[job->model].cfg->plugin);
+    cJSON_AddItemToObject(o, "unsourced_overrides", unsourced_json(&run->backends[job->be].opts.opts));
     cJSON_AddStringToObject(o, "status", sb_job_status_name(job->status));
     if (job->err.msg[0]) cJSON_AddStringToObject(o, "error", job->err.msg);
     else cJSON_AddNullToObject(o, "error");
@@ -424,6 +440,18 @@ static void md_fig(sb_buf *b, const sb_fig *f, const char *fmt) {
     sb_buf_printf(b, " %s |", !f->prov ? "" : f->prov[0] == 'm' ? "(m)" : f->prov[0] == 's' ? "(sim)" : "(rec)");
 }
 
+/* A simulated figure from an unsourced override is not traceable: say so under the table. */
+static size_t note_unsourced_md(sb_buf *b, const sb_run *run, const sb_job *j, size_t n_notes) {
+    char *keys = sb_options_unsourced(&run->backends[j->be].opts.opts);
+    if (!keys) return 0;
+    if (!n_notes) sb_buf_printf(b, "\n");
+    sb_buf_printf(b, "- %s x %s: simulated (with unsourced overrides: %s): bench.toml overrides these "
+                     "figures of the backend's config file without a `<key>_source` (results.json "
+                     "unsourced_overrides)\n", run->models[j->model].cfg->name, run->backends[j->be].cfg->name, keys);
+    free(keys);
+    return 1;
+}
+
 char *sb_results_table_md(const sb_run *run) {
     sb_buf b = {0};
     size_t i, n_notes = 0;
@@ -457,6 +485,7 @@ char *sb_results_table_md(const sb_run *run) {
                               "(listed in results.json)\n", run->models[j->model].cfg->name,
                           run->backends[j->be].cfg->name, n_skipped, n_skipped == 1 ? "" : "s");
         }
+        n_notes += note_unsourced_md(&b, run, j, n_notes);
         if (j->status == SB_JOB_OK) {
             /* an n/a in the table deserves its reason right under it */
             for (k = 0; k < 2; k++) {

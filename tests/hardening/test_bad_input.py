@@ -1302,6 +1302,44 @@ def case_image_not_jpeg(e):
           "ham10000: a PNG named .jpg fails its job naming the format (rc %d)" % rc, text[:600])
 
 
+# ------------------------------------------------------- issue 24: papers
+
+
+def case_override_source(e):
+    """Issue 24 item 1: an inline value over a sourced figure of the config
+    file kept the file's source. With its own _source it is recorded with
+    that; without, as "user override, unsourced (FILE:LINE)", and the
+    simulated figures say so."""
+    b = e.bench(backends=[sram_backend("sram.read_energy_pj = 1.0"),
+                          sram_backend('sram.write_energy_pj = 2.0\n'
+                                       'sram.write_energy_pj_source = "my own measurement"').replace(
+                                           'name = "s"', 'name = "own"')])
+    rc, err, out = e.run(b)
+    check(rc == EXIT_OK, "overrides run (rc %d)" % rc, err)
+    jobs = jobs_by_backend(e.results(out))
+    line = open(b).read().splitlines().index("sram.read_energy_pj = 1.0") + 1
+    opts = jobs["s"]["backend_report"]["hardware"]["options"]
+    want = "user override, unsourced (%s:%d)" % (b, line)
+    check(opts["sram.read_energy_pj"] == 1.0 and opts["sram.read_energy_pj_source"] == want,
+          "the unsourced override is recorded as such", opts.get("sram.read_energy_pj_source"))
+    check("15.81" in opts["sram.write_energy_pj_source"], "the keys not overridden keep the file's source",
+          opts["sram.write_energy_pj_source"])
+    check(jobs["s"]["unsourced_overrides"] == {"sram.read_energy_pj": want}, "the job lists its unsourced overrides",
+          jobs["s"]["unsourced_overrides"])
+    note = jobs["s"]["metrics"]["energy_mj_per_image"]["note"] or ""
+    check(note.startswith("simulated (with unsourced overrides: sram.read_energy_pj)"),
+          "the energy figure says it rests on an unsourced override", note)
+    own = jobs["own"]["backend_report"]["hardware"]["options"]
+    check(own["sram.write_energy_pj_source"] == "my own measurement" and jobs["own"]["unsourced_overrides"] == {},
+          "an override with its own _source is recorded with it", own["sram.write_energy_pj_source"])
+    check("unsourced" not in (jobs["own"]["metrics"]["energy_mj_per_image"]["note"] or ""),
+          "a sourced override adds no note", jobs["own"]["metrics"]["energy_mj_per_image"]["note"])
+    with open(os.path.join(out, "table.md")) as f:
+        table = f.read()
+    check("tiny x s: simulated (with unsourced overrides: sram.read_energy_pj)" in table and "x own: simulated" not in table,
+          "the table's notes name the unsourced override", table)
+
+
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
 
 
