@@ -18,7 +18,7 @@
 
 const char *const sb_cfg_dataset_keys[] = {"name", "plugin", "per_class", "limit", "shuffle", "seed", NULL};
 const char *const sb_cfg_model_keys[] = {"name", "plugin", NULL};
-const char *const sb_cfg_backend_keys[] = {"name", "plugin", "config", NULL};
+const char *const sb_cfg_backend_keys[] = {"name", "plugin", "config", "warmup", "repeats", NULL};
 static const char *const run_keys[] = {"name", "output", "workers", "plugin_path", "cache_dir", NULL};
 static const char *const top_keys[] = {"run", "dataset", "model", "backend", "sweep", NULL};
 static const char *const sweep_keys[] = {"preset", "models", "capacity_bytes", "word_bits", "ports", "macs_per_cycle",
@@ -307,7 +307,12 @@ static int load_inst(sb_config *cfg, sb_toml *t, const char *section, sb_cfg_ins
     inst->file = t->file;
     inst->line = t->line;
     inst->col = t->col;
-    if (strcmp(section, "backend") == 0 && (rc = merge_config_file(cfg, t, err)) < 0) return rc;
+    inst->warmup = -1;
+    inst->repeats = -1;
+    if (strcmp(section, "backend") == 0 && ((rc = merge_config_file(cfg, t, err)) < 0 ||
+        (rc = get_int(t, "warmup", "[[backend]] key", 0, SB_CFG_WARMUP_MAX, &inst->warmup, err)) < 0 ||
+        (rc = get_int(t, "repeats", "[[backend]] key", 1, SB_CFG_REPEATS_MAX, &inst->repeats, err)) < 0))
+        return rc;
     plugin = sb_toml_get(t, "plugin");
     if (!plugin)
         return sb_error_set(err, SB_EINVAL, "%s:%d:%d: %s: missing key 'plugin': expected the name of a %s plugin",

@@ -19,6 +19,10 @@ typedef struct sb_cfg_inst {
     sb_toml *table;    /* the table, merged with its `config` file; owns */
     const char *file;  /* where the table starts                         */
     int line, col;
+    /* [[backend]]: runs of the first image before the counted ones, and
+     * counted runs of each image, for measured latency (sb_timed.h);
+     * -1 when not given (the command's default applies). */
+    int64_t warmup, repeats;
 } sb_cfg_inst;
 
 typedef struct sb_cfg_dataset {
@@ -40,6 +44,9 @@ typedef struct sb_cfg_axis {
 /* The source the framework gives an inline value that overrides a sourced
  * figure of a `config` file without a `<key>_source` of its own; figures
  * computed with such a value say so (sb_figures.c). */
+/* Bounds of [[backend]] warmup and repeats: a run stays finite. */
+#define SB_CFG_WARMUP_MAX 1000
+#define SB_CFG_REPEATS_MAX 1000
 #define SB_SOURCE_UNSOURCED "user override, unsourced"
 
 #define SB_CFG_SWEEP_MAX_ITEMS 64

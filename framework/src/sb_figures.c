@@ -213,7 +213,14 @@ static void latency(sb_job *job, series *lat, int workers) {
         double med = lat->n % 2 ? lat->v[lat->n / 2] : (lat->v[lat->n / 2 - 1] + lat->v[lat->n / 2]) / 2;
         size_t k = (size_t)ceil(0.95 * (double)lat->n);
         const char *prov = sb_prov_name(lat->prov);
-        set_val(&job->figs[SB_FIG_LATENCY_MS_MEDIAN], SB_FIG_LATENCY_MS_MEDIAN, med * 1e-6, prov, lat->note);
+        char *note = lat->prov == SB_PROV_MEASURED && job->timed_ns
+                         ? sb_strdupf("%s; per image the median of %d run%s, after %d warm-up run%s of the first "
+                                      "(results.json timing)", lat->note ? lat->note : "measured", job->repeats,
+                                      job->repeats == 1 ? "" : "s", job->n_warmed, job->n_warmed == 1 ? "" : "s")
+                         : NULL;
+        set_val(&job->figs[SB_FIG_LATENCY_MS_MEDIAN], SB_FIG_LATENCY_MS_MEDIAN, med * 1e-6, prov,
+                note ? note : lat->note);
+        free(note);
         set_val(&job->figs[SB_FIG_LATENCY_MS_P95], SB_FIG_LATENCY_MS_P95, lat->v[k ? k - 1 : 0] * 1e-6, prov,
                 "nearest-rank 95th percentile");
     }

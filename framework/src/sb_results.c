@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "sb_config.h"
+#include "sb_timed.h"
 #include "sb_util.h"
 
 #ifndef SB_VERSION
@@ -157,6 +158,7 @@ static cJSON *environment(const sb_run *run) {
         free(os);
     }
     cJSON_AddNumberToObject(env, "workers", run->cfg->workers);
+    sb_host_state_json(env);
     free(cpu);
     free(rev);
     free(dirty);
@@ -294,6 +296,8 @@ static cJSON *job_json(const sb_run *run, const sb_job *job) {
         cJSON_AddItemToObject(metrics, sb_fig_names[i], fig_json(job->figs[i].unit ? &job->figs[i] : &pending));
     }
     cJSON_AddItemToObject(o, "metrics", metrics);
+    cJSON_AddItemToObject(o, "timing", sb_timing_json(job->n_warmed, job->repeats, job->timed_ns,
+                                                      job->timed_ns ? job->n * (size_t)job->repeats : 0));
     for (i = 0; i < job->n_bm; i++) cJSON_AddItemToObject(bm, job->bm_names[i], fig_json(&job->bm[i]));
     cJSON_AddItemToObject(o, "backend_metrics", bm);
     if (job->report_json) {
@@ -440,6 +444,20 @@ static void md_fig(sb_buf *b, const sb_fig *f, const char *fmt) {
     sb_buf_printf(b, " %s |", !f->prov ? "" : f->prov[0] == 'm' ? "(m)" : f->prov[0] == 's' ? "(sim)" : "(rec)");
 }
 
+/* A measured latency whose runs spread widely says so under the table. */
+static size_t note_spread_md(sb_buf *b, const sb_run *run, const sb_job *j, size_t n_notes) {
+    cJSON *t = sb_timing_json(j->n_warmed, j->repeats, j->timed_ns, j->timed_ns ? j->n * (size_t)j->repeats : 0);
+    const cJSON *note = cJSON_GetObjectItemCaseSensitive(t, "note");
+    size_t added = cJSON_IsString(note);
+    if (added) {
+        if (!n_notes) sb_buf_printf(b, "\n");
+        sb_buf_printf(b, "- %s x %s: latency: %s\n", run->models[j->model].cfg->name, run->backends[j->be].cfg->name,
+                      note->valuestring);
+    }
+    cJSON_Delete(t);
+    return added;
+}
+
 /* A simulated figure from an unsourced override is not traceable: say so under the table. */
 static size_t note_unsourced_md(sb_buf *b, const sb_run *run, const sb_job *j, size_t n_notes) {
     char *keys = sb_options_unsourced(&run->backends[j->be].opts.opts);
@@ -486,6 +504,7 @@ char *sb_results_table_md(const sb_run *run) {
                           run->backends[j->be].cfg->name, n_skipped, n_skipped == 1 ? "" : "s");
         }
         n_notes += note_unsourced_md(&b, run, j, n_notes);
+        n_notes += note_spread_md(&b, run, j, n_notes);
         if (j->status == SB_JOB_OK) {
             /* an n/a in the table deserves its reason right under it */
             for (k = 0; k < 2; k++) {
