@@ -23,6 +23,7 @@
 #include "sb_lock.h"
 #include "sb_report.h"
 #include "sb_run.h"
+#include "sb_results.h"
 #include "sb_runner.h"
 #include "sb_timed.h"
 #include "sb_util.h"
@@ -358,6 +359,7 @@ static cJSON *run_backend(const sb_search_path *sp, const sb_host *host, const s
         free(why);
     }
     cJSON_AddItemToObject(job, "backend_metrics", bm);
+    if (have_opts) sb_results_note_unsourced(job, &oo.opts);
     cJSON_AddItemToObject(job, "timing", sb_timing_json(t.n_warmed, t.repeats, t.lat_ns, (size_t)t.n_timed));
     free(t.lat_ns);
     cJSON_AddItemToObject(job, "samples", samples);

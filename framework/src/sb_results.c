@@ -269,6 +269,29 @@ static cJSON *unsourced_json(const sb_options *o) {
     return u;
 }
 
+static void prefix_simulated_notes(cJSON *figs, const char *keys) {
+    cJSON *f;
+    cJSON_ArrayForEach(f, figs) {
+        const cJSON *prov = cJSON_GetObjectItemCaseSensitive(f, "provenance");
+        const cJSON *note = cJSON_GetObjectItemCaseSensitive(f, "note");
+        char *text;
+        if (!cJSON_IsString(prov) || strcmp(prov->valuestring, "simulated") != 0) continue;
+        text = sb_strdupf("simulated (with unsourced overrides: %s)%s%s", keys, cJSON_IsString(note) ? "; " : "",
+                          cJSON_IsString(note) ? note->valuestring : "");
+        if (text) cJSON_ReplaceItemInObjectCaseSensitive(f, "note", cJSON_CreateString(text));
+        free(text);
+    }
+}
+
+void sb_results_note_unsourced(cJSON *job, const sb_options *o) {
+    char *keys = sb_options_unsourced(o);
+    cJSON_AddItemToObject(job, "unsourced_overrides", unsourced_json(o));
+    if (!keys) return;
+    prefix_simulated_notes(cJSON_GetObjectItemCaseSensitive(job, "metrics"), keys);
+    prefix_simulated_notes(cJSON_GetObjectItemCaseSensitive(job, "backend_metrics"), keys);
+    free(keys);
+}
+
 static cJSON *job_json(const sb_run *run, const sb_job *job) {
     const sb_run_dataset *ds = &run->datasets[job->ds];
     cJSON *o, *metrics, *bm, *samples;

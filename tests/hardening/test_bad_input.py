@@ -1338,6 +1338,16 @@ def case_override_source(e):
         table = f.read()
     check("tiny x s: simulated (with unsourced overrides: sram.read_energy_pj)" in table and "x own: simulated" not in table,
           "the table's notes name the unsourced override", table)
+    env = dict(os.environ, SRAMBENCH_PLUGIN_PATH=e.plugins, SRAMBENCH_CACHE_DIR=e.cache)
+    inf = os.path.join(e.tmp, "inf")
+    p = subprocess.run([e.exe, "infer", "-q", "--config", b, "--output-dir", inf, "ham10000:0"], env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=120)
+    check(p.returncode == EXIT_OK, "infer runs (rc %d)" % p.returncode, p.stderr)
+    jobs = jobs_by_backend(e.results(inf))
+    note = jobs["s"]["metrics"]["energy_mj_per_image"]["note"] or ""
+    check(jobs["s"]["unsourced_overrides"] == {"sram.read_energy_pj": want} and
+          note.startswith("simulated (with unsourced overrides: sram.read_energy_pj)") and
+          jobs["own"]["unsourced_overrides"] == {}, "infer records the unsourced override and notes it", note)
 
 
 def case_measured_timing(e):
