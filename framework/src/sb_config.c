@@ -828,9 +828,8 @@ void sb_options_free(sb_opts_owned *o) {
 }
 
 size_t sb_option_unsourced_stem(const sb_option *v) {
-    size_t len = strlen(v->key);
-    if (v->type != SB_OPT_STRING || !v->s || strncmp(v->s, SB_SOURCE_UNSOURCED, strlen(SB_SOURCE_UNSOURCED)) != 0)
-        return 0;
+    size_t len = strlen(v->key), plen = strlen(SB_SOURCE_UNSOURCED);
+    if (v->type != SB_OPT_STRING || !v->s || strncmp(v->s, SB_SOURCE_UNSOURCED, plen) != 0) return 0;
     if (len <= 7 || strcmp(v->key + len - 7, "_source") != 0) return 0;
     return len - 7;
 }

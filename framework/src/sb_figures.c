@@ -198,6 +198,13 @@ out:
     free(tot);
 }
 
+/* How a measured latency was taken (sb_timed.h), after the backend's note. */
+static char *timed_note(const sb_job *job, const char *note) {
+    if (!job->timed_ns) return NULL;
+    return sb_strdupf("%s; per image the median of %d run(s), after %d warm-up run(s) of the first "
+                      "(results.json timing)", note ? note : "measured", job->repeats, job->n_warmed);
+}
+
 static void latency(sb_job *job, series *lat, int workers) {
     char *why;
     if (lat->n == 0 || lat->n_missing) {
@@ -213,11 +220,7 @@ static void latency(sb_job *job, series *lat, int workers) {
         double med = lat->n % 2 ? lat->v[lat->n / 2] : (lat->v[lat->n / 2 - 1] + lat->v[lat->n / 2]) / 2;
         size_t k = (size_t)ceil(0.95 * (double)lat->n);
         const char *prov = sb_prov_name(lat->prov);
-        char *note = lat->prov == SB_PROV_MEASURED && job->timed_ns
-                         ? sb_strdupf("%s; per image the median of %d run%s, after %d warm-up run%s of the first "
-                                      "(results.json timing)", lat->note ? lat->note : "measured", job->repeats,
-                                      job->repeats == 1 ? "" : "s", job->n_warmed, job->n_warmed == 1 ? "" : "s")
-                         : NULL;
+        char *note = lat->prov == SB_PROV_MEASURED ? timed_note(job, lat->note) : NULL;
         set_val(&job->figs[SB_FIG_LATENCY_MS_MEDIAN], SB_FIG_LATENCY_MS_MEDIAN, med * 1e-6, prov,
                 note ? note : lat->note);
         free(note);

@@ -469,13 +469,14 @@ static void md_fig(sb_buf *b, const sb_fig *f, const char *fmt) {
 
 /* A measured latency whose runs spread widely says so under the table. */
 static size_t note_spread_md(sb_buf *b, const sb_run *run, const sb_job *j, size_t n_notes) {
-    cJSON *t = sb_timing_json(j->n_warmed, j->repeats, j->timed_ns, j->timed_ns ? j->n * (size_t)j->repeats : 0);
+    size_t n_timed = j->timed_ns ? j->n * (size_t)j->repeats : 0;
+    cJSON *t = sb_timing_json(j->n_warmed, j->repeats, j->timed_ns, n_timed);
     const cJSON *note = cJSON_GetObjectItemCaseSensitive(t, "note");
     size_t added = cJSON_IsString(note);
     if (added) {
         if (!n_notes) sb_buf_printf(b, "\n");
-        sb_buf_printf(b, "- %s x %s: latency: %s\n", run->models[j->model].cfg->name, run->backends[j->be].cfg->name,
-                      note->valuestring);
+        sb_buf_printf(b, "- %s x %s: latency: %s\n", run->models[j->model].cfg->name,
+                      run->backends[j->be].cfg->name, note->valuestring);
     }
     cJSON_Delete(t);
     return added;
