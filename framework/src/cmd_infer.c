@@ -23,7 +23,9 @@
 #include "sb_lock.h"
 #include "sb_report.h"
 #include "sb_run.h"
+#include "sb_results.h"
 #include "sb_runner.h"
+#include "sb_timed.h"
 #include "sb_util.h"
 
 #define MAX_BE 16
@@ -288,6 +290,17 @@ static cJSON *sample_json(const sb_graph *g, const int8_t *logits, const image *
 
 /* ------------------------------------------------------------ backends */
 
+/* The latency figure says it is the median of warm runs. */
+static void timed_note(sb_metrics *m, const sb_timed_run *t, char *buf, size_t cap) {
+    for (int k = 0; k < m->n; k++) {
+        sb_metric *x = &m->items[k];
+        if (!x->name || strcmp(x->name, SB_M_LATENCY_NS) != 0) continue;
+        snprintf(buf, cap, "%s; median of %d runs after %d warm-up runs (results.json timing)",
+                 x->note ? x->note : "measured", t->n_timed, t->n_warmed);
+        x->note = buf;
+    }
+}
+
 static cJSON *run_backend(const sb_search_path *sp, const sb_host *host, const sb_cfg_inst *be, const sb_cfg_inst *mi,
                           const sb_graph *g, const image *im, const int8_t *input) {
     cJSON *job = cJSON_CreateObject(), *bm = cJSON_CreateObject(), *samples = cJSON_CreateArray();
@@ -298,6 +311,8 @@ static cJSON *run_backend(const sb_search_path *sp, const sb_host *host, const s
     const sb_backend_plugin *api = NULL;
     void *h = NULL, *prog = NULL;
     int8_t logits[256];
+    sb_timed_run t = {0};
+    char lat_note[400];
     const char *status = "failed";
     int rc, k, have_opts = 0;
     memset(&m, 0, sizeof m);
@@ -311,7 +326,14 @@ static cJSON *run_backend(const sb_search_path *sp, const sb_host *host, const s
     if (rc == 0 && (rc = sb_options_build(be, sb_cfg_backend_keys, p.hdr->options, &oo, &err)) == 0) have_opts = 1;
     if (rc == 0) rc = api->open(host, &oo.opts, &h, &err);
     if (rc == 0) rc = api->prepare(h, g, &prog, &err);
-    if (rc == 0) rc = api->run(prog, input, logits, &m, &err);
+    /* one image: the figure is the median of warm runs, not one cold run */
+    t.warmup = be->warmup >= 0 ? (int)be->warmup : SB_WARMUP_DEFAULT;
+    t.repeats = be->repeats >= 1 ? (int)be->repeats : SB_REPEATS_INFER_DEFAULT;
+    t.n_warmed = t.n_timed = 0;
+    if (rc == 0 && !(t.lat_ns = calloc((size_t)t.repeats, sizeof *t.lat_ns)))
+        rc = sb_error_set(&err, SB_ENOMEM, "out of memory");
+    if (rc == 0) rc = sb_run_timed(api, prog, input, logits, &t, &m, &err);
+    if (rc == 0 && t.n_timed) timed_note(&m, &t, lat_note, sizeof lat_note);
     if (rc == 0) {
         char *rep = api->report_json ? api->report_json(prog) : NULL;
         cJSON *r = rep ? cJSON_Parse(rep) : NULL;
@@ -337,6 +359,9 @@ static cJSON *run_backend(const sb_search_path *sp, const sb_host *host, const s
         free(why);
     }
     cJSON_AddItemToObject(job, "backend_metrics", bm);
+    if (have_opts) sb_results_note_unsourced(job, &oo.opts);
+    cJSON_AddItemToObject(job, "timing", sb_timing_json(t.n_warmed, t.repeats, t.lat_ns, (size_t)t.n_timed));
+    free(t.lat_ns);
     cJSON_AddItemToObject(job, "samples", samples);
     if (prog) api->release(prog);
     if (h) api->close(h);
@@ -377,6 +402,8 @@ static cJSON *results_json(const sb_graph *g, const image *im, cJSON *jobs) {
     cJSON_AddBoolToObject(r, "complete", 1);
     cJSON_AddStringToObject(r, "image", im->source);
     cJSON_AddItemToObject(r, "preprocessing", cJSON_Duplicate(im->steps, 1));
+    cJSON_AddItemToObject(r, "environment", cJSON_CreateObject());
+    sb_host_state_json(cJSON_GetObjectItem(r, "environment"));
     cJSON_AddStringToObject(d, "name", "image");
     for (c = 0; c < g->n_classes; c++) {
         cJSON *x = cJSON_CreateObject();

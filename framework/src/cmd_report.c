@@ -1,4 +1,5 @@
 /* cmd_report.c - `srambench report <results-dir>`: every view of a stored run. */
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -16,14 +17,40 @@ static int parse_views(const char *s) {
     return v;
 }
 
+/* Name characters a results folder can hold whatever --model/--backend say. */
+static void stem_add(char *stem, size_t cap, const char *part) {
+    size_t n = strlen(stem);
+    if (n + 1 < cap) stem[n++] = '-';
+    for (; *part && n + 1 < cap; part++) {
+        int ok = isalnum((unsigned char)*part) || *part == '.' || *part == '_';
+        stem[n++] = ok ? *part : '_';
+    }
+    stem[n] = 0;
+}
+
+/* The full report is "report"; a partial one is named after what it shows
+ * ("report-flow-tiny-sram1k") so that it never replaces the run's full report. */
+static void report_stem(const sb_view_opts *o, int force, char *stem, size_t cap) {
+    static const char *const names[] = {"compare", "batch", "flow", "infer"};
+    int full = o->views == SB_VIEW_DEFAULT && !o->model && !o->backend;
+    snprintf(stem, cap, "report");
+    if (full || force) return;
+    for (int k = 0; k < 4; k++)
+        if (o->views & (1 << k)) stem_add(stem, cap, names[k]);
+    if (o->model) stem_add(stem, cap, o->model);
+    if (o->backend) stem_add(stem, cap, o->backend);
+}
+
 static int report_main(int argc, char **argv) {
-    sb_view_opts o = {SB_VIEW_COMPARE | SB_VIEW_BATCH | SB_VIEW_FLOW, NULL, NULL, 1};
+    sb_view_opts o = {SB_VIEW_DEFAULT, NULL, NULL, 1};
     const char *dir = NULL, *ref = "results/reference";
     sb_error err = {0};
-    int i, quiet = 0, ref_given = 0;
+    char stem[160];
+    int i, quiet = 0, ref_given = 0, force = 0;
     for (i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--no-charts") == 0) o.charts = 0;
         else if (strcmp(argv[i], "-q") == 0 || strcmp(argv[i], "--quiet") == 0) quiet = 1;
+        else if (strcmp(argv[i], "--force") == 0) force = 1;
         else if (strcmp(argv[i], "--views") == 0 && i + 1 < argc) {
             if (!(o.views = parse_views(argv[++i]))) {
                 fprintf(stderr, "srambench report: --views '%s': expected a list of compare,batch,flow,infer,all\n", argv[i]);
@@ -57,11 +84,12 @@ static int report_main(int argc, char **argv) {
         fprintf(stderr, "srambench report: %s\n", err.msg);
         return SB_EXIT_IO;
     }
-    if (sb_report_write_ref(dir, "report", &o, ref, quiet ? NULL : stdout, &err) < 0) {
+    report_stem(&o, force, stem, sizeof stem);
+    if (sb_report_write_ref(dir, stem, &o, ref, quiet ? NULL : stdout, &err) < 0) {
         fprintf(stderr, "srambench report: %s\n", err.msg);
         return err.code == SB_EIO ? SB_EXIT_IO : SB_EXIT_CONFIG;
     }
-    if (!quiet) fprintf(stderr, "srambench report: wrote %s/report.md and %s/report.html\n", dir, dir);
+    if (!quiet) fprintf(stderr, "srambench report: wrote %s/%s.md and %s/%s.html\n", dir, stem, dir, stem);
     return SB_EXIT_OK;
 }
 
@@ -72,13 +100,16 @@ const sb_command sb_cmd_report = {
     "Reads <results-dir>/results.json (docs/results-schema.md) and writes report.md and\n"
     "report.html (self-contained: charts embedded, no network, no script) beside it, with\n"
     "gnuplot charts as .gp/.dat/.png/.svg. Nothing is re-run: every view of a stored run can\n"
-    "be regenerated. docs/views.md describes the views.\n"
+    "be regenerated. docs/views.md describes the views. A partial report (other --views,\n"
+    "--model, --backend) is written beside the full one, named after what it shows\n"
+    "(report-flow-tiny-sram1k.md/.html), unless --force.\n"
     "\n"
     "options:\n"
     "  --views LIST      compare,batch,flow,infer or all (default compare,batch,flow)\n"
     "  --model M         flow: only model M\n"
     "  --backend B       flow: only backend B\n"
     "  --reference DIR   recorded GPU runs to show in compare (default results/reference)\n"
+    "  --force           write a partial report as report.md/.html, over the full one\n"
     "  --no-charts       do not call gnuplot (scripts are still written)\n"
     "  -q, --quiet       do not print the markdown\n"
     "  -h, --help        this text\n"

@@ -18,7 +18,7 @@
 
 const char *const sb_cfg_dataset_keys[] = {"name", "plugin", "per_class", "limit", "shuffle", "seed", NULL};
 const char *const sb_cfg_model_keys[] = {"name", "plugin", NULL};
-const char *const sb_cfg_backend_keys[] = {"name", "plugin", "config", NULL};
+const char *const sb_cfg_backend_keys[] = {"name", "plugin", "config", "warmup", "repeats", NULL};
 static const char *const run_keys[] = {"name", "output", "workers", "plugin_path", "cache_dir", NULL};
 static const char *const top_keys[] = {"run", "dataset", "model", "backend", "sweep", NULL};
 static const char *const sweep_keys[] = {"preset", "models", "capacity_bytes", "word_bits", "ports", "macs_per_cycle",
@@ -209,6 +209,46 @@ static int merge_into(sb_toml *base, const sb_toml *top) {
     return 0;
 }
 
+/* `<key>_source = "user override, unsourced (FILE:LINE)"` beside the inline
+ * value `v`: what the framework knows of a figure the user gave no source for. */
+static int set_unsourced(sb_toml *top, const sb_toml *v, const char *skey) {
+    sb_toml *s = calloc(1, sizeof *s);
+    if (!s) return SB_ENOMEM;
+    s->type = SB_TOML_STRING;
+    s->line = v->line;
+    s->col = v->col;
+    s->key = strdup(skey);
+    s->file = strdup(v->file ? v->file : "?");
+    s->s = sb_strdupf("%s (%s:%d)", SB_SOURCE_UNSOURCED, v->file ? v->file : "?", v->line);
+    if (!s->key || !s->file || !s->s || sb_toml_set(top, s) < 0) {
+        sb_toml_free(s);
+        return SB_ENOMEM;
+    }
+    return 0;
+}
+
+/* An inline value over a figure the config file sourced must not inherit
+ * that source (it would attribute the user's number to a datasheet): it
+ * brings its own `<key>_source` or is marked unsourced. */
+static int drop_inherited_sources(const sb_toml *base, sb_toml *top) {
+    for (size_t i = 0; i < top->n; i++) {
+        const sb_toml *k = top->kids[i];
+        const sb_toml *b = sb_toml_get(base, k->key);
+        char *skey;
+        int rc = 0;
+        if (!b) continue;
+        if (b->type == SB_TOML_TABLE && k->type == SB_TOML_TABLE) {
+            if (drop_inherited_sources(b, top->kids[i]) < 0) return SB_ENOMEM;
+            continue;
+        }
+        if (!(skey = sb_strdupf("%s_source", k->key))) return SB_ENOMEM;
+        if (sb_toml_get(base, skey) && !sb_toml_get(top, skey)) rc = set_unsourced(top, k, skey);
+        free(skey);
+        if (rc < 0) return rc;
+    }
+    return 0;
+}
+
 /* `config = "file.toml"`: the file's keys under the table, inline keys win. */
 static int merge_config_file(sb_config *cfg, sb_toml *table, sb_error *err) {
     sb_toml *ref = sb_toml_get(table, "config"), *file_root = NULL;
@@ -237,7 +277,7 @@ static int merge_config_file(sb_config *cfg, sb_toml *table, sb_error *err) {
         return rc;
     }
     sb_toml_remove(table, "config");
-    if ((rc = merge_into(file_root, table)) < 0) {
+    if ((rc = drop_inherited_sources(file_root, table)) < 0 || (rc = merge_into(file_root, table)) < 0) {
         sb_toml_free(file_root);
         return sb_error_set(err, rc, "out of memory");
     }
@@ -267,7 +307,12 @@ static int load_inst(sb_config *cfg, sb_toml *t, const char *section, sb_cfg_ins
     inst->file = t->file;
     inst->line = t->line;
     inst->col = t->col;
-    if (strcmp(section, "backend") == 0 && (rc = merge_config_file(cfg, t, err)) < 0) return rc;
+    inst->warmup = -1;
+    inst->repeats = -1;
+    if (strcmp(section, "backend") == 0 && ((rc = merge_config_file(cfg, t, err)) < 0 ||
+        (rc = get_int(t, "warmup", "[[backend]] key", 0, SB_CFG_WARMUP_MAX, &inst->warmup, err)) < 0 ||
+        (rc = get_int(t, "repeats", "[[backend]] key", 1, SB_CFG_REPEATS_MAX, &inst->repeats, err)) < 0))
+        return rc;
     plugin = sb_toml_get(t, "plugin");
     if (!plugin)
         return sb_error_set(err, SB_EINVAL, "%s:%d:%d: %s: missing key 'plugin': expected the name of a %s plugin",
@@ -777,4 +822,21 @@ void sb_options_free(sb_opts_owned *o) {
     free(o->items);
     free(o->strings);
     memset(o, 0, sizeof *o);
+}
+
+size_t sb_option_unsourced_stem(const sb_option *v) {
+    size_t len = strlen(v->key), plen = strlen(SB_SOURCE_UNSOURCED);
+    if (v->type != SB_OPT_STRING || !v->s || strncmp(v->s, SB_SOURCE_UNSOURCED, plen) != 0) return 0;
+    if (len <= 7 || strcmp(v->key + len - 7, "_source") != 0) return 0;
+    return len - 7;
+}
+
+char *sb_options_unsourced(const sb_options *o) {
+    sb_buf keys = {0};
+    for (size_t i = 0; o && i < o->n; i++) {
+        size_t stem = sb_option_unsourced_stem(&o->items[i]);
+        if (stem) sb_buf_printf(&keys, "%s%.*s", keys.len ? ", " : "", (int)stem, o->items[i].key);
+    }
+    if (keys.oom) sb_buf_free(&keys);
+    return keys.oom ? NULL : keys.s;
 }

@@ -19,6 +19,10 @@ typedef struct sb_cfg_inst {
     sb_toml *table;    /* the table, merged with its `config` file; owns */
     const char *file;  /* where the table starts                         */
     int line, col;
+    /* [[backend]]: runs of the first image before the counted ones, and
+     * counted runs of each image, for measured latency (sb_timed.h);
+     * -1 when not given (the command's default applies). */
+    int64_t warmup, repeats;
 } sb_cfg_inst;
 
 typedef struct sb_cfg_dataset {
@@ -36,6 +40,14 @@ typedef struct sb_cfg_axis {
     const char *file;  /* where it was written, for the sweep's checks   */
     int line, col;     /* against the backend's rules                    */
 } sb_cfg_axis;
+
+/* The source the framework gives an inline value that overrides a sourced
+ * figure of a `config` file without a `<key>_source` of its own; figures
+ * computed with such a value say so (sb_figures.c). */
+/* Bounds of [[backend]] warmup and repeats: a run stays finite. */
+#define SB_CFG_WARMUP_MAX 1000
+#define SB_CFG_REPEATS_MAX 1000
+#define SB_SOURCE_UNSOURCED "user override, unsourced"
 
 #define SB_CFG_SWEEP_MAX_ITEMS 64
 
@@ -98,6 +110,12 @@ typedef struct sb_opts_owned {
 int sb_options_build(const sb_cfg_inst *inst, const char *const *framework_keys,
                      const sb_option_spec *spec, sb_opts_owned *out, sb_error *err);
 void sb_options_free(sb_opts_owned *o);
+/* The keys whose `<key>_source` the framework set to SB_SOURCE_UNSOURCED,
+ * ", "-separated (malloc'd), or NULL when there are none (or no memory). */
+char *sb_options_unsourced(const sb_options *o);
+/* The length of the key `v` is the source of, when that source is
+ * SB_SOURCE_UNSOURCED ("sram.read_energy_pj_source": 19); else 0. */
+size_t sb_option_unsourced_stem(const sb_option *v);
 
 /* Framework keys of each table (NULL-terminated). */
 extern const char *const sb_cfg_dataset_keys[];

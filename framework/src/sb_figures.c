@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "sb_config.h"
 #include "sb_run.h"
 #include "sb_util.h"
 
@@ -203,6 +204,13 @@ out:
     free(tot);
 }
 
+/* How a measured latency was taken (sb_timed.h), after the backend's note. */
+static char *timed_note(const sb_job *job, const char *note) {
+    if (!job->timed_ns) return NULL;
+    return sb_strdupf("%s; per image the median of %d run(s), after %d warm-up run(s) of the first "
+                      "(results.json timing)", note ? note : "measured", job->repeats, job->n_warmed);
+}
+
 static void latency(sb_job *job, series *lat, int workers) {
     char *why;
     if (lat->n == 0 || lat->n_missing) {
@@ -218,7 +226,10 @@ static void latency(sb_job *job, series *lat, int workers) {
         double med = lat->n % 2 ? lat->v[lat->n / 2] : (lat->v[lat->n / 2 - 1] + lat->v[lat->n / 2]) / 2;
         size_t k = (size_t)ceil(0.95 * (double)lat->n);
         const char *prov = sb_prov_name(lat->prov);
-        set_val(&job->figs[SB_FIG_LATENCY_MS_MEDIAN], SB_FIG_LATENCY_MS_MEDIAN, med * 1e-6, prov, lat->note);
+        char *note = lat->prov == SB_PROV_MEASURED ? timed_note(job, lat->note) : NULL;
+        set_val(&job->figs[SB_FIG_LATENCY_MS_MEDIAN], SB_FIG_LATENCY_MS_MEDIAN, med * 1e-6, prov,
+                note ? note : lat->note);
+        free(note);
         set_val(&job->figs[SB_FIG_LATENCY_MS_P95], SB_FIG_LATENCY_MS_P95, lat->v[k ? k - 1 : 0] * 1e-6, prov,
                 "nearest-rank 95th percentile");
     }
@@ -306,6 +317,26 @@ static void backend_metrics(sb_job *job) {
     }
 }
 
+/* A simulated figure computed from a value nobody sourced says so. */
+static void note_unsourced(sb_fig *f, const char *keys) {
+    char *note;
+    if (!f->has || !f->prov || strcmp(f->prov, "simulated") != 0) return;
+    note = sb_strdupf("simulated (with unsourced overrides: %s)%s%s", keys, f->note ? "; " : "",
+                      f->note ? f->note : "");
+    if (!note) return;
+    free(f->note);
+    f->note = note;
+}
+
+static void note_unsourced_all(const sb_run *run, sb_job *job) {
+    char *keys = sb_options_unsourced(&run->backends[job->be].opts.opts);
+    size_t i;
+    if (!keys) return;
+    for (i = 0; i < SB_FIG_COUNT; i++) note_unsourced(&job->figs[i], keys);
+    for (i = 0; i < job->n_bm; i++) note_unsourced(&job->bm[i], keys);
+    free(keys);
+}
+
 void sb_job_compute(const sb_run *run, sb_job *job) {
     size_t n_done = atomic_load(&job->n_done), i;
     series lat, en;
@@ -319,6 +350,7 @@ void sb_job_compute(const sb_run *run, sb_job *job) {
         for (i = 0; i < SB_FIG_COUNT; i++) set_null(&job->figs[i], (int)i, why ? why : "");
         free(why);
         if (job->status == SB_JOB_CANCELLED) backend_metrics(job);
+        note_unsourced_all(run, job);
         return;
     }
     if (n_done == 0) {
@@ -338,6 +370,7 @@ void sb_job_compute(const sb_run *run, sb_job *job) {
     free(lat.v);
     free(en.v);
     backend_metrics(job);
+    note_unsourced_all(run, job);
 }
 
 /* The provenance word as one of our own constants (sb_fig.prov is never

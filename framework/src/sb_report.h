@@ -72,7 +72,8 @@ const char *sb_fig_note(const cJSON *fig);
 
 /* ------------------------------------------------------------- views */
 
-enum { SB_VIEW_COMPARE = 1, SB_VIEW_BATCH = 2, SB_VIEW_FLOW = 4, SB_VIEW_INFER = 8, SB_VIEW_ALL = 15 };
+enum { SB_VIEW_COMPARE = 1, SB_VIEW_BATCH = 2, SB_VIEW_FLOW = 4, SB_VIEW_INFER = 8, SB_VIEW_ALL = 15,
+       SB_VIEW_DEFAULT = SB_VIEW_COMPARE | SB_VIEW_BATCH | SB_VIEW_FLOW };
 
 typedef struct sb_view_opts {
     int views;            /* SB_VIEW_* mask                              */

@@ -329,7 +329,7 @@ int sb_report_write_ref(const char *dir, const char *stem, const sb_view_opts *o
     sb_doc_para(d, "Run %s started %s, srambench %s, results.json schema %.0f%s.", sb_json_str(res, "name", "?"),
                 sb_json_str(res, "started_utc", "?"), sb_json_str(res, "srambench_version", "?"), sb_json_num(res, "schema_version"),
                 cJSON_IsTrue(J(res, "complete")) ? "" : " (INCOMPLETE: the run did not reach its end)");
-    if (J(res, "environment"))
+    if (J(J(res, "environment"), "cores")) /* infer's environment has only the host's state */
         sb_doc_para(d, "Host: %s, %.0f online CPUs, %s, built with %s.", sb_json_str(J(res, "environment"), "cpu_model", "unknown CPU"),
                     sb_json_num(J(res, "environment"), "cores"), sb_json_str(J(res, "environment"), "os", "unknown OS"),
                     sb_json_str(J(res, "environment"), "compiler", "unknown compiler"));

@@ -18,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sb_config.h"
+#include "sb_timed.h"
 #include "sb_util.h"
 
 #ifndef SB_VERSION
@@ -156,6 +158,7 @@ static cJSON *environment(const sb_run *run) {
         free(os);
     }
     cJSON_AddNumberToObject(env, "workers", run->cfg->workers);
+    sb_host_state_json(env);
     free(cpu);
     free(rev);
     free(dirty);
@@ -252,6 +255,43 @@ static void skipped_json(cJSON *o, const sb_run_dataset *ds, const sb_job *job) 
     cJSON_AddItemToObject(o, "skipped", arr);
 }
 
+/* Inline values over sourced figures given no source: key -> the source
+ * the framework recorded ("user override, unsourced (bench.toml:12)"). */
+static cJSON *unsourced_json(const sb_options *o) {
+    cJSON *u = cJSON_CreateObject();
+    char key[256];
+    for (size_t i = 0; o && i < o->n; i++) {
+        size_t stem = sb_option_unsourced_stem(&o->items[i]);
+        if (!stem) continue;
+        snprintf(key, sizeof key, "%.*s", (int)stem, o->items[i].key);
+        cJSON_AddStringToObject(u, key, o->items[i].s);
+    }
+    return u;
+}
+
+static void prefix_simulated_notes(cJSON *figs, const char *keys) {
+    cJSON *f;
+    cJSON_ArrayForEach(f, figs) {
+        const cJSON *prov = cJSON_GetObjectItemCaseSensitive(f, "provenance");
+        const cJSON *note = cJSON_GetObjectItemCaseSensitive(f, "note");
+        char *text;
+        if (!cJSON_IsString(prov) || strcmp(prov->valuestring, "simulated") != 0) continue;
+        text = sb_strdupf("simulated (with unsourced overrides: %s)%s%s", keys, cJSON_IsString(note) ? "; " : "",
+                          cJSON_IsString(note) ? note->valuestring : "");
+        if (text) cJSON_ReplaceItemInObjectCaseSensitive(f, "note", cJSON_CreateString(text));
+        free(text);
+    }
+}
+
+void sb_results_note_unsourced(cJSON *job, const sb_options *o) {
+    char *keys = sb_options_unsourced(o);
+    cJSON_AddItemToObject(job, "unsourced_overrides", unsourced_json(o));
+    if (!keys) return;
+    prefix_simulated_notes(cJSON_GetObjectItemCaseSensitive(job, "metrics"), keys);
+    prefix_simulated_notes(cJSON_GetObjectItemCaseSensitive(job, "backend_metrics"), keys);
+    free(keys);
+}
+
 static cJSON *job_json(const sb_run *run, const sb_job *job) {
     const sb_run_dataset *ds = &run->datasets[job->ds];
     cJSON *o, *metrics, *bm, *samples;
@@ -265,6 +305,7 @@ static cJSON *job_json(const sb_run *run, const sb_job *job) {
     cJSON_AddStringToObject(o, "backend", run->backends[job->be].cfg->name);
     cJSON_AddStringToObject(o, "backend_plugin", run->backends[job->be].cfg->plugin);
     cJSON_AddStringToObject(o, "model_plugin", run->models[job->model].cfg->plugin);
+    cJSON_AddItemToObject(o, "unsourced_overrides", unsourced_json(&run->backends[job->be].opts.opts));
     cJSON_AddStringToObject(o, "status", sb_job_status_name(job->status));
     if (job->err.msg[0]) cJSON_AddStringToObject(o, "error", job->err.msg);
     else cJSON_AddNullToObject(o, "error");
@@ -278,6 +319,8 @@ static cJSON *job_json(const sb_run *run, const sb_job *job) {
         cJSON_AddItemToObject(metrics, sb_fig_names[i], fig_json(job->figs[i].unit ? &job->figs[i] : &pending));
     }
     cJSON_AddItemToObject(o, "metrics", metrics);
+    cJSON_AddItemToObject(o, "timing", sb_timing_json(job->n_warmed, job->repeats, job->timed_ns,
+                                                      job->timed_ns ? job->n * (size_t)job->repeats : 0));
     for (i = 0; i < job->n_bm; i++) cJSON_AddItemToObject(bm, job->bm_names[i], fig_json(&job->bm[i]));
     cJSON_AddItemToObject(o, "backend_metrics", bm);
     if (job->report_json) {
@@ -424,6 +467,33 @@ static void md_fig(sb_buf *b, const sb_fig *f, const char *fmt) {
     sb_buf_printf(b, " %s |", !f->prov ? "" : f->prov[0] == 'm' ? "(m)" : f->prov[0] == 's' ? "(sim)" : "(rec)");
 }
 
+/* A measured latency whose runs spread widely says so under the table. */
+static size_t note_spread_md(sb_buf *b, const sb_run *run, const sb_job *j, size_t n_notes) {
+    size_t n_timed = j->timed_ns ? j->n * (size_t)j->repeats : 0;
+    cJSON *t = sb_timing_json(j->n_warmed, j->repeats, j->timed_ns, n_timed);
+    const cJSON *note = cJSON_GetObjectItemCaseSensitive(t, "note");
+    size_t added = cJSON_IsString(note);
+    if (added) {
+        if (!n_notes) sb_buf_printf(b, "\n");
+        sb_buf_printf(b, "- %s x %s: latency: %s\n", run->models[j->model].cfg->name,
+                      run->backends[j->be].cfg->name, note->valuestring);
+    }
+    cJSON_Delete(t);
+    return added;
+}
+
+/* A simulated figure from an unsourced override is not traceable: say so under the table. */
+static size_t note_unsourced_md(sb_buf *b, const sb_run *run, const sb_job *j, size_t n_notes) {
+    char *keys = sb_options_unsourced(&run->backends[j->be].opts.opts);
+    if (!keys) return 0;
+    if (!n_notes) sb_buf_printf(b, "\n");
+    sb_buf_printf(b, "- %s x %s: simulated (with unsourced overrides: %s): bench.toml overrides these "
+                     "figures of the backend's config file without a `<key>_source` (results.json "
+                     "unsourced_overrides)\n", run->models[j->model].cfg->name, run->backends[j->be].cfg->name, keys);
+    free(keys);
+    return 1;
+}
+
 char *sb_results_table_md(const sb_run *run) {
     sb_buf b = {0};
     size_t i, n_notes = 0;
@@ -457,6 +527,8 @@ char *sb_results_table_md(const sb_run *run) {
                               "(listed in results.json)\n", run->models[j->model].cfg->name,
                           run->backends[j->be].cfg->name, n_skipped, n_skipped == 1 ? "" : "s");
         }
+        n_notes += note_unsourced_md(&b, run, j, n_notes);
+        n_notes += note_spread_md(&b, run, j, n_notes);
         if (j->status == SB_JOB_OK) {
             /* an n/a in the table deserves its reason right under it */
             for (k = 0; k < 2; k++) {

@@ -30,6 +30,9 @@ void sb_results_snap_free(sb_results_snap *snap);
 
 /* The config as run, as results.json's "config" holds it. */
 struct cJSON *sb_results_config_json(const sb_toml *t);
+/* infer's job: `unsourced_overrides` from the backend's options, and the
+ * notes of its simulated figures prefixed as the runner's (sb_figures.c). */
+void sb_results_note_unsourced(struct cJSON *job, const sb_options *o);
 
 /* The markdown comparison table (as in table.md); malloc'd. */
 char *sb_results_table_md(const sb_run *run);

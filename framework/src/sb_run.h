@@ -129,6 +129,11 @@ typedef struct sb_job {
     /* resume: the job's entry in the results.json being completed,
      * written back verbatim; such a job is not run again */
     struct cJSON *restored;
+    /* measured latency (sb_timed.h): warm-up runs of the first image,
+     * counted runs per image, and every counted latency, [image * repeats
+     * + k], NaN where none was measured (one writer per image) */
+    int warmup, repeats, n_warmed;
+    double *timed_ns;
     /* live only while the job runs */
     void *be_handle, *prog;
     int size_px;

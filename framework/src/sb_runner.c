@@ -25,6 +25,7 @@
 #include "sb_lock.h"
 #include "sb_resume.h"
 #include "sb_results.h"
+#include "sb_timed.h"
 #include "sb_util.h"
 
 #define SB_CHUNK_MAX_IMAGES 8
@@ -308,6 +309,18 @@ static int check_classes(sb_run *run, sb_error *err) {
     return 0;
 }
 
+/* Warm-up and repeats of the job's backend; room for every counted latency. */
+static int timing_setup(sb_job *job, const sb_cfg_inst *be) {
+    size_t i, n;
+    job->warmup = be->warmup >= 0 ? (int)be->warmup : SB_WARMUP_DEFAULT;
+    job->repeats = be->repeats >= 1 ? (int)be->repeats : SB_REPEATS_RUN_DEFAULT;
+    n = job->n * (size_t)job->repeats;
+    if (n && !(job->timed_ns = malloc(n * sizeof *job->timed_ns)))
+        return sb_error_set(&job->err, SB_ENOMEM, "out of memory for %zu x %d latencies", job->n, job->repeats);
+    for (i = 0; i < n; i++) job->timed_ns[i] = NAN;
+    return 0;
+}
+
 static void setup_work(uv_work_t *req) {
     sb_runner *r = req->data;
     sb_job *job = &r->run.jobs[r->cur];
@@ -351,6 +364,7 @@ static void setup_work(uv_work_t *req) {
         rc = sb_error_set(&job->err, SB_ENOMEM, "out of memory for %zu samples", job->n);
         goto fail;
     }
+    if ((rc = timing_setup(job, b->cfg)) < 0) goto fail;
     return;
 fail:
     job->status = rc == SB_ECANCELED ? SB_JOB_CANCELLED : SB_JOB_FAILED;
@@ -421,6 +435,7 @@ static void chunk_work(uv_work_t *req) {
     size_t n_out = (size_t)(g->n_classes > 0 ? g->n_classes : 1);
     uint8_t *rgb = malloc(px);
     int8_t *in = malloc(px), *logits = calloc(n_out < 256 ? 256 : n_out, 1);
+    sb_timed_run t;
     sb_error e;
     if (!rgb || !in || !logits) {
         e.code = SB_ENOMEM;
@@ -444,8 +459,13 @@ static void chunk_work(uv_work_t *req) {
         }
         /* docs/model-format.md: the input is q = pixel - 128 */
         for (k = 0; k < px; k++) in[k] = (int8_t)((int)rgb[k] - 128);
-        s->metrics.n = 0;
-        if ((rc = be->run(job->prog, in, logits, &s->metrics, &e)) < 0) {
+        /* the job's first image warms the backend up (sb_timed.h) */
+        t.warmup = i == 0 ? job->warmup : 0;
+        t.repeats = job->repeats;
+        t.lat_ns = &job->timed_ns[i * (size_t)job->repeats];
+        rc = sb_run_timed(be, job->prog, in, logits, &t, &s->metrics, &e);
+        if (i == 0) job->n_warmed = t.n_warmed;
+        if (rc < 0) {
             if (rc == SB_ECANCELED) break;
             chunk_fail(job, rc, "backend run", ds->sel[i], &e);
             break;
@@ -811,6 +831,7 @@ static void teardown(sb_runner *r) {
         sb_job_clear_figs(&run->jobs[i]);
         cJSON_Delete(run->jobs[i].restored);
         free(run->jobs[i].samples);
+        free(run->jobs[i].timed_ns);
         free(run->jobs[i].report_json);
     }
     for (i = 0; run->models && i < run->cfg->n_models; i++) {

@@ -69,6 +69,8 @@ static const sb_option_spec options[] = {
     {"signal", SB_OPT_STRING, 0, "int | term | abort | int2 (Ctrl-C twice) | hup (to the parent) | block (default int)"},
     {"fifo", SB_OPT_STRING, 0, "block: the FIFO the pid is written to"},
     {"after_images", SB_OPT_INT, 0, "the image whose run sends the signal, 1-based (default 3)"},
+    {"fake_latency", SB_OPT_BOOL, 0, "report a measured latency_ns by run number k (from 0): 1e9 for k < 3, "
+                                     "10000 when k % 3 == 0, else 1000 (warm-up and spread tests)"},
     {NULL, 0, 0, NULL}};
 
 typedef struct hd_be {
@@ -77,6 +79,7 @@ typedef struct hd_be {
     int twice;                /* "int2": a second SIGINT once the first is seen */
     const char *fifo;
     long after;
+    int fake_latency;
     atomic_long seen;
     int n_classes;
 } hd_be;
@@ -94,6 +97,7 @@ static int be_open(const sb_host *host, const sb_options *opts, void **out, sb_e
     b->twice = strcmp(s, "int2") == 0;
     b->fifo = sb_opt_str(opts, "fifo", NULL);
     b->after = (long)sb_opt_int(opts, "after_images", 3);
+    b->fake_latency = sb_opt_bool(opts, "fake_latency", 0);
     *out = b;
     return SB_OK;
 }
@@ -123,12 +127,16 @@ static int be_prepare(void *be, const sb_graph *g, void **prog, sb_error *err) {
 static void be_release(void *prog) { (void)prog; }
 static int be_run(void *prog, const int8_t *input, int8_t *logits, sb_metrics *m, sb_error *err) {
     hd_be *b = prog;
-    (void)input; (void)m; (void)err;
+    long k = atomic_fetch_add(&b->seen, 1);
+    (void)input; (void)err;
     memset(logits, 0, (size_t)b->n_classes);
     logits[0] = 100;
+    if (b->fake_latency)
+        sb_metrics_add(m, SB_M_LATENCY_NS, "ns", k < 3 ? 1e9 : k % 3 == 0 ? 10000 : 1000, SB_PROV_MEASURED,
+                       "test: fake measured latency");
     /* HD_SIGNAL_OFF: the same config, resumed, runs through (`srambench resume`
      * must be given the bench.toml the run started with). */
-    if (atomic_fetch_add(&b->seen, 1) + 1 == b->after && !getenv("HD_SIGNAL_OFF")) {
+    if (k + 1 == b->after && !getenv("HD_SIGNAL_OFF")) {
         if (b->sig == 0) {
             block_here(b);
             return SB_OK;

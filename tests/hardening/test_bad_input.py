@@ -1382,6 +1382,113 @@ def case_float_tensors(e):
     check(not problems, "float tensors", *problems)
 
 
+# ------------------------------------------------------- issue 24: papers
+
+
+def case_override_source(e):
+    """Issue 24 item 1: an inline value over a sourced figure of the config
+    file kept the file's source. With its own _source it is recorded with
+    that; without, as "user override, unsourced (FILE:LINE)", and the
+    simulated figures say so."""
+    b = e.bench(backends=[sram_backend("sram.read_energy_pj = 1.0"),
+                          sram_backend('sram.write_energy_pj = 2.0\n'
+                                       'sram.write_energy_pj_source = "my own measurement"').replace(
+                                           'name = "s"', 'name = "own"')])
+    rc, err, out = e.run(b)
+    check(rc == EXIT_OK, "overrides run (rc %d)" % rc, err)
+    jobs = jobs_by_backend(e.results(out))
+    line = open(b).read().splitlines().index("sram.read_energy_pj = 1.0") + 1
+    opts = jobs["s"]["backend_report"]["hardware"]["options"]
+    want = "user override, unsourced (%s:%d)" % (b, line)
+    check(opts["sram.read_energy_pj"] == 1.0 and opts["sram.read_energy_pj_source"] == want,
+          "the unsourced override is recorded as such", opts.get("sram.read_energy_pj_source"))
+    check("15.81" in opts["sram.write_energy_pj_source"], "the keys not overridden keep the file's source",
+          opts["sram.write_energy_pj_source"])
+    check(jobs["s"]["unsourced_overrides"] == {"sram.read_energy_pj": want}, "the job lists its unsourced overrides",
+          jobs["s"]["unsourced_overrides"])
+    note = jobs["s"]["metrics"]["energy_mj_per_image"]["note"] or ""
+    check(note.startswith("simulated (with unsourced overrides: sram.read_energy_pj)"),
+          "the energy figure says it rests on an unsourced override", note)
+    own = jobs["own"]["backend_report"]["hardware"]["options"]
+    check(own["sram.write_energy_pj_source"] == "my own measurement" and jobs["own"]["unsourced_overrides"] == {},
+          "an override with its own _source is recorded with it", own["sram.write_energy_pj_source"])
+    check("unsourced" not in (jobs["own"]["metrics"]["energy_mj_per_image"]["note"] or ""),
+          "a sourced override adds no note", jobs["own"]["metrics"]["energy_mj_per_image"]["note"])
+    with open(os.path.join(out, "table.md")) as f:
+        table = f.read()
+    check("tiny x s: simulated (with unsourced overrides: sram.read_energy_pj)" in table and "x own: simulated" not in table,
+          "the table's notes name the unsourced override", table)
+    env = dict(os.environ, SRAMBENCH_PLUGIN_PATH=e.plugins, SRAMBENCH_CACHE_DIR=e.cache)
+    inf = os.path.join(e.tmp, "inf")
+    p = subprocess.run([e.exe, "infer", "-q", "--config", b, "--output-dir", inf, "ham10000:0"], env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=120)
+    check(p.returncode == EXIT_OK, "infer runs (rc %d)" % p.returncode, p.stderr)
+    jobs = jobs_by_backend(e.results(inf))
+    note = jobs["s"]["metrics"]["energy_mj_per_image"]["note"] or ""
+    check(jobs["s"]["unsourced_overrides"] == {"sram.read_energy_pj": want} and
+          note.startswith("simulated (with unsourced overrides: sram.read_energy_pj)") and
+          jobs["own"]["unsourced_overrides"] == {}, "infer records the unsourced override and notes it", note)
+
+
+def case_measured_timing(e):
+    """Issue 24 item 3: a measured latency was one cold run. Warm-up runs
+    (not counted) and repeats are recorded per job with the median and
+    spread; the host's load and CPU governor in the environment."""
+    b = e.bench(backends=['name = "rep"\nplugin = "cpu"\nwarmup = 2\nrepeats = 3', "cpu",
+                          sram_backend("repeats = 2")])
+    rc, err, out = e.run(b)
+    check(rc == EXIT_OK, "runs with warmup and repeats (rc %d)" % rc, err)
+    res = e.results(out)
+    env = res["environment"]
+    check("load_avg" in env and isinstance(env.get("cpu_governor"), str) and env["cpu_governor"],
+          "the environment records the load and the CPU governor", env)
+    jobs = jobs_by_backend(res)
+    t = jobs["rep"]["timing"]
+    check(t and t["warmup"] == 2 and t["repeats"] == 3 and t["n_timed"] == 6 * 3,
+          "a job with repeats records its warm-up and every counted run", t)
+    check(t["latency_ms_p5"] <= t["latency_ms_median"] <= t["latency_ms_p95"] and "note" in t,
+          "median and spread are recorded", t)
+    d = jobs["cpu"]["timing"]
+    check(d and d["warmup"] == 3 and d["repeats"] == 1 and d["n_timed"] == 6, "run defaults: 3 warm-up runs, 1 repeat", d)
+    check(jobs["s"]["timing"] is None, "a simulated latency is not repeated", jobs["s"]["timing"])
+    img = os.path.join(MINI, "HAM10000_images", "SYN_0000001.jpg")
+    env_vars = dict(os.environ, SRAMBENCH_PLUGIN_PATH=e.plugins, SRAMBENCH_CACHE_DIR=e.cache)
+    cfg = e.bench(name="inf.toml")
+    inf = os.path.join(e.tmp, "inf")
+    p = subprocess.run([e.exe, "infer", "-q", "--config", cfg, "--output-dir", inf, img], env=env_vars,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=120)
+    check(p.returncode == EXIT_OK, "infer runs (rc %d)" % p.returncode, p.stderr)
+    res = e.results(inf)
+    t = res["jobs"][0]["timing"]
+    check(t and t["warmup"] == 3 and t["repeats"] == 20 and t["n_timed"] == 20,
+          "infer of one image: warm runs by default (3 warm-up, median of 20)", t)
+    check("cpu_governor" in res["environment"], "infer records the host's state", res.get("environment"))
+    # A fake measured latency (hd-signal fake_latency): 1e9 ns for the three
+    # warm-up runs, then 10000 every third run, else 1000.
+    b = e.bench(name="fake.toml", run="workers = 1",
+                backends=['plugin = "hd-signal"\nafter_images = 0\nfake_latency = true\nrepeats = 5',
+                          'name = "once"\nplugin = "hd-signal"\nafter_images = 0\nfake_latency = true'])
+    rc, err, out = e.run(b, out="out-fake")
+    check(rc == EXIT_OK, "fake latency runs (rc %d)" % rc, err)
+    once = jobs_by_backend(e.results(out))["once"]
+    lat = [s["metrics"]["latency_ns"] for s in once["samples"]]
+    check(lat == [10000, 1000, 1000, 10000, 1000, 1000] and once["timing"]["n_timed"] == 6,
+          "one run per image after 3 uncounted warm-up runs", lat)
+    job = e.results(out)["jobs"][0]
+    t = job["timing"]
+    check(t["warmup"] == 3 and t["n_timed"] == 30 and t["latency_ms_p95"] == 0.01, "warm-up runs are not counted", t)
+    lat = [s["metrics"]["latency_ns"] for s in job["samples"]]
+    check(lat == [1000] * 6, "each image's latency is the median of its repeats", lat)
+    check(t["note"] and "large spread: p95 / median = 10.00" in t["note"], "a large spread is noted", t)
+    with open(os.path.join(out, "table.md")) as f:
+        table = f.read()
+    check("x hd-signal: latency: large spread" in table, "the table notes the large spread", table)
+    b = e.bench(name="rep0.toml", backends=['plugin = "cpu"\nrepeats = 0'])
+    rc, err, out = e.run(b, out="out-rep0")
+    check(rc == EXIT_CONFIG and re.search(re.escape(b) + r":\d+:\d+: .*'repeats' = 0: expected 1..1000", err),
+          "repeats = 0 is refused naming the line (rc %d)" % rc, err)
+
+
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
 
 

@@ -73,6 +73,24 @@ static void test_report_stored_run(void **state) {
     assert_int_equal(sh("grep -q 'speedup vs cpu' '%s/compare.md'", tmp), 0);
 }
 
+/* A partial report goes beside the full one, named after what it shows;
+ * --force alone writes it over report.html. */
+static void test_partial_report(void **state) {
+    (void)state;
+    assert_int_equal(sh("'%s' report '%s' -q --no-charts", SB_PROGRAM, tmp), 0);
+    assert_int_equal(sh("cp '%s/report.html' '%s/full.html'", tmp, tmp), 0);
+    assert_int_equal(sh("'%s' report '%s' -q --no-charts --views flow --model toy --backend sram256 2>/dev/null",
+                        SB_PROGRAM, tmp), 0);
+    assert_int_equal(sh("cmp -s '%s/report.html' '%s/full.html'", tmp, tmp), 0);
+    assert_int_equal(sh("grep -q '<table>' '%s/report-flow-toy-sram256.html'", tmp), 0);
+    assert_int_equal(sh("test -s '%s/report-flow-toy-sram256.md'", tmp), 0);
+    assert_int_equal(sh("'%s' report '%s' -q --no-charts --views infer,compare", SB_PROGRAM, tmp), 0);
+    assert_int_equal(sh("test -s '%s/report-compare-infer.html'", tmp), 0);
+    assert_int_equal(sh("cmp -s '%s/report.html' '%s/full.html'", tmp, tmp), 0);
+    assert_int_equal(sh("'%s' report '%s' -q --no-charts --views flow --force", SB_PROGRAM, tmp), 0);
+    assert_int_not_equal(sh("cmp -s '%s/report.html' '%s/full.html'", tmp, tmp), 0);
+}
+
 /* A results.json with a field deleted: exit 3 naming the file and the
  * field, from report and from a view command's --from, not a crash. */
 static void test_damaged_run(void **state) {
@@ -273,6 +291,7 @@ static void test_sweep_config(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_usage_errors), cmocka_unit_test(test_report_stored_run),
+                                       cmocka_unit_test(test_partial_report),
                                        cmocka_unit_test(test_damaged_run),
                                        cmocka_unit_test(test_sweep_small), cmocka_unit_test(test_sweep_exact),
                                        cmocka_unit_test(test_sweep_catalogue),
