@@ -1,7 +1,7 @@
 #!/bin/sh
 # tools/fuzz.sh [SECONDS] [TARGET...] - run the libFuzzer targets (tests/fuzz/)
 # for a bounded time each (default 30 s). Targets: toml sbm hmnist ham_meta
-# npz jpeg sbc (default: all that were built).
+# npz jpeg sbc tflite (default: all of them).
 #
 # Builds them in their own clang build folder ($SB_FUZZ_BUILD, default
 # build-fuzz) with ASan+UBSan and libFuzzer coverage; installs nothing
@@ -18,7 +18,7 @@ secs=${1:-30}
 root=$(cd "$(dirname "$0")/.." && pwd)
 src=${SB_FUZZ_SRC:-$root}
 build=${SB_FUZZ_BUILD:-$root/build-fuzz}
-targets=${*:-toml sbm hmnist ham_meta npz jpeg sbc}
+targets=${*:-toml sbm hmnist ham_meta npz jpeg sbc tflite}
 
 if [ ! -f "$build/build.ninja" ]; then
     log=$(mktemp "${TMPDIR:-/tmp}/sbfuzz-setup.XXXXXX")
