@@ -231,6 +231,9 @@ typedef struct sb_plugin_header {
 
 /* ------------------------------------------------------------- datasets */
 
+/* Required: open, close, count, n_classes, label, get. Optional (NULL):
+ * class_name, sample_id, sample_meta, prepare. The loader refuses a plugin
+ * that leaves a required function NULL. */
 typedef struct sb_dataset_plugin {
     sb_plugin_header hdr;
     /* Open with the plugin's options. *ds is the plugin's handle. */
@@ -242,8 +245,10 @@ typedef struct sb_dataset_plugin {
      * is checked against a model's (docs/datasets.md, "Class names") */
     const char *(*class_name)(void *ds, int cls);
     int (*label)(void *ds, size_t index);     /* cheap: no decoding */
-    const char *(*sample_id)(void *ds, size_t index); /* "ISIC_0024306" */
-    /* Metadata of a sample as "key=value" pairs, NULL-terminated; NULL if none. */
+    /* "ISIC_0024306"; optional (NULL): samples are known by index */
+    const char *(*sample_id)(void *ds, size_t index);
+    /* Metadata of a sample as "key=value" pairs, NULL-terminated; NULL if
+     * none. Optional (NULL): no metadata. */
     const char *const *(*sample_meta)(void *ds, size_t index);
     /* Make sure the images at size x size are decoded (and cached); may be
      * slow once. Optional (NULL): get() then does all the work. */
@@ -349,6 +354,7 @@ typedef struct sb_graph {
 
 /* --------------------------------------------------------------- models */
 
+/* Required: load, unload. */
 typedef struct sb_model_plugin {
     sb_plugin_header hdr;
     /* Build or load the graph described by the options (e.g. path = "x.sbm"). */
@@ -400,6 +406,7 @@ static inline void sb_metrics_add(sb_metrics *m, const char *name, const char *u
     }
 }
 
+/* Required: open, close, prepare, release, run. Optional (NULL): report_json. */
 typedef struct sb_backend_plugin {
     sb_plugin_header hdr;
     /* Open one configured instance. A backend that cannot run on this host
@@ -418,7 +425,7 @@ typedef struct sb_backend_plugin {
     int (*run)(void *prog, const int8_t *input, int8_t *logits, sb_metrics *metrics, sb_error *err);
     /* Data-independent report of a prepared program as JSON text (per-layer
      * table, bounds, the hardware description with sources), malloc'd; the
-     * caller frees it. NULL if the backend has none. */
+     * caller frees it. Returns NULL, or is NULL, if the backend has none. */
     char *(*report_json)(void *prog);
 } sb_backend_plugin;
 
