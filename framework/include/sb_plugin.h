@@ -16,6 +16,19 @@
  *
  * Bump SB_ABI_MAJOR on any change that breaks a built plugin (a struct member
  * moved or removed); bump SB_ABI_MINOR for additions at the end of a struct.
+ *
+ * Minor versions (as SQLite's iVersion): the host loads a plugin of its own
+ * major and any minor. What came with a minor is used only when both sides
+ * have it: the host reads a descriptor member added in minor N only when the
+ * plugin's hdr.abi_minor >= N (such a member is optional: NULL for older
+ * plugins), and a plugin reads a host member added in minor N only when
+ * sb_host.abi_minor >= N. A plugin of a newer minor than the host is loaded
+ * and used through the members the host knows. History:
+ *   1.0  everything in this file not listed below.
+ *   1.1  sb_metrics_add marks an overflow of the SB_MAX_METRICS slots in the
+ *        last slot (SB_M_DROPPED) instead of dropping silently; the host
+ *        trusts that mark from plugins of 1.1 on, and for 1.0 plugins warns
+ *        that a full table may have lost metrics. No layout changed.
  */
 #ifndef SB_PLUGIN_H
 #define SB_PLUGIN_H
@@ -30,7 +43,7 @@ extern "C" {
 #endif
 
 #define SB_ABI_MAJOR 1
-#define SB_ABI_MINOR 0
+#define SB_ABI_MINOR 1
 
 /* The symbol every plugin exports (a pointer to its descriptor). */
 #define SB_PLUGIN_ENTRY_SYMBOL "sb_plugin_entry"
@@ -382,7 +395,13 @@ typedef enum {
 #define SB_M_ENERGY_MAC_PJ       "energy_mac_pj"
 #define SB_M_ENERGY_LEAKAGE_PJ   "energy_leakage_pj"
 
+/* Per-image metric slots. A backend that reports more loses the extra ones;
+ * since ABI 1.1 the last slot then says how many (SB_M_DROPPED) and the host
+ * records a warning for the job in results.json. */
 #define SB_MAX_METRICS 32
+/* The overflow mark: value = metrics not stored (the last slot's own one
+ * included), unit "1". Written by sb_metrics_add only; the host removes it. */
+#define SB_M_DROPPED "sb_metrics_dropped"
 
 typedef struct sb_metric {
     const char *name;    /* SB_M_* or the backend's own; static storage */
@@ -398,12 +417,43 @@ typedef struct sb_metrics {
     int n;
 } sb_metrics;
 
+/* 1 if x is the SB_M_DROPPED mark. */
+static inline int sb_metric_is_dropped_mark(const sb_metric *x) {
+    const char *a = x->name, *b = SB_M_DROPPED;
+    if (!a) return 0;
+    while (*a && *a == *b) {
+        a++;
+        b++;
+    }
+    return *a == *b;
+}
+
+/* Appends a metric; when the slots are full, turns the last one into the
+ * SB_M_DROPPED mark (or counts one more in it), so that nothing is lost
+ * silently. The layout stays that of ABI 1.0: a 1.0 host shows the mark as
+ * one more backend metric. */
 static inline void sb_metrics_add(sb_metrics *m, const char *name, const char *unit,
                                   double value, sb_provenance prov, const char *note) {
+    sb_metric *x;
     if (m->n < SB_MAX_METRICS) {
-        sb_metric *x = &m->items[m->n++];
-        x->name = name; x->unit = unit; x->value = value; x->prov = prov; x->note = note;
+        x = &m->items[m->n++];
+        x->name = name;
+        x->unit = unit;
+        x->value = value;
+        x->prov = prov;
+        x->note = note;
+        return;
     }
+    x = &m->items[SB_MAX_METRICS - 1];
+    if (sb_metric_is_dropped_mark(x)) {
+        x->value += 1;
+        return;
+    }
+    x->name = SB_M_DROPPED;
+    x->unit = "1";
+    x->value = 2; /* the metric it replaces and this one */
+    x->prov = SB_PROV_MEASURED;
+    x->note = "metrics past the SB_MAX_METRICS slots of sb_metrics, not stored";
 }
 
 /* Required: open, close, prepare, release, run. Optional (NULL): report_json. */

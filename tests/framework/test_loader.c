@@ -128,6 +128,25 @@ static void test_null_required(void **state) {
     sb_search_path_free(&sp);
 }
 
+/* Minor versions: a plugin of a newer minor (its descriptor has a member
+ * this host does not know) is loaded and used through the members the host
+ * knows; another major is refused (test_wrong_abi). */
+static void test_newer_minor(void **state) {
+    sb_plugin p;
+    sb_error err = {0};
+    const sb_backend_plugin *be;
+    sb_options none = {NULL, 0, "newminor"};
+    void *h = NULL;
+    (void)state;
+    assert_int_equal(sb_plugin_open(DIR "/srambench-backend-newminor.so", SB_KIND_BACKEND, &p, &err), 0);
+    assert_int_equal(p.hdr->abi_major, SB_ABI_MAJOR);
+    assert_int_equal(p.hdr->abi_minor, SB_ABI_MINOR + 1);
+    be = (const sb_backend_plugin *)p.hdr;
+    assert_int_equal(be->open(NULL, &none, &h, &err), 0);
+    be->close(h);
+    sb_plugin_close(&p);
+}
+
 static void test_find_on_path(void **state) {
     sb_search_path sp;
     sb_plugin p;
@@ -213,7 +232,7 @@ int main(void) {
         cmocka_unit_test(test_wrong_kind),  cmocka_unit_test(test_wrong_abi),
         cmocka_unit_test(test_find_on_path), cmocka_unit_test(test_scan),
         cmocka_unit_test(test_misnamed),    cmocka_unit_test(test_name_not_a_path),
-        cmocka_unit_test(test_null_required),
+        cmocka_unit_test(test_null_required), cmocka_unit_test(test_newer_minor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
