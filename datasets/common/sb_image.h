@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdint.h>
 
+#include "sb_hash.h"
 #include "sb_plugin.h"
 
 /* Changes whenever the pixels produced for the same input could change; it is
@@ -56,9 +57,7 @@ int sb_image_load(const char *path, int size_px, uint8_t *rgb_out, sb_error *err
 
 /* ------------------------------------------------------------- hashing */
 
-uint32_t sb_crc32(uint32_t crc, const void *data, size_t n_bytes); /* zlib's crc32 */
-#define SB_FNV1A64_INIT 0xcbf29ce484222325ull
-uint64_t sb_fnv1a64(uint64_t h, const void *data, size_t n_bytes);
+/* sb_crc32 and sb_fnv1a64: sb_hash.h (libsbhash, shared with the .sbm reader) */
 
 /* --------------------------------------------------------------- cache */
 

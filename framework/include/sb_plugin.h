@@ -16,6 +16,26 @@
  *
  * Bump SB_ABI_MAJOR on any change that breaks a built plugin (a struct member
  * moved or removed); bump SB_ABI_MINOR for additions at the end of a struct.
+ *
+ * Minor versions (as SQLite's iVersion): the host loads a plugin of its own
+ * major and any minor. What came with a minor is used only when both sides
+ * have it: the host reads a descriptor member added in minor N only when the
+ * plugin's hdr.abi_minor >= N (such a member is optional: NULL for older
+ * plugins), and a plugin reads a host member added in minor N only when
+ * sb_host.abi_minor >= N. A plugin of a newer minor than the host is loaded
+ * and used through the members the host knows. History:
+ *   1.0  everything in this file not listed below.
+ *   1.1  sb_metrics_add marks an overflow of the SB_MAX_METRICS slots in the
+ *        last slot (SB_M_DROPPED) instead of dropping silently; the host
+ *        trusts that mark from plugins of 1.1 on, and for 1.0 plugins warns
+ *        that a full table may have lost metrics. No layout changed.
+ *        Also sb_op.avg_count and sb_op.single_round (TFLite's arithmetic,
+ *        the tflite model plugin), 0 for every .sbm graph. They are at the
+ *        end of sb_op, but sb_op is an array element: its size changed, so
+ *        a backend built before 1.1 that walks g->ops must be rebuilt. No
+ *        such plugin exists outside this tree; the graph structure in a
+ *        header of its own, versioned apart from the plugin descriptors,
+ *        is the fix (issue 20).
  */
 #ifndef SB_PLUGIN_H
 #define SB_PLUGIN_H
@@ -231,6 +251,9 @@ typedef struct sb_plugin_header {
 
 /* ------------------------------------------------------------- datasets */
 
+/* Required: open, close, count, n_classes, label, get. Optional (NULL):
+ * class_name, sample_id, sample_meta, prepare. The loader refuses a plugin
+ * that leaves a required function NULL. */
 typedef struct sb_dataset_plugin {
     sb_plugin_header hdr;
     /* Open with the plugin's options. *ds is the plugin's handle. */
@@ -242,8 +265,10 @@ typedef struct sb_dataset_plugin {
      * is checked against a model's (docs/datasets.md, "Class names") */
     const char *(*class_name)(void *ds, int cls);
     int (*label)(void *ds, size_t index);     /* cheap: no decoding */
-    const char *(*sample_id)(void *ds, size_t index); /* "ISIC_0024306" */
-    /* Metadata of a sample as "key=value" pairs, NULL-terminated; NULL if none. */
+    /* "ISIC_0024306"; optional (NULL): samples are known by index */
+    const char *(*sample_id)(void *ds, size_t index);
+    /* Metadata of a sample as "key=value" pairs, NULL-terminated; NULL if
+     * none. Optional (NULL): no metadata. */
     const char *const *(*sample_meta)(void *ds, size_t index);
     /* Make sure the images at size x size are decoded (and cached); may be
      * slow once. Optional (NULL): get() then does all the work. */
@@ -360,6 +385,7 @@ typedef struct sb_graph {
 
 /* --------------------------------------------------------------- models */
 
+/* Required: load, unload. */
 typedef struct sb_model_plugin {
     sb_plugin_header hdr;
     /* Build or load the graph described by the options (e.g. path = "x.sbm"). */
@@ -387,7 +413,13 @@ typedef enum {
 #define SB_M_ENERGY_MAC_PJ       "energy_mac_pj"
 #define SB_M_ENERGY_LEAKAGE_PJ   "energy_leakage_pj"
 
+/* Per-image metric slots. A backend that reports more loses the extra ones;
+ * since ABI 1.1 the last slot then says how many (SB_M_DROPPED) and the host
+ * records a warning for the job in results.json. */
 #define SB_MAX_METRICS 32
+/* The overflow mark: value = metrics not stored (the last slot's own one
+ * included), unit "1". Written by sb_metrics_add only; the host removes it. */
+#define SB_M_DROPPED "sb_metrics_dropped"
 
 typedef struct sb_metric {
     const char *name;    /* SB_M_* or the backend's own; static storage */
@@ -403,14 +435,46 @@ typedef struct sb_metrics {
     int n;
 } sb_metrics;
 
-static inline void sb_metrics_add(sb_metrics *m, const char *name, const char *unit,
-                                  double value, sb_provenance prov, const char *note) {
-    if (m->n < SB_MAX_METRICS) {
-        sb_metric *x = &m->items[m->n++];
-        x->name = name; x->unit = unit; x->value = value; x->prov = prov; x->note = note;
+/* 1 if x is the SB_M_DROPPED mark. */
+static inline int sb_metric_is_dropped_mark(const sb_metric *x) {
+    const char *a = x->name, *b = SB_M_DROPPED;
+    if (!a) return 0;
+    while (*a && *a == *b) {
+        a++;
+        b++;
     }
+    return *a == *b;
 }
 
+/* Appends a metric; when the slots are full, turns the last one into the
+ * SB_M_DROPPED mark (or counts one more in it), so that nothing is lost
+ * silently. The layout stays that of ABI 1.0: a 1.0 host shows the mark as
+ * one more backend metric. */
+static inline void sb_metrics_add(sb_metrics *m, const char *name, const char *unit,
+                                  double value, sb_provenance prov, const char *note) {
+    sb_metric *x;
+    if (m->n < SB_MAX_METRICS) {
+        x = &m->items[m->n++];
+        x->name = name;
+        x->unit = unit;
+        x->value = value;
+        x->prov = prov;
+        x->note = note;
+        return;
+    }
+    x = &m->items[SB_MAX_METRICS - 1];
+    if (sb_metric_is_dropped_mark(x)) {
+        x->value += 1;
+        return;
+    }
+    x->name = SB_M_DROPPED;
+    x->unit = "1";
+    x->value = 2; /* the metric it replaces and this one */
+    x->prov = SB_PROV_MEASURED;
+    x->note = "metrics past the SB_MAX_METRICS slots of sb_metrics, not stored";
+}
+
+/* Required: open, close, prepare, release, run. Optional (NULL): report_json. */
 typedef struct sb_backend_plugin {
     sb_plugin_header hdr;
     /* Open one configured instance. A backend that cannot run on this host
@@ -429,7 +493,7 @@ typedef struct sb_backend_plugin {
     int (*run)(void *prog, const int8_t *input, int8_t *logits, sb_metrics *metrics, sb_error *err);
     /* Data-independent report of a prepared program as JSON text (per-layer
      * table, bounds, the hardware description with sources), malloc'd; the
-     * caller frees it. NULL if the backend has none. */
+     * caller frees it. Returns NULL, or is NULL, if the backend has none. */
     char *(*report_json)(void *prog);
 } sb_backend_plugin;
 

@@ -53,6 +53,16 @@ static void print_origin(const listing *l, const char *file) {
     }
 }
 
+/* The ABI a plugin was built for; a newer minor is loaded, but what that
+ * minor added goes unused here (sb_plugin.h, "Minor versions"). */
+static void print_abi(const sb_plugin_header *h) {
+    printf("      ABI %u.%u", h->abi_major, h->abi_minor);
+    if (h->abi_minor > SB_ABI_MINOR)
+        printf(" (newer than this srambench's %d.%d: what %u.%u added is not used)", SB_ABI_MAJOR,
+               SB_ABI_MINOR, h->abi_major, h->abi_minor);
+    printf("\n");
+}
+
 static void visit(const char *file, const sb_plugin *p, const sb_error *refused, void *ud) {
     listing *l = ud;
     if (l->pass == 0 && p) {
@@ -61,6 +71,7 @@ static void visit(const char *file, const sb_plugin *p, const sb_error *refused,
         printf("%-8s %-14s %-8s %s\n", sb_kind_name(h->kind), h->name, h->version ? h->version : "?", file);
         if (h->description) printf("      %s\n", h->description);
         if (l->verbose) print_origin(l, file);
+        if (l->verbose) print_abi(h);
         if (l->verbose) print_options(h->options);
     } else if (l->pass == 1 && !p) {
         if (!l->n_refused++) printf("\nrefused:\n");

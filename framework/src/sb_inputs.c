@@ -33,16 +33,8 @@
 #include <unistd.h>
 
 #include "sb_file.h"
+#include "sb_hash.h" /* header-only use: sb_fnv1a64 is inline, nothing linked */
 #include "sb_util.h"
-
-#define FNV_OFFSET 0xcbf29ce484222325ull
-#define FNV_PRIME 0x100000001b3ull
-
-static uint64_t fnv(uint64_t h, const void *p, size_t n) {
-    const unsigned char *b = p;
-    while (n--) h = (h ^ *b++) * FNV_PRIME;
-    return h;
-}
 
 static uint64_t mtime_ns(const struct stat *st) {
     return (uint64_t)st->st_mtim.tv_sec * 1000000000ull + (uint64_t)st->st_mtim.tv_nsec;
@@ -52,7 +44,7 @@ static uint64_t mtime_ns(const struct stat *st) {
 static char *content_fp(const char *path, const struct stat *st) {
     enum { BUF = 1 << 16 };
     unsigned char *buf = malloc(BUF);
-    uint64_t h = FNV_OFFSET;
+    uint64_t h = SB_FNV1A64_INIT;
     ssize_t n = 0;
     struct stat now;
     /* the file may have become a FIFO since the caller's stat */
@@ -67,7 +59,7 @@ static char *content_fp(const char *path, const struct stat *st) {
         free(buf);
         return sb_strdupf("unreadable: %s", strerror(e));
     }
-    while ((n = read(fd, buf, BUF)) > 0) h = fnv(h, buf, (size_t)n);
+    while ((n = read(fd, buf, BUF)) > 0) h = sb_fnv1a64(h, buf, (size_t)n);
     e = errno;
     close(fd);
     free(buf);
@@ -83,7 +75,7 @@ static char *folder_fp(const char *path) {
     struct dirent *e;
     char **names = NULL, *fp;
     size_t n = 0, cap = 0, i;
-    uint64_t h = FNV_OFFSET;
+    uint64_t h = SB_FNV1A64_INIT;
     if (!d) return sb_strdupf("unreadable: %s", strerror(errno));
     while ((e = readdir(d)))
         if (e->d_name[0] != '.') { /* hidden files: editors' and tools' droppings */
@@ -103,9 +95,9 @@ static char *folder_fp(const char *path) {
         char *f = sb_strdupf("%s/%s", path, names[i]);
         if (f && stat(f, &st) == 0 && S_ISREG(st.st_mode)) {
             uint64_t sz = (uint64_t)st.st_size, mt = mtime_ns(&st);
-            h = fnv(h, names[i], strlen(names[i]) + 1);
-            h = fnv(h, &sz, sizeof sz);
-            h = fnv(h, &mt, sizeof mt);
+            h = sb_fnv1a64(h, names[i], strlen(names[i]) + 1);
+            h = sb_fnv1a64(h, &sz, sizeof sz);
+            h = sb_fnv1a64(h, &mt, sizeof mt);
             n_files++;
         }
         free(f);

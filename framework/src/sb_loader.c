@@ -90,6 +90,61 @@ void sb_search_path_free(sb_search_path *sp) {
     memset(sp, 0, sizeof *sp);
 }
 
+/* A function pointer of a descriptor and whether the plugin set it. */
+typedef struct sb_member {
+    const char *name;
+    int present;
+} sb_member;
+
+/* The names of the unset members, "a(), b()", into out; 0 if none. */
+static int list_missing(const sb_member *m, size_t n, char *out, size_t out_bytes) {
+    size_t i, used = 0;
+    int missing = 0;
+    out[0] = 0;
+    for (i = 0; i < n; i++) {
+        if (m[i].present) continue;
+        if (used < out_bytes)
+            used += (size_t)snprintf(out + used, out_bytes - used, "%s%s()", missing ? ", " : "", m[i].name);
+        missing++;
+    }
+    return missing;
+}
+
+/* The required members of each kind (sb_plugin.h says which are optional):
+ * the host calls these without a NULL check, so a plugin that leaves one
+ * unset would crash its job mid-run instead of being refused here. */
+static int dataset_missing(const sb_dataset_plugin *d, char *out, size_t out_bytes) {
+    const sb_member m[] = {{"open", d->open != NULL}, {"close", d->close != NULL},
+                           {"count", d->count != NULL}, {"n_classes", d->n_classes != NULL},
+                           {"label", d->label != NULL}, {"get", d->get != NULL}};
+    return list_missing(m, sizeof m / sizeof *m, out, out_bytes);
+}
+
+static int model_missing(const sb_model_plugin *p, char *out, size_t out_bytes) {
+    const sb_member m[] = {{"load", p->load != NULL}, {"unload", p->unload != NULL}};
+    return list_missing(m, sizeof m / sizeof *m, out, out_bytes);
+}
+
+static int backend_missing(const sb_backend_plugin *b, char *out, size_t out_bytes) {
+    const sb_member m[] = {{"open", b->open != NULL}, {"close", b->close != NULL},
+                           {"prepare", b->prepare != NULL}, {"release", b->release != NULL},
+                           {"run", b->run != NULL}};
+    return list_missing(m, sizeof m / sizeof *m, out, out_bytes);
+}
+
+/* Refuses a plugin that leaves a required function NULL, naming them all. */
+static int check_required(const char *file, const sb_plugin_header *hdr, sb_error *err) {
+    char names[256];
+    int n = 0;
+    if (hdr->kind == SB_KIND_DATASET) n = dataset_missing((const sb_dataset_plugin *)hdr, names, sizeof names);
+    if (hdr->kind == SB_KIND_MODEL) n = model_missing((const sb_model_plugin *)hdr, names, sizeof names);
+    if (hdr->kind == SB_KIND_BACKEND) n = backend_missing((const sb_backend_plugin *)hdr, names, sizeof names);
+    if (n == 0) return 0;
+    return sb_error_set(err, SB_EABI, "plugin %s: %s plugin '%s' leaves %s NULL: expected every required "
+                        "function of sb_%s_plugin to be set (sb_plugin.h)", file, sb_kind_name(hdr->kind),
+                        hdr->name, names, sb_kind_name(hdr->kind));
+}
+
 /* An ELF shared object starts with \x7fELF and has e_type ET_DYN (3). */
 static int looks_like_so(const char *file) {
     unsigned char h[18];
@@ -174,6 +229,10 @@ int sb_plugin_open(const char *file, sb_kind want, sb_plugin *out, sb_error *err
             return rc;
         }
         free(want_name);
+    }
+    if (check_required(file, hdr, err) < 0) {
+        dlclose(dl);
+        return SB_EABI;
     }
     out->dl = dl;
     out->hdr = hdr;

@@ -323,6 +323,10 @@ static cJSON *job_json(const sb_run *run, const sb_job *job) {
                                                       job->timed_ns ? job->n * (size_t)job->repeats : 0));
     for (i = 0; i < job->n_bm; i++) cJSON_AddItemToObject(bm, job->bm_names[i], fig_json(&job->bm[i]));
     cJSON_AddItemToObject(o, "backend_metrics", bm);
+    if (job->warning) {
+        cJSON *w = cJSON_AddArrayToObject(o, "warnings");
+        cJSON_AddItemToArray(w, cJSON_CreateString(job->warning));
+    }
     if (job->report_json) {
         cJSON *rep = cJSON_Parse(job->report_json);
         if (rep) cJSON_AddItemToObject(o, "backend_report", rep);

@@ -122,6 +122,11 @@ typedef struct sb_job {
     atomic_int img_failed;          /* first image error claims err   */
     uint64_t t0_ns, t1_ns;          /* wall time of the image phase   */
     sb_fig figs[SB_FIG_COUNT];      /* computed when the job ends     */
+    /* images whose metrics did not fit the SB_MAX_METRICS slots, and the
+     * most dropped for one (0: unknown, an ABI 1.0 plugin filled them) */
+    atomic_size_t n_metrics_overflow;
+    atomic_int metrics_dropped_max;
+    char *warning;                  /* for results.json, or NULL      */
     /* every metric the backend reported, averaged over the images */
     const char **bm_names;
     sb_fig *bm;

@@ -423,6 +423,27 @@ static void chunk_fail(sb_job *job, int rc, const char *what, size_t idx, const 
         sb_error_set(&job->err, rc, "image %zu: %s: %s", idx, what, e->msg);
 }
 
+/* Metrics the backend could not store for one image: the SB_M_DROPPED
+ * mark's count (the mark is removed: it is no metric) from plugins of ABI
+ * 1.1 on; -1 when an ABI 1.0 plugin filled every slot, which may or may not
+ * have dropped some (its sb_metrics_add did so silently). */
+static int take_dropped(sb_metrics *m, uint32_t plugin_minor) {
+    const sb_metric *last = &m->items[SB_MAX_METRICS - 1];
+    if (m->n < SB_MAX_METRICS) return 0;
+    if (plugin_minor < 1) return -1;
+    if (!sb_metric_is_dropped_mark(last)) return 0;
+    m->n--;
+    return (int)last->value;
+}
+
+static void note_dropped(sb_job *job, int dropped) {
+    int max;
+    if (dropped == 0) return;
+    atomic_fetch_add(&job->n_metrics_overflow, 1);
+    max = atomic_load(&job->metrics_dropped_max);
+    while (dropped > max && !atomic_compare_exchange_weak(&job->metrics_dropped_max, &max, dropped)) {}
+}
+
 static void chunk_work(uv_work_t *req) {
     chunk *ch = req->data;
     sb_job *job = ch->job;
@@ -470,6 +491,7 @@ static void chunk_work(uv_work_t *req) {
             chunk_fail(job, rc, "backend run", ds->sel[i], &e);
             break;
         }
+        note_dropped(job, take_dropped(&s->metrics, be->hdr.abi_minor));
         postprocess(g, logits, s);
         s->done = 1;
         atomic_fetch_add(&job->n_done, 1);
@@ -531,6 +553,27 @@ static void clear_progress(sb_runner *r) {
     }
 }
 
+/* Never silent: metrics that did not fit become the job's warning, on
+ * stderr and in results.json (docs/results-schema.md, "warnings"). */
+static void warn_dropped(sb_job *job, const sb_run_backend *b) {
+    size_t n = atomic_load(&job->n_metrics_overflow);
+    int max = atomic_load(&job->metrics_dropped_max);
+    if (n == 0) return;
+    if (max > 0)
+        job->warning = sb_strdupf("backend '%s' reported more metrics than the %d slots of "
+                                  "sb_metrics for %zu image(s): up to %d per image not stored: "
+                                  "expected at most %d (SB_MAX_METRICS)",
+                                  b->cfg->name, SB_MAX_METRICS, n, max, SB_MAX_METRICS);
+    else
+        job->warning = sb_strdupf("backend '%s' (plugin ABI %u.%u) filled all %d metric slots for "
+                                  "%zu image(s): metrics past the first %d, if any, were dropped "
+                                  "unseen: expected at most %d (SB_MAX_METRICS; a plugin built for "
+                                  "ABI 1.1 says how many)", b->cfg->name, b->api->hdr.abi_major,
+                                  b->api->hdr.abi_minor, SB_MAX_METRICS, n, SB_MAX_METRICS,
+                                  SB_MAX_METRICS);
+    if (job->warning) fprintf(stderr, "srambench: warning: %s\n", job->warning);
+}
+
 static void job_finished(sb_runner *r) {
     sb_job *job = &r->run.jobs[r->cur];
     const sb_run_backend *b = &r->run.backends[job->be];
@@ -544,6 +587,8 @@ static void job_finished(sb_runner *r) {
     }
     /* Figures copy the backend's notes, so compute them before release. */
     sb_job_compute(&r->run, job);
+    clear_progress(r);
+    warn_dropped(job, b);
     if (job->prog) b->api->release(job->prog);
     if (job->be_handle) b->api->close(job->be_handle);
     job->prog = job->be_handle = NULL;
@@ -833,6 +878,7 @@ static void teardown(sb_runner *r) {
         free(run->jobs[i].samples);
         free(run->jobs[i].timed_ns);
         free(run->jobs[i].report_json);
+        free(run->jobs[i].warning);
     }
     for (i = 0; run->models && i < run->cfg->n_models; i++) {
         sb_run_model *m = &run->models[i];

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sb_hash.h" /* sb_crc32: libsbhash, shared with the image library */
 #include "sb_plugin.h"
 
 #define SB_SBM_MAGIC "SBMODEL"   /* 8 bytes with the NUL */
@@ -40,8 +41,5 @@ int sb_model_file_write(const char *path, const sb_graph *g, sb_error *err);
  * broken files. */
 int sb_model_file_write_raw(const char *path, const char *json, const void *data, size_t data_len,
                             sb_error *err);
-
-/* zlib's crc32 (IEEE 802.3), continuing from `crc` (start with 0). */
-uint32_t sb_crc32(uint32_t crc, const void *buf, size_t n);
 
 #endif

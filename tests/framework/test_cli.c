@@ -130,6 +130,13 @@ static void test_plugins_listing(void **state) {
     assert_non_null(strstr(out, "missing symbol 'sb_plugin_entry'"));
     assert_non_null(strstr(out, "expected ABI major"));
     free(out);
+    /* -v: each plugin's ABI; a newer minor is listed, not refused */
+    assert_int_equal(sb(&out, "plugins", "-v", "--config", bench("list-v.toml",
+                        "[dataset]\nplugin = \"fake\"\n[[model]]\nplugin = \"fake\"\n[[backend]]\nplugin = \"fake\"\n")), 0);
+    assert_non_null(strstr(out, "newminor"));
+    assert_non_null(strstr(out, "(newer than this srambench's"));
+    assert_null(strstr(out, "srambench-backend-newminor.so: "));
+    free(out);
 }
 
 int main(void) {

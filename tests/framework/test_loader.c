@@ -108,6 +108,45 @@ static void test_wrong_abi(void **state) {
     expect_refusal(DIR "/srambench-backend-badabi.so", 0, SB_EABI, "rebuild the plugin");
 }
 
+/* A plugin that leaves a required function NULL is refused at load, naming
+ * the file, the kind and every missing function, before any is called (the
+ * plugin's other functions abort). */
+static void test_null_required(void **state) {
+    sb_search_path sp;
+    sb_plugin p;
+    sb_error err = {0};
+    const char *extra[] = {DIR};
+    (void)state;
+    expect_refusal(DIR "/srambench-backend-norun.so", SB_KIND_BACKEND, SB_EABI,
+                   "backend plugin 'norun' leaves prepare(), run() NULL: expected every required "
+                   "function of sb_backend_plugin to be set");
+    unsetenv("SRAMBENCH_PLUGIN_PATH");
+    assert_int_equal(sb_search_path_init(&sp, extra, 1, &err), 0);
+    assert_int_equal(sb_plugin_find(&sp, SB_KIND_BACKEND, "norun", &p, &err), SB_EABI);
+    assert_non_null(strstr(err.msg, "srambench-backend-norun.so: backend plugin 'norun' leaves"));
+    assert_null(p.dl);
+    sb_search_path_free(&sp);
+}
+
+/* Minor versions: a plugin of a newer minor (its descriptor has a member
+ * this host does not know) is loaded and used through the members the host
+ * knows; another major is refused (test_wrong_abi). */
+static void test_newer_minor(void **state) {
+    sb_plugin p;
+    sb_error err = {0};
+    const sb_backend_plugin *be;
+    sb_options none = {NULL, 0, "newminor"};
+    void *h = NULL;
+    (void)state;
+    assert_int_equal(sb_plugin_open(DIR "/srambench-backend-newminor.so", SB_KIND_BACKEND, &p, &err), 0);
+    assert_int_equal(p.hdr->abi_major, SB_ABI_MAJOR);
+    assert_int_equal(p.hdr->abi_minor, SB_ABI_MINOR + 1);
+    be = (const sb_backend_plugin *)p.hdr;
+    assert_int_equal(be->open(NULL, &none, &h, &err), 0);
+    be->close(h);
+    sb_plugin_close(&p);
+}
+
 static void test_find_on_path(void **state) {
     sb_search_path sp;
     sb_plugin p;
@@ -193,6 +232,7 @@ int main(void) {
         cmocka_unit_test(test_wrong_kind),  cmocka_unit_test(test_wrong_abi),
         cmocka_unit_test(test_find_on_path), cmocka_unit_test(test_scan),
         cmocka_unit_test(test_misnamed),    cmocka_unit_test(test_name_not_a_path),
+        cmocka_unit_test(test_null_required), cmocka_unit_test(test_newer_minor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

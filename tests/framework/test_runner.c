@@ -326,6 +326,68 @@ static void test_mixed_provenance_is_null(void **state) {
     cJSON_Delete(root);
 }
 
+/* More metrics than the SB_MAX_METRICS slots: the job says how many were
+ * not stored, in results.json, instead of dropping them silently; the
+ * overflow mark is no backend metric. latency + energy + 35 extras = 37,
+ * of which 31 fit beside the mark: 6 not stored per image. */
+static void test_metrics_overflow_recorded(void **state) {
+    char out[512];
+    sb_run_summary sum;
+    sb_error err = {0};
+    const cJSON *job, *bm, *w;
+    cJSON *root;
+    (void)state;
+    assert_int_equal(run_cfg("[dataset]\nplugin = \"fake\"\nn = 6\nclasses = 3\n"
+                             "[[model]]\nplugin = \"fake\"\n"
+                             "[[backend]]\nname = \"many\"\nplugin = \"fake\"\nextra_metrics = 35\n"
+                             "[[backend]]\nname = \"few\"\nplugin = \"fake\"\nextra_metrics = 30\n",
+                             NULL, &sum, out, &err), 0);
+    root = read_json(out);
+    job = job_at(root, 0);
+    w = cJSON_GetObjectItem(job, "warnings");
+    assert_true(cJSON_IsArray(w));
+    assert_int_equal(cJSON_GetArraySize(w), 1);
+    assert_non_null(strstr(cJSON_GetArrayItem(w, 0)->valuestring, "backend 'many' reported more metrics than the 32 "
+                           "slots of sb_metrics for 6 image(s): up to 6 per image not stored"));
+    bm = cJSON_GetObjectItem(job, "backend_metrics");
+    assert_null(cJSON_GetObjectItem(bm, SB_M_DROPPED));
+    assert_non_null(cJSON_GetObjectItem(bm, "extra_28"));
+    assert_null(cJSON_GetObjectItem(bm, "extra_29"));
+    /* 2 + 30 = 32 metrics fill the slots exactly: nothing lost, no warning */
+    job = job_at(root, 1);
+    assert_null(cJSON_GetObjectItem(job, "warnings"));
+    assert_non_null(cJSON_GetObjectItem(cJSON_GetObjectItem(job, "backend_metrics"), "extra_29"));
+    cJSON_Delete(root);
+}
+
+/* Minor versions in a run: a backend of the next minor runs as any other;
+ * one built for ABI 1.0, whose sb_metrics_add dropped silently, that fills
+ * every slot gets a warning that metrics may have been lost. */
+static void test_minor_versions_run(void **state) {
+    char out[512];
+    sb_run_summary sum;
+    sb_error err = {0};
+    const cJSON *w;
+    cJSON *root;
+    (void)state;
+    assert_int_equal(run_cfg("[dataset]\nplugin = \"fake\"\nn = 6\nclasses = 3\n"
+                             "[[model]]\nplugin = \"fake\"\n"
+                             "[[backend]]\nplugin = \"newminor\"\nextra_metrics = 35\n"
+                             "[[backend]]\nplugin = \"oldminor\"\nextra_metrics = 35\n",
+                             NULL, &sum, out, &err), 0);
+    root = read_json(out);
+    assert_string_equal(jstr(job_at(root, 0), "status"), "ok");
+    assert_true(cJSON_IsNumber(cJSON_GetObjectItem(cJSON_GetObjectItem(
+        cJSON_GetObjectItem(job_at(root, 0), "metrics"), "latency_ms_median"), "value")));
+    w = cJSON_GetObjectItem(job_at(root, 0), "warnings");
+    assert_non_null(strstr(cJSON_GetArrayItem(w, 0)->valuestring, "up to 6 per image not stored"));
+    w = cJSON_GetObjectItem(job_at(root, 1), "warnings");
+    assert_true(cJSON_IsArray(w));
+    assert_non_null(strstr(cJSON_GetArrayItem(w, 0)->valuestring, "(plugin ABI 1.0) filled all 32 metric slots "
+                           "for 6 image(s): metrics past the first 32, if any, were dropped unseen"));
+    cJSON_Delete(root);
+}
+
 /* A model whose provenance says its weights are random has no accuracy:
  * null with the reason, while its costs are still reported. */
 static void test_random_weights_no_accuracy(void **state) {
@@ -730,6 +792,8 @@ int main(void) {
         cmocka_unit_test(test_random_weights_no_accuracy),
         cmocka_unit_test(test_bad_output_scale),
         cmocka_unit_test(test_mixed_provenance_is_null),
+        cmocka_unit_test(test_metrics_overflow_recorded),
+        cmocka_unit_test(test_minor_versions_run),
         cmocka_unit_test(test_failing_dataset),
         cmocka_unit_test(test_stop_keeps_finished),
         cmocka_unit_test(test_sigint_keeps_finished),

@@ -55,6 +55,16 @@ static int be_open(const sb_host *host, const sb_options *opts, void **be, sb_er
     return sb_error_set(err, SB_EIO, "hd-failopen: open refused on purpose (test plugin)");
 }
 static void be_close(void *be) { (void)be; }
+/* Never reached (open fails), but required: the loader refuses NULL ones. */
+static int be_prepare(void *be, const sb_graph *g, void **prog, sb_error *err) {
+    (void)be; (void)g; (void)prog;
+    return sb_error_set(err, SB_EINVAL, "hd plugin: prepare() after a failed open()");
+}
+static void be_release(void *prog) { (void)prog; }
+static int be_run(void *prog, const int8_t *in, int8_t *out, sb_metrics *m, sb_error *err) {
+    (void)prog; (void)in; (void)out; (void)m;
+    return sb_error_set(err, SB_EINVAL, "hd plugin: run() after a failed open()");
+}
 static const sb_backend_plugin plugin = {
 #if defined(HD_CRASH_OPEN)
     SB_PLUGIN_HEADER_INIT(SB_KIND_BACKEND, "hd-crash", "1.0.0", "test: crashes in open", NULL),
@@ -63,7 +73,7 @@ static const sb_backend_plugin plugin = {
 #else
     SB_PLUGIN_HEADER_INIT(SB_KIND_BACKEND, "hd-failopen", "1.0.0", "test: fails in open", NULL),
 #endif
-    be_open, be_close, NULL, NULL, NULL, NULL};
+    be_open, be_close, be_prepare, be_release, be_run, NULL};
 #else
 static const sb_option_spec options[] = {
     {"signal", SB_OPT_STRING, 0, "int | term | abort | int2 (Ctrl-C twice) | hup (to the parent) | block (default int)"},
