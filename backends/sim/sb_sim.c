@@ -308,7 +308,10 @@ const char *sb_sim_resource_name(int res) {
  * can always wait for each transfer as a single-buffered one does. */
 static double overlapped_ns(double serial_ns, double load_ns, double store_ns, double onchip_ns, int64_t steps) {
     if (steps <= 0) return serial_ns;
-    double s = (double)steps, l = load_ns / s, w = store_ns / s, c = onchip_ns / s;
+    double s = (double)steps;
+    double l = load_ns / s;   /* one step's loads */
+    double w = store_ns / s;  /* one step's stores */
+    double c = onchip_ns / s; /* one step's compute or port words, the longer */
     double t = l + w; /* prologue and epilogue */
     if (steps == 1) {
         t += c;
