@@ -312,6 +312,44 @@ static void terms_of(const sb_sim_counts *c, cost_terms *t) {
     t->steps = (double)c->steps;
 }
 
+/* The resource with the most busy time: the DMA engine's time goes to the
+ * memory with the larger share of it, since one engine serves both. */
+static int critical_resource(double compute_ns, double port_ns, double flash_ns, double psram_ns) {
+    double ext_ns = flash_ns + psram_ns;
+    if (ext_ns > compute_ns && ext_ns > port_ns) return flash_ns >= psram_ns ? SB_SIM_RES_FLASH : SB_SIM_RES_PSRAM;
+    return port_ns > compute_ns ? SB_SIM_RES_PORT : SB_SIM_RES_COMPUTE;
+}
+
+const char *sb_sim_resource_name(int res) {
+    static const char *const names[] = {"compute", "sram_port", "flash", "psram"};
+    return res >= 0 && res <= SB_SIM_RES_PSRAM ? names[res] : "?";
+}
+
+/* Double-buffered: a software pipeline over the tile steps. Step i's
+ * compute runs while the DMA loads step i+1 and stores step i-1, and every
+ * one of them uses the shared SRAM port, so a slot takes the longest of its
+ * compute, its port words (DMA's and datapath's) and its DMA transfers. The
+ * first loads and the last stores are exposed. Each step is the layer's
+ * average step (load, store, port and compute totals over steps): exact when
+ * the steps are alike. Never more than serial: a double-buffered schedule
+ * can always wait for each transfer as a single-buffered one does. */
+static double overlapped_ns(double serial_ns, double load_ns, double store_ns, double onchip_ns, int64_t steps) {
+    if (steps <= 0) return serial_ns;
+    double s = (double)steps;
+    double l = load_ns / s;   /* one step's loads */
+    double w = store_ns / s;  /* one step's stores */
+    double c = onchip_ns / s; /* one step's compute or port words, the longer */
+    double t = l + w; /* prologue and epilogue */
+    if (steps == 1) {
+        t += c;
+    } else {
+        t += c > l ? c : l;              /* step 0: loads step 1, nothing to store */
+        t += (s - 2) * (c > l + w ? c : l + w);
+        t += c > w ? c : w;              /* last step: stores the one before */
+    }
+    return t < serial_ns ? t : serial_ns;
+}
+
 /* Always inlined: the search's inner loop reads only the latency and the
  * energy, and the compiler drops the other figures (~8% of a sweep's CPU;
  * the same expressions, so the same values as sb_sim_layer_cost's). */
@@ -322,18 +360,20 @@ static inline __attribute__((always_inline)) void cost_of(const sb_sim_hw *hw, c
     double compute = ceil(c->work / (double)hw->macs_per_cycle);
     double port_all = port_cycles(hw, rd, wr), port_c = port_cycles(hw, c->rdc, c->wrc);
     double fl_bytes = c->fl_bytes, ps_rd = c->ps_rd, ps_wr = c->ps_wr;
-    double ext = bw_ns(&hw->flash, fl_bytes, c->fl_bursts) + bw_ns(&hw->psram, ps_rd + ps_wr, c->ps_bursts);
+    L->flash_ns = bw_ns(&hw->flash, fl_bytes, c->fl_bursts);
+    L->psram_ns = bw_ns(&hw->psram, ps_rd + ps_wr, c->ps_bursts);
+    double ext = L->flash_ns + L->psram_ns;
+    /* PSRAM time split between loads and stores by bytes (the bursts are
+     * counted per class, not per direction) */
+    double store_ns = ps_wr > 0 ? L->psram_ns * ps_wr / (ps_rd + ps_wr) : 0;
     double onchip = compute > port_c ? compute : port_c, t;
-    if (db) {
-        /* DMA overlaps compute except for the first tile's fill */
-        t = ext;
-        if (port_all * P > t) t = port_all * P;
-        if (compute * P > t) t = compute * P;
-        t += c->steps > 0 ? ext / c->steps : 0;
-    } else {
-        t = ext + onchip * P;
-        if (port_all * P > t) t = port_all * P;
-    }
+    /* serial: the DMA, then the datapath (operand fetch pipelined with the
+     * MACs), never faster than the port's words */
+    L->serial_ns = ext + onchip * P;
+    if (port_all * P > L->serial_ns) L->serial_ns = port_all * P;
+    double slot_cycles = compute > port_all ? compute : port_all;
+    t = db ? overlapped_ns(L->serial_ns, ext - store_ns, store_ns, slot_cycles * P, (int64_t)c->steps) : L->serial_ns;
+    L->critical = critical_resource(compute * P, port_all * P, L->flash_ns, L->psram_ns);
     L->compute_cycles = compute;
     L->port_cycles = port_all;
     L->ext_ns = ext;

@@ -158,7 +158,18 @@ typedef struct sb_sim_layer {
     double compute_cycles, port_cycles, ext_ns;
     double latency_ns, compute_ns, memory_ns, dma_ns, stall_ns;
     double e_sram_pj, e_ext_pj, e_mac_pj, e_rq_pj, e_reg_pj, e_leak_pj, e_idle_pj, energy_pj;
+    double flash_ns, psram_ns;   /* the DMA engine's time per memory (sum = ext_ns) */
+    double serial_ns;            /* the same counts with nothing overlapped:
+                                  * the single-buffered latency (>= latency_ns) */
+    int critical;                /* SB_SIM_RES_*: the resource with the most
+                                  * busy time, which sets an overlapped step */
 } sb_sim_layer;
+
+/* The resources a layer's time is made of (docs/sram-model.md section 6). */
+enum { SB_SIM_RES_COMPUTE = 0, SB_SIM_RES_PORT = 1, SB_SIM_RES_FLASH = 2, SB_SIM_RES_PSRAM = 3 };
+
+/* "compute", "sram_port", "flash" or "psram" (the report's critical_resource). */
+const char *sb_sim_resource_name(int res);
 
 typedef struct sb_sim_bounds {
     /* (a) compulsory traffic */

@@ -87,7 +87,12 @@ static cJSON *layer_json(const sb_sim_report *rep, const sb_graph *g, const sb_s
     cJSON_AddNumberToObject(o, "compute_cycles", L->compute_cycles);
     cJSON_AddNumberToObject(o, "sram_port_cycles", L->port_cycles);
     cJSON_AddNumberToObject(o, "external_ns", L->ext_ns);
+    cJSON_AddNumberToObject(o, "flash_ns", L->flash_ns);
+    cJSON_AddNumberToObject(o, "psram_ns", L->psram_ns);
     cJSON_AddNumberToObject(o, "latency_ns", L->latency_ns);
+    /* what overlap saved: the same counts single-buffered (section 6) */
+    cJSON_AddNumberToObject(o, "serial_latency_ns", L->serial_ns);
+    cJSON_AddStringToObject(o, "critical_resource", sb_sim_resource_name(L->critical));
     cJSON_AddNumberToObject(o, "stall_ns", L->stall_ns);
     cJSON_AddNumberToObject(o, "energy_pj", L->energy_pj);
     cJSON_AddNumberToObject(o, "energy_sram_pj", L->e_sram_pj);

@@ -45,10 +45,10 @@ static const char *const all_cls[] = {"weights", "input", "output", "psum", NULL
 static void flow_table(sb_doc *d, const cJSON *job, const cJSON *rep) {
     static const char *h[] = {"#", "layer", "type", "input", "output", "params (B)", "MACs", "tile",
                               "SRAM used (B, %)", "external read / write (B)", "SRAM reads / writes (words)",
-                              "cycles (compute / port)", "time (ms)", "energy (uJ)"};
+                              "cycles (compute / port)", "time (ms)", "energy (uJ)", "critical resource"};
     const cJSON *L;
     /* a backend without per-layer counts gets the first 7 columns only */
-    int sim = J(rep, "total") && J(J(rep, "layers")->child, "counts") != NULL, i = 0, ncols = sim ? 14 : 7;
+    int sim = J(rep, "total") && J(J(rep, "layers")->child, "counts") != NULL, i = 0, ncols = sim ? 15 : 7;
     char *cap = sb_strdupf("Layers of %s on %s: %s", sb_json_str(job, "model", "?"), sb_json_str(job, "backend", "?"),
                            sim ? "simulated (counted events x per-event costs of the hardware in results.json)"
                                : "as the backend reports them");
@@ -60,7 +60,7 @@ static void flow_table(sb_doc *d, const cJSON *job, const cJSON *rep) {
     t = sb_doc_table(d, cap, ncols, h);
     free(cap);
     cJSON_ArrayForEach(L, J(rep, "layers")) {
-        char *r[14];
+        char *r[15];
         const cJSON *c = J(L, "counts");
         int k;
         r[0] = sb_strdupf("%d", i++);
@@ -80,13 +80,15 @@ static void flow_table(sb_doc *d, const cJSON *job, const cJSON *rep) {
             r[11] = sb_strdupf("%.0f / %.0f", sb_json_num(L, "compute_cycles"), sb_json_num(L, "sram_port_cycles"));
             r[12] = sb_strdupf("%.4f (simulated)", sb_json_num(L, "latency_ns") * 1e-6);
             r[13] = sb_strdupf("%.2f (simulated)", sb_json_num(L, "energy_pj") * 1e-6);
+            /* the resource that sets the layer's time (docs/sram-model.md section 6); older reports lack it */
+            r[14] = strdup(sb_json_str(L, "critical_resource", "-"));
         } else {
-            for (k = 7; k < 14; k++) r[k] = NULL;
+            for (k = 7; k < 15; k++) r[k] = NULL;
             /* scheduler.fusion: its figures are its producer's */
             if (J(L, "fused_into")) r[7] = sb_strdupf("fused: in the output stage of %s", sb_json_str(L, "fused_into", "?"));
         }
         sb_table_row(t, (const char *const *)r);
-        for (k = 0; k < 14; k++) free(r[k]);
+        for (k = 0; k < 15; k++) free(r[k]);
     }
 }
 

@@ -7,8 +7,32 @@
 #ifndef SR_CHECK_H
 #define SR_CHECK_H
 
+#include <math.h>
+
 #include "sr_graph.h"
 #include "sb_sim_int.h"
+
+/* Layers whose overlapped latency is strictly below the serial one (the
+ * double-buffered tests count them: overlap must pay somewhere). */
+static int sr_overlap_wins;
+
+/* The timing of layer L from the executed counts e: the executor's counted
+ * latency equals the closed form's; overlapped <= serial (equal when single-
+ * buffered); the critical resource is the one with the most busy time. */
+static void sr_check_timing(const sb_sim_hw *hw, const sb_sim_layer *L, const sb_sim_counts *e) {
+    sb_sim_layer X = *L;
+    X.c = *e;
+    sb_sim_layer_cost(hw, &X);
+    assert_true(X.latency_ns == L->latency_ns && X.serial_ns == L->serial_ns && X.critical == L->critical);
+    assert_true(L->latency_ns <= L->serial_ns);
+    if (!L->s.db) assert_true(L->latency_ns == L->serial_ns);
+    sr_overlap_wins += L->latency_ns < L->serial_ns;
+    double busy[4] = {L->compute_ns, L->port_cycles * hw->period_ns, L->ext_ns, L->ext_ns};
+    for (int k = 0; k < 4; k++) assert_true(busy[L->critical] >= busy[k]);
+    if (L->critical >= SB_SIM_RES_FLASH)
+        assert_true(L->critical == SB_SIM_RES_FLASH ? L->flash_ns >= L->psram_ns : L->psram_ns > L->flash_ns);
+    assert_true(fabs(L->flash_ns + L->psram_ns - L->ext_ns) <= 1e-9 * L->ext_ns);
+}
 
 /* Runs graph g on hw: analyze, execute, compare counts and logits. Returns
  * SB_ECAPACITY untouched so callers can skip configurations that do not fit. */
@@ -48,6 +72,7 @@ static int sr_check_graph(const sb_sim_hw *hw, const sb_graph *g, int check_boun
             fail_msg("layer %d: executed counts differ from the closed form", i);
         }
         assert_true(rep.layers[i].s.sram_bytes <= hw->capacity_bytes);
+        if (!rep.layers[i].fused) sr_check_timing(hw, &rep.layers[i], e);
     }
     sb_workspace *ws = NULL;
     if (sb_workspace_new(g, &ws, &err) || sb_graph_run_int8(g, ws, x, ref, &err)) fail_msg("reference: %s", err.msg);

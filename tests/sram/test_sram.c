@@ -553,6 +553,116 @@ static void test_scheduler_objectives(void **state) {
     }
 }
 
+/* Overlap (docs/sram-model.md section 6): on random layers and hardware,
+ * each buffering forced in turn, the executed counts give the closed form's
+ * latency, overlapped <= serial, no layer below a bound, and single-buffered
+ * layers serial; double-buffered ones must beat serial on some layers. */
+static void test_overlap_random(void **state) {
+    (void)state;
+    for (int db = 0; db < 2; db++) {
+        int ran = 0;
+        sr_seed = 4242;
+        sr_overlap_wins = 0;
+        for (int it = 0; it < 200; it++) {
+            sr_opts p;
+            sb_sim_hw hw;
+            sr_graph s;
+            sr_random_hw(&p, it % 3 ? 160 : 600);
+            sr_set(&p, "scheduler.double_buffer", SB_OPT_BOOL, db, NULL);
+            hw_of(&p, &hw);
+            sr_random_op(&s, it);
+            ran += sr_check_graph(&hw, &s.g, 1) == 0;
+            sr_free(&s);
+        }
+        print_message("double_buffer %d: %d layers checked, overlapped < serial on %d\n", db, ran, sr_overlap_wins);
+        assert_true(ran > 150);
+        /* not every layer: where the port or one step's fill sets the time,
+         * overlap cannot pay, and the scheduler may keep a layer single-buffered */
+        assert_true(db ? sr_overlap_wins > ran / 5 : sr_overlap_wins == 0);
+    }
+}
+
+/* One fc on sram1k, 64 -> 512: 38 KB of weights and parameters from flash
+ * in short runs (1.2 ms) against 30 us of compute and 110 us of port words.
+ * Single-buffered the DMA and the datapath take turns; double-buffered the
+ * datapath works while the flash streams: strictly less, flash critical. */
+static void test_overlap_fc(void **state) {
+    (void)state;
+    sr_seed = 8;
+    double lat[2];
+    for (int db = 0; db < 2; db++) {
+        sr_graph s;
+        sr_opts p;
+        sb_sim_hw hw;
+        sb_sim_report rep;
+        sb_error err = {0};
+        sr_init(&s, SB_REQUANT_FIXED);
+        sr_fc(&s, sr_input(&s, 1, 1, 64), 512);
+        load_preset(&p, "sram1k.toml");
+        sr_set(&p, "scheduler.double_buffer", SB_OPT_BOOL, db, NULL);
+        sr_set(&p, "scheduler.objective", SB_OPT_STRING, 0, "latency");
+        hw_of(&p, &hw);
+        assert_int_equal(sr_check_graph(&hw, &s.g, 1), 0);
+        if (sb_sim_analyze(&hw, &s.g, &rep, &err)) fail_msg("%s", err.msg);
+        const sb_sim_layer *L = &rep.layers[0];
+        assert_int_equal(L->s.db, db);
+        assert_true(L->c.steps >= 2 && L->compute_ns > 0 && L->ext_ns > 0);
+        assert_int_equal(L->critical, SB_SIM_RES_FLASH);
+        assert_true(db ? L->latency_ns < L->serial_ns : L->latency_ns == L->serial_ns);
+        assert_true(L->latency_ns >= rep.bounds.latency_ns);
+        lat[db] = L->latency_ns;
+        sb_sim_report_free(&rep);
+        sr_free(&s);
+    }
+    print_message("fc 64 -> 512 on sram1k: %.1f us single-buffered, %.1f us double-buffered\n", lat[0] * 1e-3,
+                  lat[1] * 1e-3);
+    assert_true(lat[1] < lat[0]);
+}
+
+/* The pipeline formula by hand (docs/sram-model.md section 6), 10 ns clock,
+ * 1 port, 1 MAC/cycle, flash 40 MB/s (25 ns/B), PSRAM 50 MB/s (20 ns/B).
+ * (a) 2 steps, flash-bound: 4000 B of weights (100 us, 50 us a step), 500 B
+ * of outputs (10 us), 2000 MACs and 2000 port words (20 us, 10 us a step).
+ * Pipeline: fill 50 + max(10, 50) + max(10, 5) + drain 5 = 115 us; serial
+ * 110 + 20 = 130 us. (b) 4 steps, port-bound: 20000 port words (200 us)
+ * against 400 B of flash (10 us): every slot is the port's, plus the fill;
+ * more than serial's 200 us, so the layer takes serial's 200 us. */
+static void test_overlap_by_hand(void **state) {
+    (void)state;
+    sb_sim_hw hw = {0};
+    hw.ports = 1;
+    hw.period_ns = 10;
+    hw.macs_per_cycle = 1;
+    hw.flash.bandwidth_mbytes_per_s = 40;
+    hw.psram.bandwidth_mbytes_per_s = 50;
+    sb_sim_layer L = {0};
+    L.s.db = 1;
+    L.c.steps = 2;
+    L.c.ext_rd_bytes[SB_SIM_W] = 4000;
+    L.c.ext_wr_bytes[SB_SIM_OUT] = 500;
+    L.c.macs = 2000;
+    L.c.sram_rd_words[SB_SIM_W] = 1000;
+    L.c.sram_wr_words[SB_SIM_W] = 1000;
+    L.c.dma_sram_wr_words = 1000;
+    sb_sim_layer_cost(&hw, &L);
+    assert_true(fabs(L.latency_ns - 115000) < 1e-6 && fabs(L.serial_ns - 130000) < 1e-6);
+    assert_int_equal(L.critical, SB_SIM_RES_FLASH);
+    L.s.db = 0;
+    sb_sim_layer_cost(&hw, &L);
+    assert_true(fabs(L.latency_ns - 130000) < 1e-6);
+    sb_sim_layer P = {0};
+    P.s.db = 1;
+    P.c.steps = 4;
+    P.c.ext_rd_bytes[SB_SIM_W] = 400;
+    P.c.macs = 100;
+    P.c.sram_rd_words[SB_SIM_IN] = 10000;
+    P.c.sram_wr_words[SB_SIM_IN] = 10000;
+    P.c.dma_sram_wr_words = 10000;
+    sb_sim_layer_cost(&hw, &P);
+    assert_true(fabs(P.latency_ns - 200000) < 1e-6 && P.latency_ns == P.serial_ns);
+    assert_int_equal(P.critical, SB_SIM_RES_PORT);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_option_errors),
@@ -567,6 +677,9 @@ int main(void) {
         cmocka_unit_test(test_objectives_same_logits),
         cmocka_unit_test(test_random_layers),
         cmocka_unit_test(test_random_nets),
+        cmocka_unit_test(test_overlap_random),
+        cmocka_unit_test(test_overlap_fc),
+        cmocka_unit_test(test_overlap_by_hand),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -69,7 +69,7 @@ static void test_none_is_today(void **state) {
             sb_sim_hw hw;
             sb_sim_report r;
             sb_error err = {0};
-            hw_preset(presets[q], print ? NULL : "none", &hw);
+            hw_preset(presets[q], "none", &hw);
             if (sb_sim_analyze(&hw, g, &r, &err)) fail_msg("%s", err.msg);
             const sb_sim_bounds *B = &r.bounds;
             double f[7] = {r.latency_ns, r.energy_pj, B->latency_ns, B->energy_pj, B->comp_latency_ns,
@@ -152,6 +152,47 @@ static void check_fused_layers(const sb_sim_hw *hw, const sb_graph *g, const sb_
  * the CPU backend's, counts == closed forms, nothing below a bound; with
  * elementwise fusion some ops fuse, the PSRAM traffic and the objective
  * drop, and the figures are never worse than without. */
+/* Overlap on the test models (docs/sram-model.md section 6): with double
+ * buffering off and on, the executor's counted latency equals the closed
+ * form's on every layer (sr_check_timing), nothing falls below a bound, and
+ * allowing double buffering makes the whole network faster, never slower. */
+static void test_models_overlap(void **state) {
+    (void)state;
+    sr_seed = 2027;
+    for (int m = 0; models[m]; m++) {
+        sb_model_file *mf = load_model(models[m]);
+        const sb_graph *g = sb_model_file_graph(mf);
+        for (int q = 0; presets[q]; q++) {
+            double lat[2];
+            int n_db = 0;
+            for (int db = 0; db < 2; db++) {
+                sr_opts p;
+                sb_sim_hw hw;
+                sb_sim_report r;
+                sb_error err = {0};
+                char path[512];
+                snprintf(path, sizeof path, "%s/%s", SRAM_DIR, presets[q]);
+                if (sr_load_preset(&p, path)) fail_msg("cannot read %s", path);
+                sr_set(&p, "scheduler.double_buffer", SB_OPT_BOOL, db, NULL);
+                sr_set(&p, "scheduler.objective", SB_OPT_STRING, 0, "latency");
+                if (sb_sim_hw_from_options(&p.o, &hw, &err)) fail_msg("options: %s", err.msg);
+                sr_overlap_wins = 0;
+                assert_int_equal(sr_check_graph(&hw, g, 1), 0);
+                assert_true(db || sr_overlap_wins == 0);
+                if (sb_sim_analyze(&hw, g, &r, &err)) fail_msg("%s", err.msg);
+                lat[db] = r.latency_ns;
+                for (int i = 0; i < r.n_layers; i++) n_db += r.layers[i].s.db;
+                sb_sim_report_free(&r);
+            }
+            print_message("%s on %s: %.4g ns single-buffered, %.4g ns with double buffering (%d layers)\n", models[m],
+                          presets[q], lat[0], lat[1], n_db);
+            /* equal only where the scheduler double-buffers no layer (256 B) */
+            assert_true(n_db ? lat[1] < lat[0] : lat[1] == lat[0]);
+        }
+        sb_model_file_free(mf);
+    }
+}
+
 static void test_models_fusion_modes(void **state) {
     (void)state;
     sr_seed = 2026;
@@ -346,6 +387,7 @@ int main(void) {
         cmocka_unit_test(test_none_is_today),
         cmocka_unit_test(test_fusion_option),
         cmocka_unit_test(test_models_fusion_modes),
+        cmocka_unit_test(test_models_overlap),
         cmocka_unit_test(test_random_chains),
         cmocka_unit_test(test_input_mul_bound),
     };

@@ -174,6 +174,9 @@ static void test_flow(void **state) {
     assert_non_null(md);
     assert_non_null(strstr(md, "| 0 | features.0 | conv | 1x8x8x3 | 1x4x4x8 | 224 | 20000 |"));
     assert_non_null(strstr(md, "| 1250.0000 (simulated) | 20000.00 (simulated) |"));
+    /* the resource that sets each layer's time; a report without it says "-" */
+    assert_non_null(strstr(md, "| 20000.00 (simulated) | compute |"));
+    assert_non_null(strstr(md, "| 20000.00 (simulated) | - |"));
     /* the cpu reports names and MACs only: the rest says why */
     assert_non_null(strstr(md, "are unavailable: the cpu backend reports no per-layer figure"));
     assert_non_null(strstr(md, "| 0 | features.0 | conv2d | - | - | 224 | 20000 |"));
