@@ -927,8 +927,8 @@ static int64_t const_bytes(const sb_geom *G) {
 /* The best schedule of op i with the first nf ops of `chain` in its output
  * stage and (pro) the broadcast mul before it on its input tiles (nf = 0,
  * pro = 0: alone), for hw with scratch t; with share, t's tried set holds
- * op i's costed schedules of this memory configuration (unfused only: a
- * fused variant has other counts), or none. */
+ * the costed schedules of this variant of op i (nf, pro) in this memory
+ * configuration (another variant has other counts: reset between), or none. */
 static int schedule_op(const sb_sim_hw *hw, const sb_graph *g, int i, const int *chain, int nf, int pro, scratch *t,
                        int share, sb_sim_layer *out, sb_error *err) {
     const sb_op *op = &g->ops[i];
@@ -985,32 +985,88 @@ static void mark_fused(sb_sim_layer *L, int op_index, int i) {
  * without the broadcast mul before it (p), the variant that minimises the
  * producer's objective plus those of the ops left alone (k = 0, p = 0: the
  * schedules of the first pass). A variant that does not fit is not a
- * candidate. */
-static int fuse_pass(const sb_sim_hw *hw, const sb_graph *g, sb_sim_layer *layers, scratch *t, sb_error *err) {
-    for (int i = 0; i < g->n_ops; i++) {
-        int chain[SB_SIM_FUSE_MAX], n = sb_fuse_chain(hw, g, i, chain), m = sb_fuse_input(hw, g, i);
-        int best_k = 0, best_p = 0;
-        double rest[SB_SIM_FUSE_MAX + 1], best, pro_obj;
-        sb_sim_layer cand, keep;
-        if (m >= 0 && layers[m].fused) m = -1; /* already in an earlier op's output stage */
-        pro_obj = m >= 0 ? objective(hw, &layers[m]) : 0;
-        rest[n] = 0;
-        for (int f = n - 1; f >= 0; f--) rest[f] = rest[f + 1] + objective(hw, &layers[chain[f]]);
-        best = objective(hw, &layers[i]) + rest[0] + pro_obj;
-        for (int p = 0; p <= (m >= 0); p++)
-            for (int k = !p; k <= n; k++) {
-                int rc = schedule_op(hw, g, i, chain, k, p, t, 0, &cand, err);
-                if (rc == SB_ECAPACITY) continue;
-                if (rc) return rc;
-                double o = objective(hw, &cand) + rest[k] + (p ? 0 : pro_obj);
-                if (o < best) { best = o; best_k = k; best_p = p; keep = cand; }
-            }
-        if (!best_k && !best_p) continue;
-        layers[i] = keep;
-        for (int f = 0; f < best_k; f++) mark_fused(&layers[chain[f]], chain[f], i);
-        if (best_p) mark_fused(&layers[m], m, i);
+ * candidate. One description's choice for one producer: */
+typedef struct fuse_pick {
+    int m;                  /* the input mul, -1 when none or already fused */
+    int k, p;               /* the best variant so far */
+    double best, pro_obj;
+    double rest[SB_SIM_FUSE_MAX + 1]; /* objectives of chain[f..n-1] left alone */
+    sb_sim_layer keep;      /* the best variant's layer (k or p not 0) */
+} fuse_pick;
+
+/* The choice before any variant is tried: everything as the first pass
+ * left it. Whether the mul m is free depends on this description's
+ * earlier choices, so differs between the descriptions of a group. */
+static void fuse_start(const sb_sim_hw *hw, const sb_sim_layer *layers, int i, const int *chain, int n, int m,
+                       fuse_pick *fp) {
+    fp->m = m >= 0 && !layers[m].fused ? m : -1; /* fused: in an earlier op's output stage */
+    fp->k = 0;
+    fp->p = 0;
+    fp->pro_obj = fp->m >= 0 ? objective(hw, &layers[fp->m]) : 0;
+    fp->rest[n] = 0;
+    for (int f = n - 1; f >= 0; f--) fp->rest[f] = fp->rest[f + 1] + objective(hw, &layers[chain[f]]);
+    fp->best = objective(hw, &layers[i]) + fp->rest[0] + fp->pro_obj;
+}
+
+/* Schedules variant (k, p) of producer i and keeps it when it beats the
+ * choice so far; 0, or an error other than SB_ECAPACITY. */
+static int fuse_try(const sb_sim_hw *hw, const sb_graph *g, int i, const int *chain, int k, int p, scratch *t,
+                    int share, fuse_pick *fp, sb_error *err) {
+    sb_sim_layer cand;
+    int rc = schedule_op(hw, g, i, chain, k, p, t, share, &cand, err);
+    if (rc == SB_ECAPACITY) return 0;
+    if (rc) return rc;
+    double o = objective(hw, &cand) + fp->rest[k] + (p ? 0 : fp->pro_obj);
+    if (o < fp->best) {
+        fp->best = o;
+        fp->k = k;
+        fp->p = p;
+        fp->keep = cand;
     }
     return 0;
+}
+
+/* Puts the chosen variant of producer i in its place. */
+static void fuse_apply(sb_sim_layer *layers, int i, const int *chain, const fuse_pick *fp) {
+    if (!fp->k && !fp->p) return;
+    layers[i] = fp->keep;
+    for (int f = 0; f < fp->k; f++) mark_fused(&layers[chain[f]], chain[f], i);
+    if (fp->p) mark_fused(&layers[fp->m], fp->m, i);
+}
+
+/* The fusion pass of a group, producer by producer across the
+ * descriptions: a variant's geometry, fit and counts depend only on the
+ * memory configuration, so its tried schedules serve every description
+ * that tries it (tried_reset per variant: the set is keyed by index vector
+ * alone). Each description tries its variants in one order (p, then k) and
+ * keeps the first best: the choices sb_sim_analyze makes for it alone. */
+static void fuse_group(const sb_sim_hw *hw, int n, const sb_graph *g, sb_sim_report *rep, scratch *t, int *rc,
+                       sb_error *err) {
+    fuse_pick *fp = malloc((size_t)n * sizeof *fp);
+    if (!fp) {
+        for (int d = 0; d < n; d++)
+            if (rc[d] == 0) rc[d] = sb_error_set(&err[d], SB_ENOMEM, "sb_sim_analyze: out of memory");
+        return;
+    }
+    for (int i = 0; i < g->n_ops; i++) {
+        /* the chain and the mul depend only on the memory configuration */
+        int chain[SB_SIM_FUSE_MAX];
+        int nc = sb_fuse_chain(&hw[0], g, i, chain);
+        int m = sb_fuse_input(&hw[0], g, i);
+        if (!nc && m < 0) continue;
+        for (int d = 0; d < n; d++)
+            if (rc[d] == 0) fuse_start(&hw[d], rep[d].layers, i, chain, nc, m, &fp[d]);
+        for (int p = 0; p <= (m >= 0); p++)
+            for (int k = !p; k <= nc; k++) {
+                tried_reset(&t->tried);
+                for (int d = 0; d < n; d++)
+                    if (rc[d] == 0 && (!p || fp[d].m >= 0))
+                        rc[d] = fuse_try(&hw[d], g, i, chain, k, p, t, n > 1, &fp[d], &err[d]);
+            }
+        for (int d = 0; d < n; d++)
+            if (rc[d] == 0) fuse_apply(rep[d].layers, i, chain, &fp[d]);
+    }
+    free(fp);
 }
 
 /* ----------------------------------------------------------------- bounds */
@@ -1231,9 +1287,8 @@ int sb_sim_analyze_group(const sb_sim_hw *hw, int n, const sb_graph *g, sb_sim_s
         for (k = 0; k < n; k++)
             if (rc[k] == 0) rc[k] = schedule_op(&hw[k], g, i, NULL, 0, 0, t, n > 1, &rep[k].layers[i], &err[k]);
     }
-    for (k = 0; k < n && t; k++)
-        if (rc[k] == 0 && hw[k].fusion == SB_SIM_FUSION_ELEMENTWISE)
-            rc[k] = fuse_pass(&hw[k], g, rep[k].layers, t, &err[k]);
+    /* every description of the group has hw[0]'s fusion (same_memory) */
+    if (t && n > 0 && hw[0].fusion == SB_SIM_FUSION_ELEMENTWISE) fuse_group(hw, n, g, rep, t, rc, err);
     for (k = 0; k < n; k++) {
         if (rc[k] == 0) sum_layers(&hw[k], g, &rep[k]);
         else sb_sim_report_free(&rep[k]);

@@ -461,6 +461,77 @@ static void test_bounds_golden(void **state) {
 
 }
 
+/* Layer k of a group's report equals sb_sim_analyze's, value for value:
+ * schedule (nfuse and pro included), counts, figures, fused_into. */
+static void check_layer_equal(const sb_sim_layer *a, const sb_sim_layer *b) {
+    assert_int_equal(a->op_index, b->op_index);
+    assert_int_equal(a->fused, b->fused);
+    assert_int_equal(a->fused_into, b->fused_into);
+    assert_memory_equal(&a->s, &b->s, sizeof a->s);
+    assert_true(sb_sim_counts_equal(&a->c, &b->c));
+    assert_true(a->params == b->params);
+    assert_true(a->latency_ns == b->latency_ns && a->serial_ns == b->serial_ns);
+    assert_true(a->energy_pj == b->energy_pj && a->e_leak_pj == b->e_leak_pj);
+    assert_int_equal(a->critical, b->critical);
+}
+
+/* Analyses descriptions 0..n-1 of hw as one group (with scratch t, or
+ * none) and checks each report against sb_sim_analyze of its description
+ * alone (a description that does not fit: the same error); the last must
+ * be refused when `refused`. Returns how many layers some description
+ * fused into another producer than the first feasible one did (so that
+ * whether an input mul was still free differed between them). */
+static int check_group(const sb_sim_hw *hw, int n, const sb_graph *g, sb_sim_scratch *t, int refused) {
+    sb_sim_report rep[8], one;
+    sb_error err[8];
+    int rc[8], moved = 0, first = -1;
+    assert_true(n <= 8);
+    memset(err, 0, sizeof err);
+    assert_int_equal(sb_sim_analyze_group(hw, n, g, t, rep, rc, err), 0);
+    if (refused) {
+        assert_int_equal(rc[n - 1], SB_EINVAL);
+        assert_non_null(strstr(err[n - 1].msg, "another memory configuration"));
+        n--;
+    }
+    for (int k = 0; k < n; k++) {
+        sb_error e1 = {0};
+        assert_int_equal(rc[k], sb_sim_analyze(&hw[k], g, &one, &e1));
+        if (rc[k]) continue;
+        if (first < 0) first = k;
+        assert_int_equal(rep[k].n_layers, one.n_layers);
+        for (int i = 0; i < one.n_layers; i++) {
+            const sb_sim_layer *L = &rep[k].layers[i], *F = &rep[first].layers[i];
+            check_layer_equal(L, &one.layers[i]);
+            moved += L->fused && F->fused && L->fused_into != F->fused_into;
+        }
+        assert_true(rep[k].latency_ns == one.latency_ns && rep[k].energy_pj == one.energy_pj);
+        assert_true(rep[k].bounds.latency_ns == one.bounds.latency_ns);
+        assert_true(rep[k].bounds.energy_pj == one.bounds.energy_pj);
+        sb_sim_report_free(&one);
+    }
+    for (int k = 0; k < n; k++)
+        if (rc[k] == 0) sb_sim_report_free(&rep[k]);
+    return moved;
+}
+
+/* The descriptions of a group: hw[0] and n-1 that differ from it in MACs,
+ * clock, ports, costs and objective, not in memory. */
+static void vary_hw(sb_sim_hw *hw, int n) {
+    for (int k = 1; k < n; k++) {
+        hw[k] = hw[0];
+        hw[k].macs_per_cycle = (int64_t)1 << sr_range(0, 6);
+        hw[k].period_ns = 1e3 / sr_range(1, 145);
+        hw[k].ports = sr_range(1, 2);
+        hw[k].leakage_uw *= sr_range(1, 1000);
+        hw[k].read_pj *= sr_range(1, 4);
+        hw[k].mac_pj *= sr_range(1, 4);
+        hw[k].objective = sr_range(0, 2);
+        hw[k].psram.bandwidth_mbytes_per_s *= 0.1 * sr_range(1, 40);
+        hw[k].psram.write_pj_per_byte *= 0.1 * sr_range(1, 40);
+        hw[k].flash.burst_setup_ns *= 0.1 * sr_range(1, 40);
+    }
+}
+
 /* sb_sim_analyze_group: descriptions of one memory configuration that
  * differ in MACs, clock, ports, costs and objective each get exactly
  * sb_sim_analyze's report (schedules, counts, figures), whichever comes
@@ -476,44 +547,77 @@ static void test_analyze_group(void **state) {
         sr_graph s;
         sr_opts p;
         sb_sim_hw hw[N];
-        sb_sim_report rep[N], one;
-        sb_error err[N];
-        int rc[N];
         sr_random_net(&s, sr_range(8, 20));
         load_preset(&p, it % 2 ? "sram1k.toml" : "sram256.toml");
         hw_of(&p, &hw[0]);
-        memset(err, 0, sizeof err);
-        for (int k = 1; k < N; k++) {
-            hw[k] = hw[0];
-            hw[k].macs_per_cycle = (int64_t)1 << sr_range(0, 6);
-            hw[k].period_ns = 1e3 / sr_range(1, 145);
-            hw[k].ports = sr_range(1, 2);
-            hw[k].leakage_uw *= sr_range(1, 1000);
-            hw[k].objective = sr_range(0, 2);
-        }
+        vary_hw(hw, N);
         hw[N - 1].capacity_bytes *= 2; /* another memory configuration */
-        assert_int_equal(sb_sim_analyze_group(hw, N, &s.g, it % 2 ? t : NULL, rep, rc, err), 0);
-        assert_int_equal(rc[N - 1], SB_EINVAL);
-        assert_non_null(strstr(err[N - 1].msg, "another memory configuration"));
-        for (int k = 0; k < N - 1; k++) {
-            sb_error e1 = {0};
-            assert_int_equal(rc[k], 0);
-            assert_int_equal(sb_sim_analyze(&hw[k], &s.g, &one, &e1), 0);
-            assert_int_equal(rep[k].n_layers, one.n_layers);
-            for (int i = 0; i < one.n_layers; i++) {
-                assert_memory_equal(&rep[k].layers[i].s, &one.layers[i].s, sizeof one.layers[i].s);
-                assert_true(sb_sim_counts_equal(&rep[k].layers[i].c, &one.layers[i].c));
-                assert_true(rep[k].layers[i].latency_ns == one.layers[i].latency_ns);
-                assert_true(rep[k].layers[i].energy_pj == one.layers[i].energy_pj);
+        check_group(hw, N, &s.g, it % 2 ? t : NULL, 1);
+        sr_free(&s);
+    }
+    sb_sim_scratch_free(t);
+}
+
+/* A broadcast mul that two producers can take: the dwconv before it in its
+ * output stage, or the 1x1 conv after it in its input stage. Which one
+ * does depends on the costs, so the descriptions of a group differ in
+ * whether the mul is still free when the 1x1 conv's turn comes. */
+static void mul_between(sr_graph *s, int size) {
+    sr_init(s, sr_rand() % 2 ? SB_REQUANT_FIXED : SB_REQUANT_FLOAT);
+    int x = sr_input(s, size, size, 8);
+    int a = sr_lut(s, sr_conv(s, x, 16, 3, 1, 1, 1, 0));
+    int v = sr_gavg(s, a);
+    int b = sr_conv(s, a, 0, 3, 1, 1, 1, 1);
+    int c = sr_mul(s, b, v);
+    int d = sr_lut(s, sr_conv(s, c, sr_range(8, 24), 1, 1, 0, 1, 0));
+    sr_finish(s, sr_fc(s, sr_gavg(s, d), 5));
+}
+
+/* The same with scheduler.fusion = elementwise: the fused variants'
+ * tried schedules are shared between the descriptions too, and each
+ * description still chooses its own variants (fused layers, fused_into,
+ * nfuse and pro as sb_sim_analyze's). */
+static void test_analyze_group_fusion(void **state) {
+    (void)state;
+    sr_seed = 1818;
+    sb_sim_scratch *t = sb_sim_scratch_new();
+    int moved = 0, fused = 0, pro = 0;
+    assert_non_null(t);
+    for (int it = 0; it < 30; it++) {
+        enum { N = 7 };
+        sr_graph s;
+        sr_opts p;
+        sb_sim_hw hw[N];
+        if (it % 3) { /* random memories: some fit no variant, some only a few */
+            mul_between(&s, sr_range(4, 16));
+            sr_random_hw(&p, it % 2 ? 160 : 600);
+        } else {
+            sr_random_net(&s, sr_range(8, 16));
+            load_preset(&p, it % 2 ? "sram1k.toml" : "sram256.toml");
+        }
+        sr_set(&p, "scheduler.fusion", SB_OPT_STRING, 0, "elementwise");
+        sr_set(&p, "scheduler.double_buffer", SB_OPT_BOOL, it % 4 < 2, NULL);
+        hw_of(&p, &hw[0]);
+        assert_int_equal(hw[0].fusion, SB_SIM_FUSION_ELEMENTWISE);
+        vary_hw(hw, N);
+        hw[N - 1].fusion = SB_SIM_FUSION_NONE; /* fusion is part of the memory configuration */
+        moved += check_group(hw, N, &s.g, it % 2 ? t : NULL, 1);
+        sb_sim_report r;
+        sb_error e = {0};
+        if (sb_sim_analyze(&hw[0], &s.g, &r, &e) == 0) {
+            for (int i = 0; i < r.n_layers; i++) {
+                fused += r.layers[i].fused;
+                pro += r.layers[i].s.pro;
             }
-            assert_true(rep[k].latency_ns == one.latency_ns && rep[k].energy_pj == one.energy_pj);
-            assert_true(rep[k].bounds.latency_ns == one.bounds.latency_ns);
-            sb_sim_report_free(&one);
-            sb_sim_report_free(&rep[k]);
+            sb_sim_report_free(&r);
         }
         sr_free(&s);
     }
     sb_sim_scratch_free(t);
+    print_message("group with fusion: %d fused layers, %d input muls; %d layers fused into another producer than "
+                  "in the group's first description\n", fused, pro, moved);
+    assert_true(fused > 0 && pro > 0);
+    assert_true(moved > 0); /* each description's own choice of the input mul is exercised */
 }
 
 /* The scheduler minimises what it is asked to, layer by layer, over a
@@ -670,6 +774,7 @@ int main(void) {
         cmocka_unit_test(test_bounds_golden),
         cmocka_unit_test(test_scheduler_objectives),
         cmocka_unit_test(test_analyze_group),
+        cmocka_unit_test(test_analyze_group_fusion),
         cmocka_unit_test(test_search_vs_brute_force),
         cmocka_unit_test(test_forced_orders),
         cmocka_unit_test(test_presets),
