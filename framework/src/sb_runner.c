@@ -817,11 +817,13 @@ static int prepare_run(sb_runner *r, const sb_config *cfg, sb_error *err) {
     return 0;
 }
 
-/* results/<YYYYmmdd-HHMMSS>-<name>, with -2, -3 ... if taken. The name is
- * safe in a path as it is: sb_config.c allows only A-Z a-z 0-9 . _ - */
+/* results/<YYYYmmdd-HHMMSS>-<name>[-<command>], with -2, -3 ... if taken:
+ * a view command's folder says which command made it. The name is safe in
+ * a path as it is: sb_config.c allows only A-Z a-z 0-9 . _ - */
 static int make_out_dir(sb_runner *r, const sb_config *cfg, const char *fixed, sb_error *err) {
-    const char *name = cfg->name;
+    const char *cmd = r->opts->dir_suffix;
     char stamp[32];
+    char *name;
     time_t now = time(NULL);
     struct tm tm;
     int k, e, rc;
@@ -834,6 +836,8 @@ static int make_out_dir(sb_runner *r, const sb_config *cfg, const char *fixed, s
         return sb_mkdirs(fixed, err);
     }
     if ((rc = sb_mkdirs(cfg->output, err)) < 0) return rc;
+    name = cmd ? sb_strdupf("%s-%s", cfg->name, cmd) : strdup(cfg->name);
+    if (!name) return sb_error_set(err, SB_ENOMEM, "out of memory");
     for (k = 1, e = EEXIST; k < 100 && e == EEXIST; k++) { /* only a taken name is worth another try */
         free(r->run.out_dir);
         r->run.out_dir = k == 1 ? sb_strdupf("%s/%s-%s", cfg->output, stamp, name)
@@ -841,12 +845,15 @@ static int make_out_dir(sb_runner *r, const sb_config *cfg, const char *fixed, s
         if (!r->run.out_dir) e = ENOMEM;
         else e = mkdir(r->run.out_dir, 0755) == 0 ? 0 : errno;
     }
-    if (e == 0) return 0;
-    if (e == ENOMEM) return sb_error_set(err, SB_ENOMEM, "out of memory");
-    if (e == EEXIST)
-        return sb_error_set(err, SB_EIO, "%s: cannot create a results folder: %s-%s to -99 are all taken",
-                            cfg->output, stamp, name);
-    return sb_error_set(err, SB_EIO, "%s: cannot create the results folder: %s", r->run.out_dir, strerror(e));
+    rc = 0;
+    if (e == ENOMEM) rc = sb_error_set(err, SB_ENOMEM, "out of memory");
+    else if (e == EEXIST)
+        rc = sb_error_set(err, SB_EIO, "%s: cannot create a results folder: %s-%s to -99 are all taken",
+                          cfg->output, stamp, name);
+    else if (e)
+        rc = sb_error_set(err, SB_EIO, "%s: cannot create the results folder: %s", r->run.out_dir, strerror(e));
+    free(name);
+    return rc;
 }
 
 /* The run to resume, locked before its results.json is read (sb_lock.h);
