@@ -664,6 +664,7 @@ static int sweep_main(int argc, char **argv) {
         goto out;
     }
     if (!a.quiet) fprintf(stderr, "srambench sweep: %zu design points on %d workers...\n", s.n_pts, s.workers);
+    s.progress = !a.quiet && isatty(2);
     if ((rc = sb_sweep_run(&s, &err)) < 0) {
         fprintf(stderr, "srambench sweep: %s\n", err.msg);
         rc = SB_EXIT_IO;

@@ -121,6 +121,7 @@ struct sb_runner {
     uint64_t saved_ns;     /* when results were last written           */
     unsigned n_saves;      /* results written (SRAMBENCH_DEBUG)         */
     int progress_shown;
+    int prep_shown;   /* "preparing" is said once a run, not once a job */
 };
 
 static void next_job(sb_runner *r);
@@ -694,10 +695,14 @@ static void on_timer(uv_timer_t *t) {
     if (r->opts->quiet || r->cur >= r->run.n_jobs) return;
     job = &r->run.jobs[r->cur];
     if (!r->tty && now - r->last_log_ns < SB_PROGRESS_LOG_NS) return;
+    /* every job prepares its backend: the first says so, the others would
+     * only repeat it between their "ok" lines */
+    if (!job->t0_ns && r->prep_shown) return;
     r->last_log_ns = now;
     done = atomic_load(&job->n_done);
     el_s = job->t0_ns ? (double)(now - job->t0_ns) * 1e-9 : 0;
     rate = el_s > 0 ? (double)done / el_s : 0;
+    r->prep_shown |= !job->t0_ns;
     if (!job->t0_ns)
         snprintf(line, sizeof line, "job %zu/%zu %s x %s: preparing", r->cur + 1, r->run.n_jobs,
                  r->run.models[job->model].cfg->name, r->run.backends[job->be].cfg->name);

@@ -355,6 +355,24 @@ static void test_sweep_model_name(void **state) {
     assert_int_equal(sh("grep -qF 'no ./bench.toml to find that [[model]] in' '%s/err'", dir), 0);
 }
 
+/* On a terminal (script(1) gives one) a sweep shows points done / total,
+ * rate and ETA; not with -q, not when stderr is a file. */
+static void test_sweep_progress(void **state) {
+    const char *sweep = "sweep --capacity 256,1k --word-bits 16 --ports 1 --macs 1,4 --clock-mhz 100 --no-charts "
+                        "--preset " SB_SRC_ROOT "/backends/sram/sram256.toml";
+    (void)state;
+    if (access(TINY, R_OK) != 0 || sh("command -v script >/dev/null")) skip();
+    assert_int_equal(sh("script -qec \"'%s' %s --model '%s' --output-dir '%s/pr' >/dev/null\" /dev/null > '%s/tty'",
+                        SB_PROGRAM, sweep, TINY, tmp, tmp), 0);
+    assert_int_equal(sh("grep -aq 'srambench sweep: 4/4 points, [0-9]* points/s, ETA 0 s' '%s/tty'", tmp), 0);
+    assert_int_equal(sh("script -qec \"'%s' %s -q --model '%s' --output-dir '%s/pr' >/dev/null\" /dev/null > '%s/tty'",
+                        SB_PROGRAM, sweep, TINY, tmp, tmp), 0);
+    assert_int_equal(sh("grep -aq 'points/s' '%s/tty'", tmp), 1);
+    assert_int_equal(sh("'%s' %s --model '%s' --output-dir '%s/pr' >/dev/null 2>'%s/err'", SB_PROGRAM, sweep, TINY, tmp,
+                        tmp), 0);
+    assert_int_equal(sh("grep -q 'points/s' '%s/err'", tmp), 1);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_usage_errors), cmocka_unit_test(test_report_stored_run),
                                        cmocka_unit_test(test_partial_report),
@@ -364,6 +382,7 @@ int main(void) {
                                        cmocka_unit_test(test_sweep_bad_axes),
                                        cmocka_unit_test(test_sweep_config),
                                        cmocka_unit_test(test_folder_names),
-                                       cmocka_unit_test(test_sweep_model_name)};
+                                       cmocka_unit_test(test_sweep_model_name),
+                                       cmocka_unit_test(test_sweep_progress)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }
