@@ -483,7 +483,7 @@ static int infer_main(int argc, char **argv) {
         struct tm tm;
         localtime_r(&now, &tm);
         strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
-        dir = sb_strdupf("%s/%s-infer", cfg.output, stamp);
+        dir = sb_strdupf("%s/%s-%s-infer", cfg.output, stamp, cfg.name);
     }
     text = cJSON_Print(res);
     cJSON_Delete(res);
@@ -534,7 +534,7 @@ const sb_command sb_cmd_infer = {
     "  --config FILE     bench.toml (default ./bench.toml)\n"
     "  --model M         the [[model]] named M (default: the first)\n"
     "  --backend B       only the [[backend]] named B (repeat for several)\n"
-    "  --output-dir DIR  default <output>/<YYYYmmdd-HHMMSS>-infer\n"
+    "  --output-dir DIR  default <output>/<YYYYmmdd-HHMMSS>-<name>-infer\n"
     "  -q, --quiet       do not print the markdown\n"
     "  -h, --help        this text\n"
     "\n"

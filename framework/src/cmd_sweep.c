@@ -44,6 +44,7 @@ typedef struct sweep_args {
     sb_config cfg;     /* --config: owns the strings the axes point to   */
     int have_cfg;
     int cli_models, cli_extmem; /* a command-line list replaces the file's */
+    char *owned[MAX_MODELS];    /* the .sbm paths of --model names        */
 } sweep_args;
 
 /* The sram backend's key for each axis: a design point is one it would
@@ -164,6 +165,70 @@ static int apply_config(const char *path, sweep_args *a) {
     return 0;
 }
 
+/* --model is a [[model]] name, as for every command; a value with a '/'
+ * or ending in .sbm is a file, as it was before names were accepted. */
+static int is_model_path(const char *v) {
+    size_t n = strlen(v);
+    return strchr(v, '/') || (n >= 4 && !strcmp(v + n - 4, ".sbm"));
+}
+
+static void unknown_model(const sb_config *cfg, const char *name) {
+    sb_buf names = {0};
+    size_t k;
+    for (k = 0; k < cfg->n_models; k++) sb_buf_printf(&names, "%s%s", k ? ", " : "", cfg->models[k].name);
+    fprintf(stderr, "srambench sweep: --model '%s': no [[model]] of that name in %s (it has: %s): expected one of "
+                    "them, or a path to a .sbm file\n", name, cfg->path, names.s ? names.s : "none");
+    sb_buf_free(&names);
+}
+
+/* The .sbm file of [[model]] `name` (plugin sbm, key path), relative to
+ * bench.toml's folder; NULL after a message. */
+static char *model_file(const sb_config *cfg, const char *name) {
+    const sb_toml *p;
+    size_t k;
+    for (k = 0; k < cfg->n_models && strcmp(cfg->models[k].name, name); k++) continue;
+    if (k == cfg->n_models) {
+        unknown_model(cfg, name);
+        return NULL;
+    }
+    p = sb_toml_get(cfg->models[k].table, "path");
+    if (strcmp(cfg->models[k].plugin, "sbm") || !p || p->type != SB_TOML_STRING) {
+        fprintf(stderr, "srambench sweep: --model '%s': %s:%d:%d: [[model]] '%s' is of plugin '%s': expected one of "
+                        "plugin sbm with a path (the sweep reads .sbm files)\n", name, cfg->models[k].file,
+                cfg->models[k].line, cfg->models[k].col, name, cfg->models[k].plugin);
+        return NULL;
+    }
+    return sb_path_join(cfg->dir, p->s);
+}
+
+/* Turn --model names into .sbm paths: the bench.toml of --config, else
+ * ./bench.toml. Returns 0, -1 (usage) or -2 (the bench.toml is wrong). */
+static int resolve_models(sweep_args *a) {
+    sb_config own, *cfg = a->have_cfg ? &a->cfg : &own;
+    sb_error err = {0};
+    int m, rc = 0, loaded = 0;
+    for (m = 0; m < a->n_models && rc == 0; m++) {
+        if (is_model_path(a->models[m])) continue;
+        if (!a->have_cfg && !loaded && access("bench.toml", F_OK) != 0) {
+            fprintf(stderr, "srambench sweep: --model '%s': no ./bench.toml to find that [[model]] in: expected "
+                            "--config BENCH.TOML, or a path to a .sbm file (a value with '/' or ending in .sbm)\n",
+                    a->models[m]);
+            rc = -1;
+            break;
+        }
+        if (!a->have_cfg && !loaded++ && sb_config_load("bench.toml", &own, &err) < 0) {
+            fprintf(stderr, "srambench sweep: --model '%s' names a [[model]] of ./bench.toml: %s\n", a->models[m],
+                    err.msg);
+            rc = -2;
+            break;
+        }
+        if (!(a->owned[m] = model_file(cfg, a->models[m]))) rc = -1;
+        else a->models[m] = a->owned[m];
+    }
+    if (loaded) sb_config_free(&own);
+    return rc;
+}
+
 /* Returns 0, -1 (usage) or -2 (the --config file is wrong). */
 static int parse_args(int argc, char **argv, sweep_args *a) {
     int i;
@@ -213,7 +278,8 @@ static int parse_args(int argc, char **argv, sweep_args *a) {
         }
         if (bad) return -1;
     }
-    return 0;
+    /* names of the file's own [sweep] models are paths already */
+    return a->cli_models ? resolve_models(a) : 0;
 }
 
 /* The preset's options, with the [flash]/[psram] tables of `extmem` (may
@@ -508,12 +574,15 @@ static int build(sb_sweep *s, const sweep_args *a, sb_model_file **mfs, sb_error
     return 0;
 }
 
-static char *default_out_dir(void) {
+/* Named by the command, as the other commands' folders are; with --config
+ * also by the bench.toml's [run] name, in its output folder. */
+static char *default_out_dir(const sweep_args *a) {
     char stamp[32];
     time_t now = time(NULL);
     struct tm tm;
     localtime_r(&now, &tm);
     strftime(stamp, sizeof stamp, "%Y%m%d-%H%M%S", &tm);
+    if (a->have_cfg) return sb_strdupf("%s/%s-%s-sweep", a->cfg.output, stamp, a->cfg.name);
     return sb_strdupf("results/%s-sweep", stamp);
 }
 
@@ -588,13 +657,14 @@ static int sweep_main(int argc, char **argv) {
         rc = SB_EXIT_CONFIG;
         goto out;
     }
-    dir = a.out_dir ? strdup(a.out_dir) : default_out_dir();
+    dir = a.out_dir ? strdup(a.out_dir) : default_out_dir(&a);
     if (!dir || sb_mkdirs(dir, &err) < 0 || sb_lock_dir(dir, &err) < 0) {
         fprintf(stderr, "srambench sweep: %s\n", err.msg);
         rc = SB_EXIT_IO;
         goto out;
     }
     if (!a.quiet) fprintf(stderr, "srambench sweep: %zu design points on %d workers...\n", s.n_pts, s.workers);
+    s.progress = !a.quiet && isatty(2);
     if ((rc = sb_sweep_run(&s, &err)) < 0) {
         fprintf(stderr, "srambench sweep: %s\n", err.msg);
         rc = SB_EXIT_IO;
@@ -615,6 +685,7 @@ out:
     free(s.pts), free(s.extmem), free(s.graphs), free(s.model_names), free(s.accuracy), free(dir);
     for (m = 0; m < MAX_MODELS; m++)
         if (mfs[m]) sb_model_file_free(mfs[m]);
+    for (m = 0; m < MAX_MODELS; m++) free(a.owned[m]);
     if (a.have_cfg) sb_config_free(&a.cfg);
     return rc;
 }
@@ -635,7 +706,9 @@ const sb_command sb_cmd_sweep = {
     "                           its [[model]] tables of plugin sbm); the options below\n"
     "                           override each axis (docs/bench-toml.md)\n"
     "  --preset FILE            base hardware (default backends/sram/sram256.toml)\n"
-    "  --model FILE.sbm         model (repeat; default every plugins/models/*/*.sbm)\n"
+    "  --model M                a [[model]] of the bench.toml (--config, else ./bench.toml),\n"
+    "                           or a .sbm file (a value with '/' or ending in .sbm);\n"
+    "                           repeat for several (default every plugins/models/*/*.sbm)\n"
     "  --capacity LIST          SRAM bytes, e.g. 256,1k,64k (default 256 B ... 512 kB, x2)\n"
     "  --word-bits LIST         default 8,16,32,64\n"
     "  --ports LIST             default 1,2\n"
@@ -649,7 +722,8 @@ const sb_command sb_cmd_sweep = {
     "  --latency-budget-ms X    mark designs within this latency per inference\n"
     "  --energy-budget-mj Y     mark designs within this energy per inference\n"
     "  --accuracy-from DIR      measured accuracy per model from a stored run\n"
-    "  --output-dir DIR         default results/<YYYYmmdd-HHMMSS>-sweep\n"
+    "  --output-dir DIR         default results/<YYYYmmdd-HHMMSS>-sweep, with --config\n"
+    "                           <output>/<YYYYmmdd-HHMMSS>-<name>-sweep\n"
     "  --workers N              threads (default: online CPUs)\n"
     "  --no-charts              do not call gnuplot\n"
     "  -q, --quiet              do not print the markdown\n"

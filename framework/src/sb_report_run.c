@@ -74,6 +74,7 @@ int sb_views_run(const sb_views_run_opts *o, char *out_dir, size_t out_len, size
     if (o->workers) cfg.workers = o->workers;
     sb_runner_set_workers(cfg.workers);
     ro.out_dir = o->out_dir;
+    ro.dir_suffix = o->command;
     ro.quiet = o->quiet;
     ro.no_charts = 1; /* the views draw their own charts */
     rc = sb_run_bench(&cfg, &ro, &sum, err);

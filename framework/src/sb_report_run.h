@@ -10,7 +10,8 @@
 
 typedef struct sb_views_run_opts {
     const char *config;      /* bench.toml                                   */
-    const char *out_dir;     /* NULL: <output>/<stamp>-<name>                */
+    const char *out_dir;     /* NULL: <output>/<stamp>-<name>-<command>      */
+    const char *command;     /* names the folder: batch, compare, flow       */
     long per_class, limit;   /* -1: as in bench.toml                         */
     int no_shuffle;
     const char *split;       /* dataset subset to open, NULL: as configured  */

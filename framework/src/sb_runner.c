@@ -121,6 +121,7 @@ struct sb_runner {
     uint64_t saved_ns;     /* when results were last written           */
     unsigned n_saves;      /* results written (SRAMBENCH_DEBUG)         */
     int progress_shown;
+    int prep_shown;   /* "preparing" is said once a run, not once a job */
 };
 
 static void next_job(sb_runner *r);
@@ -694,10 +695,14 @@ static void on_timer(uv_timer_t *t) {
     if (r->opts->quiet || r->cur >= r->run.n_jobs) return;
     job = &r->run.jobs[r->cur];
     if (!r->tty && now - r->last_log_ns < SB_PROGRESS_LOG_NS) return;
+    /* every job prepares its backend: the first says so, the others would
+     * only repeat it between their "ok" lines */
+    if (!job->t0_ns && r->prep_shown) return;
     r->last_log_ns = now;
     done = atomic_load(&job->n_done);
     el_s = job->t0_ns ? (double)(now - job->t0_ns) * 1e-9 : 0;
     rate = el_s > 0 ? (double)done / el_s : 0;
+    r->prep_shown |= !job->t0_ns;
     if (!job->t0_ns)
         snprintf(line, sizeof line, "job %zu/%zu %s x %s: preparing", r->cur + 1, r->run.n_jobs,
                  r->run.models[job->model].cfg->name, r->run.backends[job->be].cfg->name);
@@ -817,11 +822,13 @@ static int prepare_run(sb_runner *r, const sb_config *cfg, sb_error *err) {
     return 0;
 }
 
-/* results/<YYYYmmdd-HHMMSS>-<name>, with -2, -3 ... if taken. The name is
- * safe in a path as it is: sb_config.c allows only A-Z a-z 0-9 . _ - */
+/* results/<YYYYmmdd-HHMMSS>-<name>[-<command>], with -2, -3 ... if taken:
+ * a view command's folder says which command made it. The name is safe in
+ * a path as it is: sb_config.c allows only A-Z a-z 0-9 . _ - */
 static int make_out_dir(sb_runner *r, const sb_config *cfg, const char *fixed, sb_error *err) {
-    const char *name = cfg->name;
+    const char *cmd = r->opts->dir_suffix;
     char stamp[32];
+    char *name;
     time_t now = time(NULL);
     struct tm tm;
     int k, e, rc;
@@ -834,6 +841,8 @@ static int make_out_dir(sb_runner *r, const sb_config *cfg, const char *fixed, s
         return sb_mkdirs(fixed, err);
     }
     if ((rc = sb_mkdirs(cfg->output, err)) < 0) return rc;
+    name = cmd ? sb_strdupf("%s-%s", cfg->name, cmd) : strdup(cfg->name);
+    if (!name) return sb_error_set(err, SB_ENOMEM, "out of memory");
     for (k = 1, e = EEXIST; k < 100 && e == EEXIST; k++) { /* only a taken name is worth another try */
         free(r->run.out_dir);
         r->run.out_dir = k == 1 ? sb_strdupf("%s/%s-%s", cfg->output, stamp, name)
@@ -841,12 +850,15 @@ static int make_out_dir(sb_runner *r, const sb_config *cfg, const char *fixed, s
         if (!r->run.out_dir) e = ENOMEM;
         else e = mkdir(r->run.out_dir, 0755) == 0 ? 0 : errno;
     }
-    if (e == 0) return 0;
-    if (e == ENOMEM) return sb_error_set(err, SB_ENOMEM, "out of memory");
-    if (e == EEXIST)
-        return sb_error_set(err, SB_EIO, "%s: cannot create a results folder: %s-%s to -99 are all taken",
-                            cfg->output, stamp, name);
-    return sb_error_set(err, SB_EIO, "%s: cannot create the results folder: %s", r->run.out_dir, strerror(e));
+    rc = 0;
+    if (e == ENOMEM) rc = sb_error_set(err, SB_ENOMEM, "out of memory");
+    else if (e == EEXIST)
+        rc = sb_error_set(err, SB_EIO, "%s: cannot create a results folder: %s-%s to -99 are all taken",
+                          cfg->output, stamp, name);
+    else if (e)
+        rc = sb_error_set(err, SB_EIO, "%s: cannot create the results folder: %s", r->run.out_dir, strerror(e));
+    free(name);
+    return rc;
 }
 
 /* The run to resume, locked before its results.json is read (sb_lock.h);

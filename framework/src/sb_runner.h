@@ -16,6 +16,7 @@ typedef struct sb_runner sb_runner;
 
 typedef struct sb_run_opts {
     const char *out_dir;   /* write exactly here instead of <output>/<stamp>-<name> */
+    const char *dir_suffix; /* the view command: <output>/<stamp>-<name>-<suffix> */
     const char *resume_dir; /* complete the run in this folder (sb_resume.h) */
     unsigned resume_rerun; /* which ended jobs it runs again: SB_RESUME_RERUN_* */
     int retry_failed;      /* `resume --retry-failed` (cmd_resume.c)          */

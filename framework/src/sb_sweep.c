@@ -2,6 +2,7 @@
 #include "sb_sweep.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
@@ -161,8 +162,29 @@ static void work_cb(uv_work_t *req) {
     free(rc);
 }
 
+#define SB_SWEEP_PROGRESS_NS 200000000ull /* a terminal line redrawn at most 5 times a second */
+
+/* Points done / total, rate and ETA over one terminal line, redrawn in
+ * place; the first and the last are always shown. */
+static void show_progress(sb_sweep *s) {
+    uint64_t now = sb_now_ns();
+    double el_s = (double)(now - s->t0_ns) * 1e-9;
+    double rate = el_s > 0 ? (double)s->n_done / el_s : 0;
+    double eta_s = rate > 0 ? (double)(s->n_pts - s->n_done) / rate : 0;
+    int last = s->n_done == s->n_pts;
+    if (!s->progress || (s->shown_ns && !last && now - s->shown_ns < SB_SWEEP_PROGRESS_NS)) return;
+    s->shown_ns = now;
+    fprintf(stderr, "\r\033[Ksrambench sweep: %zu/%zu points, %.0f points/s, ETA %.0f s", s->n_done, s->n_pts, rate,
+            eta_s);
+    if (last) fputs("\r\033[K", stderr); /* the summary line takes its place */
+}
+
+/* On the loop thread: the points carry their own results; count them. */
 static void after_cb(uv_work_t *req, int status) {
-    (void)req, (void)status; /* points carry their own results */
+    chunk *c = req->data;
+    (void)status;
+    c->s->n_done += c->hi - c->lo;
+    show_progress(c->s);
 }
 
 /* One work item per run of points of one memory configuration. */
@@ -187,6 +209,9 @@ static int run_chunks(sb_sweep *s, chunk *chunks, size_t n_chunks, sb_error *err
     int rc;
     if ((rc = uv_loop_init(&loop)) != 0) return sb_error_set(err, SB_EIO, "sweep: uv_loop_init: %s", uv_strerror(rc));
     t0 = sb_now_ns();
+    s->t0_ns = t0;
+    s->n_done = 0;
+    s->shown_ns = 0;
     for (i = 0; i < n_chunks && rc == 0; i++) rc = uv_queue_work(&loop, &chunks[i].req, work_cb, after_cb);
     uv_run(&loop, UV_RUN_DEFAULT); /* what was queued finishes either way */
     s->wall_s = (double)(sb_now_ns() - t0) * 1e-9;

@@ -58,6 +58,10 @@ typedef struct sb_sweep {
     double wall_s;                  /* evaluation phase                    */
     int workers;
     size_t n_scheduled;             /* sb_sim_analyze calls made           */
+    /* a progress line on stderr (a terminal; not with -q), as `run` has */
+    int progress;
+    size_t n_done;                  /* points evaluated so far             */
+    uint64_t t0_ns, shown_ns;       /* start, last progress line           */
 } sb_sweep;
 
 /* The hardware of one point. */

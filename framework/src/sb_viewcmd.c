@@ -133,6 +133,7 @@ int sb_viewcmd_exec(const char *cmd, sb_viewcmd *vc, const char *stem, const sb_
         fprintf(stderr, "srambench %s: %s\n", cmd, err.msg);
         return SB_EXIT_IO;
     }
+    vc->run.command = cmd;
     if (vc->from) snprintf(dir, sizeof dir, "%s", vc->from);
     else if ((rc = sb_views_run(&vc->run, dir, sizeof dir, &n_failed, &err)) < 0) {
         fprintf(stderr, "srambench %s: %s\n", cmd, err.msg);

@@ -79,6 +79,8 @@ static const sb_option_spec options[] = {
     {"signal", SB_OPT_STRING, 0, "int | term | abort | int2 (Ctrl-C twice) | hup (to the parent) | block (default int)"},
     {"fifo", SB_OPT_STRING, 0, "block: the FIFO the pid is written to"},
     {"after_images", SB_OPT_INT, 0, "the image whose run sends the signal, 1-based (default 3)"},
+    {"prepare_ms", SB_OPT_INT, 0, "prepare() takes this long (default 0): a preparing phase the progress "
+                                  "line can show"},
     {"fake_latency", SB_OPT_BOOL, 0, "report a measured latency_ns by run number k (from 0): 1e9 for k < 3, "
                                      "10000 when k % 3 == 0, else 1000 (warm-up and spread tests)"},
     {NULL, 0, 0, NULL}};
@@ -90,6 +92,7 @@ typedef struct hd_be {
     const char *fifo;
     long after;
     int fake_latency;
+    long prepare_ms;
     atomic_long seen;
     int n_classes;
 } hd_be;
@@ -108,6 +111,7 @@ static int be_open(const sb_host *host, const sb_options *opts, void **out, sb_e
     b->fifo = sb_opt_str(opts, "fifo", NULL);
     b->after = (long)sb_opt_int(opts, "after_images", 3);
     b->fake_latency = sb_opt_bool(opts, "fake_latency", 0);
+    b->prepare_ms = (long)sb_opt_int(opts, "prepare_ms", 0);
     *out = b;
     return SB_OK;
 }
@@ -131,6 +135,8 @@ static int be_prepare(void *be, const sb_graph *g, void **prog, sb_error *err) {
     hd_be *b = be;
     (void)err;
     b->n_classes = g->n_classes;
+    if (b->prepare_ms > 0)
+        nanosleep(&(struct timespec){b->prepare_ms / 1000, (b->prepare_ms % 1000) * 1000000}, NULL);
     *prog = b;
     return SB_OK;
 }

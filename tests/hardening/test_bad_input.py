@@ -1489,6 +1489,25 @@ def case_measured_timing(e):
           "repeats = 0 is refused naming the line (rc %d)" % rc, err)
 
 
+def case_preparing_once(e):
+    # On a terminal (script(1) gives one), the progress line says
+    # "preparing" for the first job only: three backends that each take
+    # 1.2 s to prepare, over several 0.5 s progress ticks each.
+    if not shutil.which("script"):
+        print("SKIP: no script(1) to run srambench on a terminal")
+        return
+    slow = 'plugin = "hd-signal"\nafter_images = 0\nprepare_ms = 1200\n'
+    b = e.bench(name="prep.toml", backends=['name = "a"\n' + slow, 'name = "b"\n' + slow, 'name = "c"\n' + slow])
+    env = dict(os.environ, SRAMBENCH_PLUGIN_PATH=e.plugins, SRAMBENCH_CACHE_DIR=e.cache)
+    cmd = "'%s' run --no-charts --output-dir '%s' '%s' >/dev/null" % (e.exe, os.path.join(e.tmp, "out-prep"), b)
+    p = subprocess.run(["script", "-qec", cmd, "/dev/null"], env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, universal_newlines=True, errors="replace", timeout=120)
+    check(p.returncode == EXIT_OK, "the run goes through (rc %d)" % p.returncode, p.stdout)
+    check("job 3/3 ham10000 x tiny x c: ok" in p.stdout, "the terminal shows the jobs", p.stdout)
+    check(p.stdout.count("preparing") == 1 and "job 1/3 tiny x a: preparing" in p.stdout,
+          "\"preparing\" once a run, for the first job", p.stdout)
+
+
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
 
 

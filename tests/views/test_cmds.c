@@ -289,6 +289,90 @@ static void test_sweep_config(void **state) {
     assert_int_equal(sh("grep -q 'bench.toml:' '%s/err.txt'", tmp), 0);
 }
 
+/* A bench that runs anywhere: the synthetic dataset (7 classes, 2 images)
+ * and the tflite fuzz seed, which names no classes, on cpu and sram256. */
+static void write_synthetic_bench(const char *dir) {
+    assert_int_equal(sh("mkdir -p '%s' && printf '[run]\\nname = \"syn\"\\noutput = \"out\"\\n[dataset]\\n"
+                        "plugin = \"synthetic\"\\nn = 2\\nclasses = 7\\n[[model]]\\nname = \"t\"\\n"
+                        "plugin = \"tflite\"\\npath = \"%s/tests/fuzz/corpus/tflite/tiny_image.tflite\"\\n"
+                        "[[backend]]\\nplugin = \"cpu\"\\n[[backend]]\\nname = \"sram256\"\\nplugin = \"sram\"\\n"
+                        "config = \"%s/backends/sram/sram256.toml\"\\n' > '%s/bench.toml'",
+                        dir, SB_SRC_ROOT, SB_SRC_ROOT, dir),
+                     0);
+}
+
+/* Each command's results folder says which command made it:
+ * <stamp>-<name>-batch, -compare, -flow, -infer; `run` keeps <stamp>-<name>. */
+static void test_folder_names(void **state) {
+    static const char *cmds[] = {"batch", "compare", "flow"};
+    char dir[128];
+    (void)state;
+    snprintf(dir, sizeof dir, "%s/names", tmp);
+    write_synthetic_bench(dir);
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+        assert_int_equal(sh("cd '%s' && '%s' %s -q --no-charts 2>/dev/null", dir, SB_PROGRAM, cmds[i]), 0);
+        if (sh("test -s %s/out/*-syn-%s/%s.md", dir, cmds[i], cmds[i]))
+            fail_msg("%s: no out/<stamp>-syn-%s/%s.md", cmds[i], cmds[i], cmds[i]);
+    }
+    assert_int_equal(sh("cd '%s' && '%s' infer synthetic:0 -q 2>/dev/null", dir, SB_PROGRAM), 0);
+    assert_int_equal(sh("test -s %s/out/*-syn-infer/results.json", dir), 0);
+    assert_int_equal(sh("cd '%s' && '%s' run -q --no-charts bench.toml 2>/dev/null", dir, SB_PROGRAM), 0);
+    assert_int_equal(sh("ls -d %s/out/*-syn | grep -q .", dir), 0);
+    assert_int_equal(sh("test $(ls -d %s/out/*-syn* | wc -l) -eq 5", dir), 0);
+}
+
+/* sweep --model is a [[model]] name, as in every command (from --config,
+ * else ./bench.toml); a value with '/' or ending in .sbm is still a file.
+ * An unknown name lists the names there are. */
+static void test_sweep_model_name(void **state) {
+    char dir[128];
+    const char *axes = "--capacity 256 --word-bits 16 --ports 1 --macs 4 --clock-mhz 100 --no-charts -q "
+                       "--preset " SB_SRC_ROOT "/backends/sram/sram256.toml";
+    (void)state;
+    if (access(TINY, R_OK) != 0) skip();
+    snprintf(dir, sizeof dir, "%s/names-sweep", tmp);
+    assert_int_equal(sh("mkdir -p '%s' && printf '[run]\\nname = \"nm\"\\noutput = \"out\"\\n[dataset]\\n"
+                        "plugin = \"d\"\\n[[model]]\\nname = \"small\"\\nplugin = \"sbm\"\\npath = \"%s\"\\n"
+                        "[[model]]\\nname = \"other\"\\nplugin = \"tflite\"\\npath = \"x.tflite\"\\n"
+                        "[[backend]]\\nplugin = \"sram\"\\n' > '%s/bench.toml'", dir, TINY, dir),
+                     0);
+    /* by name from ./bench.toml, and from --config run elsewhere */
+    assert_int_equal(sh("cd '%s' && '%s' sweep --model small %s --output-dir a 2>/dev/null", dir, SB_PROGRAM, axes), 0);
+    assert_int_equal(sh("test $(grep -c ',ok,' '%s/a/sweep.csv') -eq 1", dir), 0);
+    assert_int_equal(sh("cd / && '%s' sweep --config '%s/bench.toml' --model small %s --output-dir '%s/b' 2>/dev/null",
+                        SB_PROGRAM, dir, axes, dir), 0);
+    assert_int_equal(sh("cmp -s '%s/a/sweep.csv' '%s/b/sweep.csv'", dir, dir), 0);
+    /* a path still works, and the default folder is named by the command */
+    assert_int_equal(sh("cd '%s' && '%s' sweep --config bench.toml --model '%s' %s 2>/dev/null", dir, SB_PROGRAM, TINY,
+                        axes), 0);
+    assert_int_equal(sh("test -s %s/out/*-nm-sweep/sweep.csv", dir), 0);
+    /* an unknown name, a model the sweep cannot read, no bench.toml */
+    assert_int_equal(sh("cd '%s' && '%s' sweep --model tiny %s 2>'%s/err'", dir, SB_PROGRAM, axes, dir), 2);
+    assert_int_equal(sh("grep -qF \"no [[model]] of that name in bench.toml (it has: small, other)\" '%s/err'", dir), 0);
+    assert_int_equal(sh("cd '%s' && '%s' sweep --model other %s 2>'%s/err'", dir, SB_PROGRAM, axes, dir), 2);
+    assert_int_equal(sh("grep -qF \"[[model]] 'other' is of plugin 'tflite'\" '%s/err'", dir), 0);
+    assert_int_equal(sh("cd / && '%s' sweep --model small %s 2>'%s/err'", SB_PROGRAM, axes, dir), 2);
+    assert_int_equal(sh("grep -qF 'no ./bench.toml to find that [[model]] in' '%s/err'", dir), 0);
+}
+
+/* On a terminal (script(1) gives one) a sweep shows points done / total,
+ * rate and ETA; not with -q, not when stderr is a file. */
+static void test_sweep_progress(void **state) {
+    const char *sweep = "sweep --capacity 256,1k --word-bits 16 --ports 1 --macs 1,4 --clock-mhz 100 --no-charts "
+                        "--preset " SB_SRC_ROOT "/backends/sram/sram256.toml";
+    (void)state;
+    if (access(TINY, R_OK) != 0 || sh("command -v script >/dev/null")) skip();
+    assert_int_equal(sh("script -qec \"'%s' %s --model '%s' --output-dir '%s/pr' >/dev/null\" /dev/null > '%s/tty'",
+                        SB_PROGRAM, sweep, TINY, tmp, tmp), 0);
+    assert_int_equal(sh("grep -aq 'srambench sweep: 4/4 points, [0-9]* points/s, ETA 0 s' '%s/tty'", tmp), 0);
+    assert_int_equal(sh("script -qec \"'%s' %s -q --model '%s' --output-dir '%s/pr' >/dev/null\" /dev/null > '%s/tty'",
+                        SB_PROGRAM, sweep, TINY, tmp, tmp), 0);
+    assert_int_equal(sh("grep -aq 'points/s' '%s/tty'", tmp), 1);
+    assert_int_equal(sh("'%s' %s --model '%s' --output-dir '%s/pr' >/dev/null 2>'%s/err'", SB_PROGRAM, sweep, TINY, tmp,
+                        tmp), 0);
+    assert_int_equal(sh("grep -q 'points/s' '%s/err'", tmp), 1);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_usage_errors), cmocka_unit_test(test_report_stored_run),
                                        cmocka_unit_test(test_partial_report),
@@ -296,6 +380,9 @@ int main(void) {
                                        cmocka_unit_test(test_sweep_small), cmocka_unit_test(test_sweep_exact),
                                        cmocka_unit_test(test_sweep_catalogue),
                                        cmocka_unit_test(test_sweep_bad_axes),
-                                       cmocka_unit_test(test_sweep_config)};
+                                       cmocka_unit_test(test_sweep_config),
+                                       cmocka_unit_test(test_folder_names),
+                                       cmocka_unit_test(test_sweep_model_name),
+                                       cmocka_unit_test(test_sweep_progress)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }
