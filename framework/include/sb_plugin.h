@@ -30,7 +30,7 @@ extern "C" {
 #endif
 
 #define SB_ABI_MAJOR 1
-#define SB_ABI_MINOR 0
+#define SB_ABI_MINOR 1
 
 /* The symbol every plugin exports (a pointer to its descriptor). */
 #define SB_PLUGIN_ENTRY_SYMBOL "sb_plugin_entry"
@@ -333,6 +333,10 @@ typedef struct sb_op {
     const float *bias_f32;
 } sb_op;
 
+/* The range a graph's temperature must lie in (docs/model-format.md). */
+#define SB_TEMPERATURE_MIN 0.05
+#define SB_TEMPERATURE_MAX 20.0
+
 typedef struct sb_graph {
     const char *name;            /* "tiny", "effnet-b0-224" */
     sb_requant_mode requant;
@@ -345,6 +349,12 @@ typedef struct sb_graph {
     int32_t n_classes;
     const char *const *class_names; /* n_classes names, or NULL; compared with the dataset's */
     const char *provenance_json; /* the model file's provenance object, or NULL */
+    /* ABI 1.1. Softmax temperature, fitted on val (tools/train/calibrate.py):
+     * the framework divides the dequantised logits by it before the softmax,
+     * which changes the confidences and never the argmax. 0 means 1 (a graph
+     * that does not set it); otherwise finite, in [0.05, 20]. Read only from
+     * plugins built with SB_ABI_MINOR >= 1. */
+    float temperature;
 } sb_graph;
 
 /* --------------------------------------------------------------- models */
