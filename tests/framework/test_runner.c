@@ -413,6 +413,9 @@ static void test_temperature(void **state) {
         assert_true(fabs(cJSON_GetArrayItem(cJSON_GetObjectItem(b, "probs"), pred)->valuedouble - want_warm) < 1e-6);
     }
     assert_true(n_wrong > 0 && n_wrong < 9);
+    /* results.json says which temperature the confidences (and ECE) used */
+    assert_true(cJSON_GetObjectItem(job_at(root, 0), "temperature")->valuedouble == 1.0);
+    assert_true(cJSON_GetObjectItem(job_at(root, 1), "temperature")->valuedouble == 2.0);
     const char *e = jstr(job_at(root, 2), "error");
     assert_non_null(strstr(e, "model 'hot': temperature 50"));
     assert_non_null(strstr(e, "expected 0 (none) or a finite number in [0.05, 20]"));
