@@ -116,6 +116,15 @@ def test_fit_and_rewrite(tmp, logit_scale, want_sharper):
     check(h1.pop("temperature") == t and h0 == h1, "the header differs only by 'temperature'")
     check(d0 == d1, "the tensors' bytes are identical")
     check(sbm.read(out).header["temperature"] == t, "the rewritten file reads back (CRC, offsets)")
+    bad = os.path.join(tmp, "bad.sbm")
+    for value in (50, 0, "2"):
+        sbm.rewrite_header(path, {"temperature": value}, bad)
+        try:
+            sbm.read(bad)
+            check(False, "sbm.read accepted temperature %r" % (value,))
+        except sbm.SbmError as e:
+            check("temperature %r: expected a finite number in [0.05, 20]" % (value,) in str(e),
+                  "sbm.read refuses temperature %r naming the field" % (value,))
     return path, out, t
 
 

@@ -177,6 +177,9 @@ def read(path):
         header = json.loads(raw[PREFIX_BYTES:PREFIX_BYTES + hlen].decode("utf-8"))
     except ValueError as e:
         raise SbmError("%s: JSON header: %s" % (path, e))
+    t = header.get("temperature", 1.0)
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0.05 <= t <= 20:
+        raise SbmError("%s: temperature %r: expected a finite number in [0.05, 20]" % (path, t))
     data = raw[doff:doff + dlen]
     arrays = {}
     for i, t in enumerate(header.get("tensors", [])):
