@@ -28,14 +28,15 @@
  *   1.1  sb_metrics_add marks an overflow of the SB_MAX_METRICS slots in the
  *        last slot (SB_M_DROPPED) instead of dropping silently; the host
  *        trusts that mark from plugins of 1.1 on, and for 1.0 plugins warns
- *        that a full table may have lost metrics. No layout changed.
- *        Also sb_op.avg_count and sb_op.single_round (TFLite's arithmetic,
- *        the tflite model plugin), 0 for every .sbm graph. They are at the
- *        end of sb_op, but sb_op is an array element: its size changed, so
- *        a backend built before 1.1 that walks g->ops must be rebuilt. No
- *        such plugin exists outside this tree; the graph structure in a
- *        header of its own, versioned apart from the plugin descriptors,
- *        is the fix (issue 20).
+ *        that a full table may have lost metrics.
+ *        sb_op.avg_count and sb_op.single_round (TFLite's arithmetic, the
+ *        tflite model plugin; 0 for every .sbm graph) and sb_graph.temperature
+ *        (0 meaning 1), at the ends of their structs. sb_op is an array
+ *        element and sb_graph is allocated by model plugins, so these change
+ *        layouts that plugins share: a backend that walks g->ops or a model
+ *        plugin built before 1.1 must be rebuilt. No such plugin exists
+ *        outside this tree; the graph structure in a header of its own,
+ *        versioned apart from the plugin descriptors, is the fix (issue 20).
  */
 #ifndef SB_PLUGIN_H
 #define SB_PLUGIN_H
@@ -369,6 +370,10 @@ typedef struct sb_op {
     int32_t single_round;
 } sb_op;
 
+/* The range a graph's temperature must lie in (docs/model-format.md). */
+#define SB_TEMPERATURE_MIN 0.05
+#define SB_TEMPERATURE_MAX 20.0
+
 typedef struct sb_graph {
     const char *name;            /* "tiny", "effnet-b0-224" */
     sb_requant_mode requant;
@@ -381,6 +386,12 @@ typedef struct sb_graph {
     int32_t n_classes;
     const char *const *class_names; /* n_classes names, or NULL; compared with the dataset's */
     const char *provenance_json; /* the model file's provenance object, or NULL */
+    /* ABI 1.1. Softmax temperature, fitted on val (tools/train/calibrate.py):
+     * the framework divides the dequantised logits by it before the softmax,
+     * which changes the confidences and never the argmax. 0 means 1 (a graph
+     * that does not set it); otherwise finite, in [0.05, 20]. Read only from
+     * plugins built with SB_ABI_MINOR >= 1. */
+    float temperature;
 } sb_graph;
 
 /* --------------------------------------------------------------- models */

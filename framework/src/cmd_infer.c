@@ -252,7 +252,7 @@ static cJSON *std_metrics(const sb_metrics *m, const char *why_na) {
 /* Softmax of the dequantised logits, as the runner computes it. */
 static cJSON *sample_json(const sb_graph *g, const int8_t *logits, const image *im, const sb_metrics *m) {
     const sb_tensor *out = &g->tensors[g->output];
-    double scale = out->scale, mx = -HUGE_VAL, sum = 0, p[256]; /* checked: sb_runner_check_graph */
+    double scale = sb_runner_logit_scale(g), mx = -HUGE_VAL, sum = 0, p[256]; /* checked: sb_runner_check_graph */
     int n = g->n_classes < 256 ? g->n_classes : 256, c, k, best[3] = {-1, -1, -1};
     cJSON *o = cJSON_CreateObject(), *top = cJSON_CreateArray(), *pr = cJSON_CreateArray(), *mm = cJSON_CreateObject();
     for (c = 0; c < n; c++) {

@@ -292,6 +292,14 @@ void sb_results_note_unsourced(cJSON *job, const sb_options *o) {
     free(keys);
 }
 
+/* The softmax temperature the confidences were computed with (1 when the
+ * model file has none), so that an ECE can be read against it; null when
+ * the model did not load. */
+static void add_temperature(cJSON *o, const sb_graph *g) {
+    if (!g) cJSON_AddNullToObject(o, "temperature");
+    else cJSON_AddNumberToObject(o, "temperature", g->temperature > 0 ? (double)g->temperature : 1.0);
+}
+
 static cJSON *job_json(const sb_run *run, const sb_job *job) {
     const sb_run_dataset *ds = &run->datasets[job->ds];
     cJSON *o, *metrics, *bm, *samples;
@@ -306,6 +314,7 @@ static cJSON *job_json(const sb_run *run, const sb_job *job) {
     cJSON_AddStringToObject(o, "backend_plugin", run->backends[job->be].cfg->plugin);
     cJSON_AddStringToObject(o, "model_plugin", run->models[job->model].cfg->plugin);
     cJSON_AddItemToObject(o, "unsourced_overrides", unsourced_json(&run->backends[job->be].opts.opts));
+    add_temperature(o, run->models[job->model].graph);
     cJSON_AddStringToObject(o, "status", sb_job_status_name(job->status));
     if (job->err.msg[0]) cJSON_AddStringToObject(o, "error", job->err.msg);
     else cJSON_AddNullToObject(o, "error");

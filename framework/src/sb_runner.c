@@ -227,12 +227,21 @@ int sb_runner_check_graph(const sb_graph *g, const char *model, sb_error *err) {
     if (!(out->scale > 0 && isfinite(out->scale)))
         return sb_error_set(err, SB_EFORMAT, "model '%s': output tensor '%s': scale %g: expected a positive finite "
                             "float32", model, out->name ? out->name : "?", (double)out->scale);
+    /* divides every logit: NaN, 0 or 1e30 would make every confidence meaningless */
+    if (g->temperature != 0 && !(g->temperature >= SB_TEMPERATURE_MIN && g->temperature <= SB_TEMPERATURE_MAX))
+        return sb_error_set(err, SB_EFORMAT, "model '%s': temperature %g: expected 0 (none) or a finite number in "
+                            "[%g, %g]", model, (double)g->temperature, SB_TEMPERATURE_MIN, SB_TEMPERATURE_MAX);
     return 0;
 }
 
 /* Elements of a checked [1,H,W,C] input. */
 static size_t input_elems(const sb_tensor *t) {
     return (size_t)t->shape[1] * (size_t)t->shape[2] * (size_t)t->shape[3];
+}
+
+double sb_runner_logit_scale(const sb_graph *g) {
+    double t = g->temperature > 0 ? (double)g->temperature : 1.0;
+    return (double)g->tensors[g->output].scale / t;
 }
 
 /* The graph must also give logits that match the dataset's classes. */
@@ -376,7 +385,7 @@ fail:
 /* Dequantise int8 logits, softmax in double, top-3. */
 static void postprocess(const sb_graph *g, const int8_t *logits, sb_sample *s) {
     const sb_tensor *out = &g->tensors[g->output];
-    double scale = out->scale, mx = -HUGE_VAL, sum = 0, p[256]; /* checked: sb_runner_check_graph */
+    double scale = sb_runner_logit_scale(g), mx = -HUGE_VAL, sum = 0, p[256]; /* checked: sb_runner_check_graph */
     int n = g->n_classes < 256 ? g->n_classes : 256, c, k;
     for (c = 0; c < n; c++) {
         p[c] = scale * ((double)logits[c] - (double)out->zero_point);

@@ -61,6 +61,11 @@ void sb_runner_event(const char *fmt, ...);
  * scale (the softmax dequantises with it). Names `model` and the field. */
 int sb_runner_check_graph(const sb_graph *g, const char *model, sb_error *err);
 
+/* What the softmax multiplies (q - zero_point) of a logit by: the output
+ * scale divided by the graph's temperature (0 meaning 1). A positive factor,
+ * so the argmax is that of the int8 logits. */
+double sb_runner_logit_scale(const sb_graph *g);
+
 /* The host services handed to plugins. */
 const sb_host *sb_runner_host(void);
 

@@ -117,6 +117,23 @@ static int get_scale(rd *r, const cJSON *obj, int required, float *out) {
     return SB_OK;
 }
 
+/* The optional softmax temperature (fitted on val by tools/train/calibrate.py):
+ * every confidence is divided by it, so NaN, 0 or 1e30 would make them all
+ * meaningless. Absent means 1, stored as 0 (sb_graph). */
+static int get_temperature(rd *r, const cJSON *root, float *out) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "temperature");
+    *out = 0.0f;
+    if (!v) return SB_OK;
+    double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+    if (d >= SB_TEMPERATURE_MIN && d <= SB_TEMPERATURE_MAX) {
+        *out = (float)d;
+        return SB_OK;
+    }
+    if (cJSON_IsNumber(v))
+        return rfail(r, "temperature", "%g: expected a finite number in [%g, %g]", d, SB_TEMPERATURE_MIN, SB_TEMPERATURE_MAX);
+    return rfail(r, "temperature", "expected a finite number in [%g, %g]", SB_TEMPERATURE_MIN, SB_TEMPERATURE_MAX);
+}
+
 /* An array of n integers (n_min..n_max long). */
 static int get_ints(rd *r, const cJSON *obj, const char *key, int n_min, int n_max, int64_t lo, int64_t hi,
                     int32_t *out, int *n_out) {
@@ -539,6 +556,7 @@ static int read_graph(rd *r, const cJSON *root) {
     } else {
         g->n_classes = (int32_t)sb_tensor_elems(&g->tensors[g->output]);
     }
+    if ((rc = get_temperature(r, root, &g->temperature))) return rc;
     const cJSON *prov = cJSON_GetObjectItemCaseSensitive(root, "provenance");
     if (prov) {
         if (!cJSON_IsObject(prov)) return rfail(r, "provenance", "expected an object");
@@ -809,6 +827,7 @@ int sb_model_file_write(const char *path, const sb_graph *g, sb_error *err) {
         for (int32_t i = 0; i < g->n_classes; i++) cJSON_AddItemToArray(c, cJSON_CreateString(g->class_names[i]));
         cJSON_AddItemToObject(root, "classes", c);
     }
+    if (g->temperature != 0) cJSON_AddNumberToObject(root, "temperature", g->temperature);
     if (g->provenance_json) {
         cJSON *p = cJSON_Parse(g->provenance_json);
         if (p) cJSON_AddItemToObject(root, "provenance", p);

@@ -11,6 +11,7 @@ static const sb_option_spec options[] = {
     {"fail_load", SB_OPT_BOOL, 0, "fail in load()"},
     {"random_weights", SB_OPT_BOOL, 0, "provenance says the weights are random"},
     {"output_scale", SB_OPT_FLOAT, 0, "the logits' scale (default 0.25)"},
+    {"temperature", SB_OPT_FLOAT, 0, "the graph's softmax temperature (default 0: none)"},
     {"class_names", SB_OPT_STRINGS, 0, "the classes' names (default: none); their number sets classes"},
     {NULL, 0, 0, NULL}};
 
@@ -46,6 +47,7 @@ static int m_load(const sb_host *host, const sb_options *o, const sb_graph **out
     f->g.input = 0;
     f->g.output = 1;
     f->g.n_classes = f->t[1].shape[1];
+    f->g.temperature = (float)sb_opt_float(o, "temperature", 0);
     if (sb_opt_find(o, "class_names")) { /* the strings live as long as the options */
         f->g.class_names = sb_opt_find(o, "class_names")->strings;
         f->g.n_classes = f->t[1].shape[1] = (int32_t)sb_opt_find(o, "class_names")->n_strings;

@@ -443,6 +443,47 @@ static void test_bad_output_scale(void **state) {
     cJSON_Delete(root);
 }
 
+/* A graph's temperature divides the dequantised logits before the softmax:
+ * the confidences follow it, the predictions do not (a misclassifying
+ * backend, so that both right and wrong predictions are compared), and a
+ * temperature out of range fails the job naming the model and the field. */
+static void test_temperature(void **state) {
+    char out[512];
+    sb_run_summary sum;
+    sb_error err = {0};
+    cJSON *root;
+    (void)state;
+    assert_int_equal(run_cfg("[dataset]\nplugin = \"fake\"\nn = 9\n"
+                             "[[model]]\nname = \"plain\"\nplugin = \"fake\"\n"
+                             "[[model]]\nname = \"warm\"\nplugin = \"fake\"\ntemperature = 2.0\n"
+                             "[[model]]\nname = \"hot\"\nplugin = \"fake\"\ntemperature = 50.0\n"
+                             "[[backend]]\nplugin = \"fake\"\nmisclassify = 1\n", NULL, &sum, out, &err), 0);
+    assert_int_equal(sum.n_ok, 2);
+    assert_int_equal(sum.n_failed, 1);
+    root = read_json(out);
+    const cJSON *plain = cJSON_GetObjectItem(job_at(root, 0), "samples");
+    const cJSON *warm = cJSON_GetObjectItem(job_at(root, 1), "samples");
+    double want_plain = exp(10.0) / (exp(10.0) + 2.0), want_warm = exp(5.0) / (exp(5.0) + 2.0);
+    int n_wrong = 0;
+    for (int i = 0; i < 9; i++) {
+        const cJSON *a = cJSON_GetArrayItem(plain, i), *b = cJSON_GetArrayItem(warm, i);
+        int pred = cJSON_GetObjectItem(a, "pred")->valueint;
+        assert_int_equal(cJSON_GetObjectItem(b, "pred")->valueint, pred);
+        n_wrong += pred != cJSON_GetObjectItem(a, "label")->valueint;
+        assert_true(fabs(cJSON_GetObjectItem(a, "confidence")->valuedouble - want_plain) < 1e-9);
+        assert_true(fabs(cJSON_GetObjectItem(b, "confidence")->valuedouble - want_warm) < 1e-9);
+        assert_true(fabs(cJSON_GetArrayItem(cJSON_GetObjectItem(b, "probs"), pred)->valuedouble - want_warm) < 1e-6);
+    }
+    assert_true(n_wrong > 0 && n_wrong < 9);
+    /* results.json says which temperature the confidences (and ECE) used */
+    assert_true(cJSON_GetObjectItem(job_at(root, 0), "temperature")->valuedouble == 1.0);
+    assert_true(cJSON_GetObjectItem(job_at(root, 1), "temperature")->valuedouble == 2.0);
+    const char *e = jstr(job_at(root, 2), "error");
+    assert_non_null(strstr(e, "model 'hot': temperature 50"));
+    assert_non_null(strstr(e, "expected 0 (none) or a finite number in [0.05, 20]"));
+    cJSON_Delete(root);
+}
+
 static void test_failing_dataset(void **state) {
     char out[512];
     sb_run_summary sum;
@@ -791,6 +832,7 @@ int main(void) {
         cmocka_unit_test(test_failing_image),
         cmocka_unit_test(test_random_weights_no_accuracy),
         cmocka_unit_test(test_bad_output_scale),
+        cmocka_unit_test(test_temperature),
         cmocka_unit_test(test_mixed_provenance_is_null),
         cmocka_unit_test(test_metrics_overflow_recorded),
         cmocka_unit_test(test_minor_versions_run),

@@ -253,6 +253,36 @@ static void test_hand_written_file(void **state) {
     sb_model_file_free(mf);
 }
 
+/* The optional softmax temperature: absent reads as 0 (meaning 1), a value
+ * in range is kept and written back, NaN-like or out-of-range values are
+ * refused naming the field (they would scale every confidence). */
+static void test_temperature(void **state) {
+    (void)state;
+    char path[512], copy[512];
+    sb_model_file *mf, *mf2;
+    sb_error err = {0};
+    snprintf(path, sizeof path, "%s", tmp_path("temp.sbm")); /* tmp_path's buffer is shared */
+    snprintf(copy, sizeof copy, "%s", tmp_path("temp2.sbm"));
+    write_conv_json(path, "[1,4,4,2]", 0, 256, NULL);
+    if (sb_model_file_load(path, &mf, &err)) fail_msg("%s", err.msg);
+    assert_true(sb_model_file_graph(mf)->temperature == 0.0f);
+    sb_model_file_free(mf);
+    write_conv_json(path, "[1,4,4,2]", 0, 256, "\"temperature\":1.5,");
+    if (sb_model_file_load(path, &mf, &err)) fail_msg("%s", err.msg);
+    assert_true(sb_model_file_graph(mf)->temperature == 1.5f);
+    if (sb_model_file_write(copy, sb_model_file_graph(mf), &err)) fail_msg("%s", err.msg);
+    if (sb_model_file_load(copy, &mf2, &err)) fail_msg("%s", err.msg);
+    assert_true(sb_model_file_graph(mf2)->temperature == 1.5f);
+    sb_model_file_free(mf2);
+    sb_model_file_free(mf);
+    write_conv_json(path, "[1,4,4,2]", 0, 256, "\"temperature\":0,");
+    expect_refusal(path, SB_EFORMAT, "temperature: 0: expected a finite number in [0.05, 20]", NULL);
+    write_conv_json(path, "[1,4,4,2]", 0, 256, "\"temperature\":1e300,");
+    expect_refusal(path, SB_EFORMAT, "temperature: 1e+300", "[0.05, 20]");
+    write_conv_json(path, "[1,4,4,2]", 0, 256, "\"temperature\":\"2\",");
+    expect_refusal(path, SB_EFORMAT, "temperature: expected a finite number", NULL);
+}
+
 static void test_tensor_past_end(void **state) {
     (void)state;
     const char *path = tmp_path("past.sbm");
@@ -365,6 +395,7 @@ int main(void) {
         cmocka_unit_test(test_round_trip),      cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_bad_crc),         cmocka_unit_test(test_bad_magic),
         cmocka_unit_test(test_versions),        cmocka_unit_test(test_data_len_overflow),        cmocka_unit_test(test_hand_written_file),
+        cmocka_unit_test(test_temperature),
         cmocka_unit_test(test_tensor_past_end), cmocka_unit_test(test_shapes_do_not_chain),
         cmocka_unit_test(test_bad_fields),      cmocka_unit_test(test_bad_quantisation),
         cmocka_unit_test(test_plugin),

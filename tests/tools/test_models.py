@@ -69,6 +69,19 @@ class ShippedModelsTest(unittest.TestCase):
                     self.assertIn("accuracy", metrics[split])
                     self.assertIn("balanced_accuracy", metrics[split])
 
+    def test_trained_models_are_calibrated(self):
+        # issue 25 item 5: a trained model ships with the softmax temperature fitted on val
+        # (tools/train/calibrate.py), and its card's Calibration section gives that T
+        trained = [d for d in model_dirs() if os.path.exists(os.path.join(d, "metrics.json"))]
+        for d in trained:
+            with self.subTest(model=os.path.basename(d)):
+                t = sbm.read(glob.glob(os.path.join(d, "*.sbm"))[0]).header.get("temperature")
+                self.assertIsNotNone(t, "%s: no temperature: run tools/train/calibrate.py on val" % d)
+                self.assertTrue(0.05 <= t <= 20, "%s: temperature %r" % (d, t))
+                card = read_text(os.path.join(d, "MODEL_CARD.md"))
+                self.assertIn("## Calibration", card, "%s/MODEL_CARD.md" % d)
+                self.assertIn("T = %.4f" % t, card, "%s/MODEL_CARD.md: the card gives another T" % d)
+
     def test_bench_toml_models_exist(self):
         paths = re.findall(r'^path = "(plugins/models/[^"]+)"', read_text(os.path.join(ROOT, "bench.toml")),
                            re.M)

@@ -109,6 +109,37 @@ class Builder:
         return data_offset + len(blob)
 
 
+def rewrite_header(path, updates, out_path=None):
+    """Rewrite a model file with its JSON header's top-level keys updated (`updates`: key ->
+    value, None removes the key), everything else as it was: the tensor data is copied byte for
+    byte (tensor offsets count from data_offset, which may move), the CRC recomputed. Writes
+    `out_path` (default: `path`, replaced atomically). Returns the new file's size in bytes."""
+    read(path)  # refuse a broken file before writing anything
+    with open(path, "rb") as f:
+        raw = f.read()
+    vmaj, vmin, hlen, doff, dlen, _ = struct.unpack_from("<IIQQQI", raw, 8)
+    header = json.loads(raw[PREFIX_BYTES:PREFIX_BYTES + hlen].decode("utf-8"))
+    for key, value in updates.items():
+        if value is None:
+            header.pop(key, None)
+        else:
+            header[key] = value
+    hdr = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    blob = raw[doff:doff + dlen]
+    data_offset = _align(PREFIX_BYTES + len(hdr))
+    body = hdr + b"\0" * (data_offset - PREFIX_BYTES - len(hdr)) + blob
+    crc = zlib.crc32(body) & 0xFFFFFFFF
+    prefix = MAGIC + struct.pack("<IIQQQI", vmaj, vmin, len(hdr), data_offset, dlen, crc) + b"\0" * 20
+    out_path = str(out_path or path)
+    tmp = out_path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(prefix)
+        f.write(body)
+    import os
+    os.replace(tmp, out_path)
+    return len(prefix) + len(body)
+
+
 class Model:
     """A read model: header (dict), arrays (tensor index -> numpy array)."""
 
@@ -146,6 +177,9 @@ def read(path):
         header = json.loads(raw[PREFIX_BYTES:PREFIX_BYTES + hlen].decode("utf-8"))
     except ValueError as e:
         raise SbmError("%s: JSON header: %s" % (path, e))
+    t = header.get("temperature", 1.0)
+    if isinstance(t, bool) or not isinstance(t, (int, float)) or not 0.05 <= t <= 20:
+        raise SbmError("%s: temperature %r: expected a finite number in [0.05, 20]" % (path, t))
     data = raw[doff:doff + dlen]
     arrays = {}
     for i, t in enumerate(header.get("tensors", [])):
