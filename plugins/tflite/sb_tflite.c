@@ -632,15 +632,23 @@ static int same_shape(const tfl_tensor *a, const tfl_tensor *b) {
     return a->rank == b->rank && memcmp(a->shape, b->shape, (size_t)a->rank * sizeof(int32_t)) == 0;
 }
 
+/* What ADD and MUL check first: two int8 activation inputs, an int8
+ * activation output, and the fused activation (option 0). */
+static int two_inputs(ctx *c, const tfl_op *o, int32_t *act) {
+    int rc;
+    if (o->n_in != 2) return fail(c, SB_EFORMAT, "operator %d: %d inputs: expected 2", (int)o->index, (int)o->n_in);
+    if ((rc = check_act(c, o->index, o->in[0], "input")) || (rc = check_act(c, o->index, o->in[1], "input")) ||
+        (rc = check_act(c, o->index, o->out, "output")))
+        return rc;
+    return opt_u8(c, o, 0, 0, act);
+}
+
 /* ADD: TFLite's PrepareInt8AddSub (left shift 20). */
 static int map_add(ctx *c, const tfl_op *o) {
     int rc;
     int32_t act;
     sb_op *op;
-    if (o->n_in != 2) return fail(c, SB_EFORMAT, "operator %d: %d inputs: expected 2", (int)o->index, (int)o->n_in);
-    if ((rc = check_act(c, o->index, o->in[0], "input")) || (rc = check_act(c, o->index, o->in[1], "input")) ||
-        (rc = check_act(c, o->index, o->out, "output")) || (rc = opt_u8(c, o, 0, 0, &act)))
-        return rc;
+    if ((rc = two_inputs(c, o, &act))) return rc;
     const tfl_tensor *a = &c->t[o->in[0]], *b = &c->t[o->in[1]], *y = &c->t[o->out];
     if (!same_shape(a, b) || !same_shape(a, y))
         return fail(c, SB_EUNSUPPORTED, "operator %d: ADD with broadcasting: expected inputs and output of one shape",
@@ -706,10 +714,7 @@ static int map_mul(ctx *c, const tfl_op *o) {
     int rc;
     int32_t act;
     sb_op *op;
-    if (o->n_in != 2) return fail(c, SB_EFORMAT, "operator %d: %d inputs: expected 2", (int)o->index, (int)o->n_in);
-    if ((rc = check_act(c, o->index, o->in[0], "input")) || (rc = check_act(c, o->index, o->in[1], "input")) ||
-        (rc = check_act(c, o->index, o->out, "output")) || (rc = opt_u8(c, o, 0, 0, &act)))
-        return rc;
+    if ((rc = two_inputs(c, o, &act))) return rc;
     const tfl_tensor *a = &c->t[o->in[0]], *b = &c->t[o->in[1]], *y = &c->t[o->out];
     int bcast = a->rank == 4 && b->rank == 4 && b->shape[0] == 1 && b->shape[1] == 1 && b->shape[2] == 1 &&
                 b->shape[3] == a->shape[3];

@@ -20,6 +20,8 @@ import re
 import subprocess
 import sys
 
+import abi_files  # beside this script
+
 ENTRY = "sb_plugin_entry"  # SB_PLUGIN_ENTRY_SYMBOL in sb_plugin.h
 # Documented extra exports, by file name (docs/gpu.md: gpu-run's timed loop).
 EXTRA = {"srambench-backend-gpu.so": {"sb_gpu_bench"}}
@@ -31,16 +33,6 @@ def exports(nm, path):
     out = subprocess.run([nm, "-D", "--defined-only", path], check=True,
                          capture_output=True, text=True).stdout
     return {line.split()[-1] for line in out.splitlines() if line.split()}
-
-
-def scan(root):
-    found = []
-    for top, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if d != "tests" and not d.startswith(".")
-                   and not d.startswith("meson-")]
-        found += [os.path.join(top, f) for f in files
-                  if f.startswith("srambench-") and f.endswith(".so")]
-    return found
 
 
 def check(nm, path):
@@ -68,7 +60,7 @@ def main():
     a = ap.parse_args()
     paths = [os.path.realpath(p) for p in a.plugins]
     if a.scan:
-        paths += [os.path.realpath(p) for p in scan(a.scan)]
+        paths += [os.path.realpath(p) for p in abi_files.scan(a.scan, "srambench-", ".so")]
     paths = sorted(set(paths))
     if not paths:
         print("no plugin to check: expected plugin files or --scan", file=sys.stderr)

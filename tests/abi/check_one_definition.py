@@ -17,6 +17,8 @@ import os
 import subprocess
 import sys
 
+import abi_files  # beside this script
+
 # Strong definitions: text, data, bss, read-only (weak and common ones can
 # legitimately repeat).
 STRONG = set("TDBRG")
@@ -33,16 +35,6 @@ def defined(nm, path):
     return syms
 
 
-def scan(root):
-    found = []
-    for top, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if d != "tests" and not d.startswith(".")
-                   and not d.startswith("meson-")]
-        found += [os.path.join(top, f) for f in files
-                  if f.startswith("lib") and f.endswith(".a")]
-    return found
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--nm", default="nm")
@@ -51,7 +43,7 @@ def main():
     a = ap.parse_args()
     paths = {os.path.realpath(p) for p in a.libs}
     if a.scan:
-        paths |= {os.path.realpath(p) for p in scan(a.scan)}
+        paths |= {os.path.realpath(p) for p in abi_files.scan(a.scan, "lib", ".a")}
     where = {}
     for p in sorted(paths):
         for s in defined(a.nm, p):
