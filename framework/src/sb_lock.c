@@ -1,8 +1,10 @@
 /* sb_lock.c - one writer per results folder (see sb_lock.h). */
 #include "sb_lock.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +80,37 @@ static int locked_by_other(int fd, const char *dir, sb_error *err) {
                         "run writes; wait until it ends, or choose another --output-dir", dir, holder);
 }
 
+/* The pid of a "<name>.tmp.<pid>" temp file (sb_file.h), or 0. */
+static long temp_pid(const char *name) {
+    const char *t = strstr(name, ".tmp.");
+    char *end;
+    long pid;
+    while (t && strstr(t + 1, ".tmp.")) t = strstr(t + 1, ".tmp.");
+    if (!t || t[5] < '0' || t[5] > '9') return 0;
+    errno = 0;
+    pid = strtol(t + 5, &end, 10);
+    return errno || *end || pid <= 0 ? 0 : pid;
+}
+
+/* A writer killed mid-write (SIGKILL, the OOM killer) leaves its
+ * "results.json.tmp.<pid>" behind, and no later run would remove it. With
+ * the folder's lock held no other srambench writes here, so a temp file of
+ * a process that is gone is stale: removed (a regular file, never a link). */
+static void remove_stale_temps(const char *dir) {
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    struct stat st;
+    if (!d) return;
+    while ((e = readdir(d))) {
+        long pid = temp_pid(e->d_name);
+        if (!pid || pid == (long)getpid()) continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+            unlinkat(dirfd(d), e->d_name, 0);
+    }
+    closedir(d);
+}
+
 int sb_lock_dir(const char *dir, sb_error *err) {
     char *path = sb_strdupf("%s/.lock", dir);
     struct stat st;
@@ -104,6 +137,7 @@ int sb_lock_dir(const char *dir, sb_error *err) {
         return sb_error_set(err, SB_EIO, "%s/.lock: cannot lock the results folder: %s", dir, strerror(e));
     }
     write_note(fd);
+    remove_stale_temps(dir);
     if (g_n_held < SB_LOCK_MAX_HELD) {
         g_held[g_n_held].dev = st.st_dev;
         g_held[g_n_held++].ino = st.st_ino;

@@ -7,7 +7,8 @@
  * resume, batch, compare, flow, infer, sweep) first takes an exclusive
  * flock() on <dir>/.lock, held until its process ends, and writes its pid
  * and command line there; a second writer is refused at once (SB_EIO, exit
- * 4), naming the holder.
+ * 4), naming the holder. Once it holds the lock it removes the temp files
+ * ("<file>.tmp.<pid>") that writers killed mid-write left there.
  *
  * flock() locks belong to the open file, not to a process: the children the
  * supervisor forks (sb_isolate.c) share a lock it took, and the lock goes

@@ -1508,6 +1508,33 @@ def case_preparing_once(e):
           "\"preparing\" once a run, for the first job", p.stdout)
 
 
+# --- issue 19: item 9's class in the results folder ---
+
+
+def case_stale_results_temp(e):
+    """A writer killed mid-write (SIGKILL) leaves results.json.tmp.<pid>; the
+    next run that locks the folder removes a dead process's temp file, keeps
+    a live process's one and never follows a link."""
+    b = e.bench()
+    rc, err, out = e.run(b, out="temps")
+    check(rc == EXIT_OK, "first run: exit %d" % rc, err)
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # reaped: its pid names no process now
+    stale = os.path.join(out, "results.json.tmp.%d" % dead.pid)
+    live = os.path.join(out, "report.html.tmp.%d" % os.getpid())
+    victim = os.path.join(e.tmp, "victim")
+    for path in (stale, live, victim):
+        with open(path, "w") as f:
+            f.write("x")
+    linked = os.path.join(out, "table.md.tmp.%d" % dead.pid)
+    os.symlink(victim, linked)
+    rc, err, _ = e.run(b, out="temps")
+    check(rc == EXIT_OK, "second run into the folder: exit %d" % rc, err)
+    check(not os.path.exists(stale), "the dead writer's temp file is still there", os.listdir(out))
+    check(os.path.exists(live), "a live process's temp file was removed", os.listdir(out))
+    check(os.path.islink(linked) and os.path.exists(victim), "a link was followed or removed", os.listdir(out))
+
+
 CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
 
 
