@@ -3,6 +3,7 @@
 cache that the test writes itself (never HAM10000: no training in CI)."""
 
 import json
+import re
 import math
 import os
 import subprocess
@@ -225,7 +226,8 @@ class TrainSmokeTest(unittest.TestCase):
         """adjust.py: only the classifier bias moves, by tau x log(prior); --min-bal
         that no tau reaches keeps the best overall and says so."""
         for floor, said in (("0", "taus with val balanced accuracy >= 0.0000 only"),
-                            ("1.01", "no tau reaches val balanced accuracy 1.0100")):
+                            ("1.01", "no tau reaches val balanced accuracy 1.0100: the tau with the "
+                                     "best val balanced accuracy is kept")):
             out = os.path.join(run, "adjusted-%s.pt" % floor)
             res = subprocess.run([sys.executable, os.path.join(ROOT, "tools", "train", "adjust.py"),
                                   "--checkpoint", os.path.join(run, "checkpoint.pt"), "--cache", cache,
@@ -234,6 +236,10 @@ class TrainSmokeTest(unittest.TestCase):
                                  universal_newlines=True, timeout=300)
             self.assertEqual(res.returncode, 0, res.stdout)
             self.assertIn(said, res.stdout)
+            if floor == "1.01":  # the closest to the floor: the best balanced accuracy scanned
+                bals = [float(x) for x in re.findall(r"^tau +\S+ val acc \S+ bal (\S+)", res.stdout, re.M)]
+                chosen = float(re.search(r"chosen tau .*val acc \S+ bal (\S+)", res.stdout).group(1))
+                self.assertEqual(chosen, max(bals), res.stdout)
             adj = models.load_checkpoint(out)
             assert_weights_only_loadable(self, out)
             la = adj["recipe"]["logit_adjust"]
