@@ -516,6 +516,25 @@ static int check_floats(rd *r) {
 
 /* ---------------------------------------------------------------- graph */
 
+/* A class name reaches tables, charts and file names raw: no control
+ * character and no bidirectional control (U+200E, U+200F, U+202A..U+202E,
+ * U+2066..U+2069: they reorder the text shown after them). The byte offset
+ * of the first such character of a valid UTF-8 name (its code point in
+ * *cp), or -1. */
+static long bad_name_char(const char *s, unsigned *cp) {
+    const unsigned char *u = (const unsigned char *)s;
+    for (long i = 0; u[i]; i++) {
+        int bidi = u[i] == 0xe2 && ((u[i + 1] == 0x80 && ((u[i + 2] >= 0x8e && u[i + 2] <= 0x8f) ||
+                                                           (u[i + 2] >= 0xaa && u[i + 2] <= 0xae))) ||
+                                    (u[i + 1] == 0x81 && u[i + 2] >= 0xa6 && u[i + 2] <= 0xa9));
+        if (u[i] < 0x20 || u[i] == 0x7f) *cp = u[i];
+        else if (bidi) *cp = 0x2000u + ((unsigned)(u[i + 1] & 0x3fu) << 6) + (u[i + 2] & 0x3fu);
+        else continue;
+        return i;
+    }
+    return -1;
+}
+
 static int read_graph(rd *r, const cJSON *root) {
     sb_model_file *mf = r->mf;
     sb_graph *g = &mf->g;
@@ -548,7 +567,14 @@ static int read_graph(rd *r, const cJSON *root) {
         int i = 0;
         const cJSON *c;
         cJSON_ArrayForEach(c, classes) {
+            unsigned cp = 0;
+            long at;
             if (!cJSON_IsString(c)) return rfail(r, "classes", "element %d: expected a string", i);
+            if (!c->valuestring[0]) return rfail(r, "classes", "element %d: empty: expected a class name", i);
+            if ((at = bad_name_char(c->valuestring, &cp)) >= 0)
+                return rfail(r, "classes", "element %d: U+%04X at byte %ld: expected a class name without control "
+                             "or bidirectional-override characters (it is shown in tables and file names)",
+                             i, cp, at);
             mf->class_names[i++] = c->valuestring;
         }
         g->n_classes = n;

@@ -304,6 +304,15 @@ static void test_bad_fields(void **state) {
     expect_refusal(path, SB_EFORMAT, "classes", "expected a string");
     write_conv_json(path, "[1,4,4,2]", 0, 256, "\"classes\":[\"a\",\"b\"],");
     expect_refusal(path, SB_EFORMAT, "2 classes", "32 elements");
+    /* class names are shown raw in tables and file names (issue 19, item 10's class) */
+    write_conv_json(path, "[1,4,4,2]", 0, 256, "\"classes\":[\"a\",\"b\\nc\"],");
+    expect_refusal(path, SB_EFORMAT, "classes: element 1: U+000A at byte 1", "without control");
+    write_conv_json(path, "[1,4,4,2]", 0, 256, "\"classes\":[\"ne\\u202Evi\"],");
+    expect_refusal(path, SB_EFORMAT, "classes: element 0: U+202E at byte 2", "bidirectional");
+    write_conv_json(path, "[1,4,4,2]", 0, 256, "\"classes\":[\"x\\u2067\"],");
+    expect_refusal(path, SB_EFORMAT, "classes: element 0: U+2067 at byte 1", NULL);
+    write_conv_json(path, "[1,4,4,2]", 0, 256, "\"classes\":[\"\"],");
+    expect_refusal(path, SB_EFORMAT, "classes: element 0: empty", NULL);
     /* Text that is not UTF-8 (cJSON takes any bytes) once went straight into
      * results.json, which then did not parse: refused, naming the field. */
     write_conv_json(path, "[1,4,4,2]", 0, 256, "\"provenance\":{\"tool\":\"t\xff\xfe\"},");
