@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_graph.h"
 #include "fuzz_util.h"
 #include "sb_kernels.h"
 #include "sb_model_file.h"
@@ -351,50 +352,19 @@ static void oracle(const sb_graph *g) {
             if (!isfinite(g->tensors[t].channel_scales[c])) abort();
 }
 
-/* Read every byte the graph points at (ASan checks the bounds). */
-static unsigned walk(const sb_graph *g) {
-    unsigned acc = 0;
-    for (int32_t t = 0; t < g->n_tensors; t++) {
-        const sb_tensor *x = &g->tensors[t];
-        for (size_t k = 0; x->data && k < x->nbytes; k++) acc += ((const uint8_t *)x->data)[k];
-        for (int32_t c = 0; x->channel_scales && c < x->n_channel_scales; c++) acc += x->channel_scales[c] != 0.0f;
-        acc += (unsigned)strlen(x->name ? x->name : "");
-    }
-    for (int32_t i = 0; i < g->n_ops; i++) {
-        const sb_op *op = &g->ops[i];
-        for (int32_t k = 0; k < op->n_inputs && k < 3; k++)
-            if (op->inputs[k] < 0 || op->inputs[k] >= g->n_tensors) abort();
-        if (op->output < 0 || op->output >= g->n_tensors) abort();
-        for (int32_t k = 0; k < op->n_requant; k++) {
-            if (op->multiplier) acc += (unsigned)op->multiplier[k];
-            if (op->shift) acc += (unsigned)op->shift[k];
-            if (op->scale_f32) acc += op->scale_f32[k] != 0.0f;
-        }
-        for (int k = 0; op->lut && k < 256; k++) acc += (unsigned)op->lut[k];
-    }
-    for (int32_t c = 0; g->class_names && c < g->n_classes; c++) acc += (unsigned)strlen(g->class_names[c]);
-    return acc;
-}
-
 /* Keeps the walk from being optimised away. */
 volatile unsigned fuzz_sbm_sink;
 
-/* Run graphs up to this size only, so an input stays fast. */
-#define RUN_MAX_MACS 2000000
-#define RUN_MAX_ELEMS 1000000
-
 static void run_graph(const sb_graph *g) {
-    int64_t macs = 0, elems = 0, in_n, out_n;
+    int64_t in_n, out_n;
     sb_workspace *ws = NULL;
     sb_error err = {0, ""};
     int8_t *in, *fast, *ref;
     float *f32;
     int rc_fast, rc_ref;
-    for (int32_t i = 0; i < g->n_ops; i++) macs += sb_op_macs(g, &g->ops[i]);
-    for (int32_t t = 0; t < g->n_tensors; t++) elems += sb_tensor_elems(&g->tensors[t]);
+    if (!fuzz_graph_small(g)) return;
     in_n = sb_tensor_elems(&g->tensors[g->input]);
     out_n = sb_tensor_elems(&g->tensors[g->output]);
-    if (macs > RUN_MAX_MACS || elems > RUN_MAX_ELEMS) return;
     if (sb_workspace_new(g, &ws, &err) != SB_OK) return;
     in = malloc((size_t)in_n);
     fast = calloc((size_t)out_n, 1);
@@ -425,7 +395,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         return 0;
     }
     oracle(sb_model_file_graph(mf));
-    fuzz_sbm_sink = walk(sb_model_file_graph(mf));
+    fuzz_sbm_sink = fuzz_walk_graph(sb_model_file_graph(mf));
     run_graph(sb_model_file_graph(mf));
     sb_model_file_free(mf);
     return 0;

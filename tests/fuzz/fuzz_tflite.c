@@ -9,38 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz_graph.h"
 #include "fuzz_util.h"
 #include "sb_kernels.h"
 #include "sb_tflite.h"
 
 volatile unsigned fuzz_tflite_sink;
 
-#define RUN_MAX_MACS 2000000
-#define RUN_MAX_ELEMS 1000000
-
-static unsigned walk(const sb_graph *g) {
-    unsigned acc = 0;
-    for (int32_t t = 0; t < g->n_tensors; t++) {
-        const sb_tensor *x = &g->tensors[t];
-        for (size_t k = 0; x->data && k < x->nbytes; k++) acc += ((const uint8_t *)x->data)[k];
-        for (int32_t c = 0; x->channel_scales && c < x->n_channel_scales; c++) acc += x->channel_scales[c] != 0.0f;
-        acc += (unsigned)strlen(x->name ? x->name : "");
-    }
-    for (int32_t i = 0; i < g->n_ops; i++) {
-        const sb_op *op = &g->ops[i];
-        for (int32_t k = 0; k < op->n_inputs && k < 3; k++)
-            if (op->inputs[k] < 0 || op->inputs[k] >= g->n_tensors) abort();
-        for (int32_t k = 0; k < op->n_requant; k++) acc += (unsigned)op->multiplier[k] + (unsigned)op->shift[k];
-    }
-    return acc;
-}
-
 static void run_graph(const sb_tfl_model *m) {
     const sb_graph *g = sb_tfl_graph(m);
-    int64_t macs = 0, elems = 0;
-    for (int32_t i = 0; i < g->n_ops; i++) macs += sb_op_macs(g, &g->ops[i]);
-    for (int32_t t = 0; t < g->n_tensors; t++) elems += sb_tensor_elems(&g->tensors[t]);
-    if (macs > RUN_MAX_MACS || elems > RUN_MAX_ELEMS) return;
+    if (!fuzz_graph_small(g)) return;
     int64_t in_n = sb_tensor_elems(&g->tensors[g->input]), out_n = g->n_classes;
     sb_workspace *ws = NULL;
     sb_error err = {0, ""};
@@ -70,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (err.msg[0] == 0) abort(); /* every refusal says why */
         return 0;
     }
-    fuzz_tflite_sink = walk(sb_tfl_graph(m));
+    fuzz_tflite_sink = fuzz_walk_graph(sb_tfl_graph(m));
     run_graph(m);
     sb_tfl_free(m);
     return 0;
