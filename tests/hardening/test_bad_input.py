@@ -297,6 +297,19 @@ def sbm_write(path, header, data, major=1, raw=None):
         f.write(prefix + body)
 
 
+def run_model_job(e, name, path):
+    """`srambench run` of the sbm model at `path` on the cpu backend:
+    (bench.toml, exit code, stderr, the cpu job's error or "")."""
+    b = e.bench(name=name + ".toml", models=['name = "m"\nplugin = "sbm"\npath = "%s"' % path])
+    rc, err, out = e.run(b, out="out-" + name)
+    msg = ""
+    try:
+        msg = jobs_by_backend(e.results(out))["cpu"]["error"] or ""
+    except (OSError, KeyError, ValueError):
+        pass
+    return b, rc, err, msg
+
+
 def case_model_files(e):
     raw, header, data = sbm_parts(TINY)
     bad = {}
@@ -326,13 +339,7 @@ def case_model_files(e):
         else:
             with open(path, "wb") as f:
                 f.write(content)
-        b = e.bench(name=name + ".toml", models=['name = "m"\nplugin = "sbm"\npath = "%s"' % path])
-        rc, err, out = e.run(b, out="out-" + name)
-        msg = ""
-        try:
-            msg = jobs_by_backend(e.results(out))["cpu"]["error"] or ""
-        except (OSError, KeyError, ValueError):
-            pass
+        _, rc, err, msg = run_model_job(e, name, path)
         text = err + msg
         if rc not in (EXIT_JOB_FAILED, EXIT_CONFIG) or path not in text or word.lower() not in text.lower():
             problems.append("%s: rc %d, stderr %r, job error %r (want the path and %r)"
@@ -1318,13 +1325,7 @@ def _sbm_with(e, name, edit, src=TINY):
 def _run_and_infer(e, path, name):
     """`srambench run` (exit 1, the job's error) and `infer` (exit 3) on one
     model: (rc_run, message, rc_infer, stderr of infer)."""
-    b = e.bench(name=name + ".toml", models=['name = "m"\nplugin = "sbm"\npath = "%s"' % path])
-    rc, err, out = e.run(b, out="out-" + name)
-    msg = ""
-    try:
-        msg = jobs_by_backend(e.results(out))["cpu"]["error"] or ""
-    except (OSError, KeyError, ValueError):
-        pass
+    b, rc, err, msg = run_model_job(e, name, path)
     env = dict(os.environ, SRAMBENCH_PLUGIN_PATH=e.plugins, SRAMBENCH_CACHE_DIR=e.cache)
     p = subprocess.run([e.exe, "infer", "-q", "--config", b, "--output-dir", os.path.join(e.tmp, "inf-" + name),
                         "ham10000:0"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
